@@ -1,0 +1,87 @@
+/** Benchmark figures, timing helpers and the report printer. */
+import { cpus } from 'node:os';
+
+/** One measured figure; `ratio = value / baseline` when there is a baseline (higher is better). */
+export interface Figure {
+  name: string;
+  unit: string;
+  value: number;
+  baseline?: number;
+  baselineName?: string;
+  ratio?: number;
+  target?: number;
+}
+
+/** Builds a figure with its ratio. */
+export function figure(
+  name: string,
+  unit: string,
+  value: number,
+  baseline?: { value: number; name: string; target?: number },
+): Figure {
+  if (!baseline) return { name, unit, value };
+  return {
+    name,
+    unit,
+    value,
+    baseline: baseline.value,
+    baselineName: baseline.name,
+    ratio: value / baseline.value,
+    ...(baseline.target === undefined ? {} : { target: baseline.target }),
+  };
+}
+
+/**
+ * Runs `fn` (which does `units` units of work per call) repeatedly for about
+ * `seconds`, `rounds` times, and returns the best rate in units per second.
+ */
+export async function bestRate(
+  fn: () => Promise<number> | number,
+  { seconds = 0.5, rounds = 3 } = {},
+): Promise<number> {
+  let best = 0;
+  for (let r = 0; r < rounds; r++) {
+    let units = 0;
+    const start = process.hrtime.bigint();
+    let elapsed = 0;
+    do {
+      units += await fn();
+      elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+    } while (elapsed < seconds);
+    best = Math.max(best, units / elapsed);
+  }
+  return best;
+}
+
+function fmt(n: number | undefined): string {
+  if (n === undefined) return '';
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(n >= 100 ? 0 : 2);
+}
+
+/** Prints figures as a table, or as one JSON document. */
+export function report(figures: Figure[], json: boolean): void {
+  if (json) {
+    const machine = { node: process.version, cpus: cpus().length };
+    process.stdout.write(`${JSON.stringify({ machine, figures }, null, 2)}\n`);
+    return;
+  }
+  const rows = figures.map((f) => [
+    f.name,
+    `${fmt(f.value)} ${f.unit}`,
+    f.baseline === undefined ? '' : `${fmt(f.baseline)} ${f.unit} (${f.baselineName})`,
+    f.ratio === undefined ? '' : f.ratio.toFixed(2),
+    f.target === undefined
+      ? ''
+      : `>= ${f.target}${(f.ratio ?? 0) >= f.target ? '' : '  (below target)'}`,
+  ]);
+  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target'];
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
+  );
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}

@@ -1,0 +1,117 @@
+/**
+ * Decoder fast path: decodes one telegram that lies wholly inside a single
+ * buffer, with ASCII topic and keys, using byte tables and no string
+ * creation except the topic (values are decoded lazily by `Params`).
+ *
+ * It only handles the happy path. On anything else (telegram not complete in
+ * this buffer, an error, non-ASCII topic or key) it returns `undefined` and
+ * the reader's line-by-line path, which is the reference behaviour, decodes
+ * the same bytes and reports the exact error.
+ */
+import { isUtf8 } from 'node:buffer';
+import { Params } from './params.ts';
+import { Telegram } from './telegram.ts';
+import { isAsciiKeyByte, TOPIC_FIRST_BYTE, TOPIC_REST_BYTE } from './validate.ts';
+
+/** A read position in a buffer, advanced past a telegram on success. */
+export interface Cursor {
+  pos: number;
+}
+
+const LF = 10;
+const CR = 13;
+const SP = 32;
+
+/** The last topic decoded, with a short list of others seen before it. */
+let lastTopic = '';
+const recentTopics: string[] = [];
+const MAX_RECENT_TOPICS = 16;
+
+function sameBytes(buf: Buffer, start: number, text: string): boolean {
+  for (let j = 0; j < text.length; j++) if (buf[start + j] !== text.charCodeAt(j)) return false;
+  return true;
+}
+
+/**
+ * Returns the topic string, reusing a recently seen one: a connection
+ * repeats a handful of topics (`Msg`, `Ok`, ...), and comparing a few bytes
+ * is cheaper than creating a string for each telegram.
+ */
+function internTopic(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (lastTopic.length === n && sameBytes(buf, start, lastTopic)) return lastTopic;
+  for (let i = 0; i < recentTopics.length; i++) {
+    const t = recentTopics[i] as string;
+    if (t.length === n && sameBytes(buf, start, t)) {
+      lastTopic = t;
+      return t;
+    }
+  }
+  lastTopic = buf.toString('latin1', start, end);
+  if (recentTopics.length >= MAX_RECENT_TOPICS) recentTopics.pop();
+  recentTopics.unshift(lastTopic);
+  return lastTopic;
+}
+
+/** Values longer than this are searched with native `indexOf` instead of a byte loop. */
+const SHORT_VALUE = 48;
+
+/** Index of the LF that ends a value starting at `from`, or -1. */
+function findLF(buf: Buffer, from: number): number {
+  const stop = Math.min(buf.length, from + SHORT_VALUE);
+  let i = from;
+  while (i < stop && buf[i] !== LF) i++;
+  if (i < stop) return i;
+  return stop < buf.length ? buf.indexOf(LF, stop) : -1;
+}
+
+/**
+ * Tries to decode a telegram starting at `cursor.pos` in `buf`; on success
+ * moves the cursor past the telegram's empty line. One pass over the bytes:
+ * topic and key bytes are checked as they are scanned, values are only
+ * searched for their LF.
+ * @param maxLine maximum line content length (bytes, CR included, LF excluded)
+ * @param knownAscii true when the caller knows every byte of `buf` is ASCII
+ */
+export function scanTelegram(
+  buf: Buffer,
+  cursor: Cursor,
+  maxLine: number,
+  knownAscii: boolean,
+): Telegram | undefined {
+  const len = buf.length;
+  const pos = cursor.pos;
+  let q = pos;
+  if (q >= len || TOPIC_FIRST_BYTE[buf[q] as number] !== 1) return undefined;
+  q++;
+  while (q < len && TOPIC_REST_BYTE[buf[q] as number] === 1) q++;
+  const topicEnd = q;
+  if (q < len && buf[q] === CR) q++;
+  if (q >= len || buf[q] !== LF || q - pos > maxLine) return undefined;
+  q++;
+  const offsets: number[] = [];
+  for (;;) {
+    const p = q;
+    while (q < len && isAsciiKeyByte(buf[q] as number)) q++;
+    if (q >= len) return undefined;
+    const b = buf[q];
+    if (b === SP) {
+      if (q === p) return undefined; // empty key: the reference path reports it
+      const lf = findLF(buf, q + 1);
+      if (lf < 0 || lf - p > maxLine) return undefined;
+      offsets.push(p, q, buf[lf - 1] === CR && lf - 1 > q ? lf - 1 : lf);
+      q = lf + 1;
+      continue;
+    }
+    // No space on this line: it ends at LF or CRLF, or it is not for the fast path.
+    const lf = b === CR && buf[q + 1] === LF ? q + 1 : q;
+    if (buf[lf] !== LF || lf - p > maxLine) return undefined;
+    const empty = q === p;
+    q = lf + 1;
+    if (empty) break; // the empty line that ends the telegram
+    // A non-empty line without a space is dropped (blather rule).
+  }
+  if (!knownAscii && !isUtf8(buf.subarray(pos, q))) return undefined;
+  cursor.pos = q;
+  return Telegram.fromDecoded(internTopic(buf, pos, topicEnd), Params.fromIndex(buf, offsets));
+}

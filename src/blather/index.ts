@@ -1,0 +1,29 @@
+/**
+ * blather: the line-based telegram codec DDMW speaks. Wire format only: no
+ * sockets and no DDMW knowledge (wire-protocol.md).
+ *
+ * @module
+ */
+export { encodeKVLines, encodeParams, encodeTelegram, telegramText } from './encode.ts';
+export { KVLines } from './kvlines.ts';
+export { Params, type ParamsInit, type ParamValue } from './params.ts';
+export {
+  byteCount,
+  DEFAULT_MAX_LINE_LENGTH,
+  FrameReader,
+  type FrameReaderOptions,
+} from './reader.ts';
+export { type ByteSource, type ByteSourceLike, toByteSource } from './source.ts';
+export { Telegram } from './telegram.ts';
+export { validateKey, validateTopic, validateValue } from './validate.ts';
+export {
+  type BigIntRange,
+  I32,
+  I64,
+  type IntRange,
+  SAFE_INT,
+  U8,
+  U16,
+  U32,
+  U64,
+} from './values.ts';

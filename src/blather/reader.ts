@@ -1,0 +1,409 @@
+/**
+ * `FrameReader`: the pull-based blather decoder (wire-protocol.md §4).
+ *
+ * The reader never parses ahead. After each frame the caller decides what the
+ * next bytes are: a telegram, a params or kvlines block, or N raw bytes
+ * (buffered, skipped, written to a file, or handed out as a stream). Bytes
+ * beyond the current frame stay buffered for the next call.
+ *
+ * Memory is bounded: the reader holds at most the current source chunk plus
+ * one partial line (itself bounded by `maxLineLength`).
+ *
+ * Stricter than blather 0.8, on purpose: a topic-less telegram (an empty line
+ * in telegram mode) is an error, end of data inside a frame or payload is a
+ * `DISCONNECTED` error (never a silent loss), zero-length raw reads complete
+ * at once, and every decode error is fatal: later calls fail with it again.
+ */
+import { isAscii, isUtf8 } from 'node:buffer';
+import { Readable } from 'node:stream';
+import { DdmwError, toDdmwError } from '../err.ts';
+import { type Cursor, scanTelegram } from './fastpath.ts';
+import { writeChunksToFile } from './file-sink.ts';
+import { KVLines } from './kvlines.ts';
+import { Params } from './params.ts';
+import { type ByteSource, type ByteSourceLike, toByteSource } from './source.ts';
+import { Telegram } from './telegram.ts';
+import { validateKey, validateTopic } from './validate.ts';
+
+/** Default maximum line length: 64 KiB. */
+export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
+
+/** Options of a {@link FrameReader}. */
+export interface FrameReaderOptions {
+  /**
+   * Maximum length of a line in bytes, counting a CR but not the LF.
+   * Default 64 KiB; `Infinity` disables the limit (as blather's `Codec::new`).
+   */
+  maxLineLength?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Turns a byte count (number or bigint) into a safe integer number, or throws `BAD_INPUT`. */
+export function byteCount(n: number | bigint): number {
+  const v = typeof n === 'bigint' ? Number(n) : n;
+  if (!Number.isSafeInteger(v) || v < 0 || BigInt(v) !== BigInt(n)) {
+    throw new DdmwError(
+      'BAD_INPUT',
+      `Invalid byte count ${n}: expected an integer from 0 to 2^53-1`,
+    );
+  }
+  return v;
+}
+
+/** Pull-based decoder over a byte source. One operation at a time. */
+export class FrameReader {
+  readonly #source: ByteSource;
+  readonly #maxLine: number;
+  #buf: Buffer = EMPTY;
+  #pos = 0;
+  #bufAscii: boolean | undefined;
+  readonly #cursor: Cursor = { pos: 0 };
+  #eof = false;
+  #error: DdmwError | undefined;
+  #busy = false;
+  /** True while a Readable from {@link readStream} is still being read. */
+  #streaming = false;
+  /** Settles when a destroyed payload stream has dropped the rest of its bytes. */
+  #draining: Promise<void> | undefined;
+  /** Set once the current operation has consumed its whole frame (errors after that are not fatal). */
+  #inSync = true;
+
+  constructor(source: ByteSourceLike, options: FrameReaderOptions = {}) {
+    this.#source = toByteSource(source);
+    const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    if (!(max === Number.POSITIVE_INFINITY || (Number.isSafeInteger(max) && max > 0))) {
+      throw new DdmwError(
+        'BAD_INPUT',
+        `maxLineLength must be a positive integer or Infinity, got ${max}`,
+      );
+    }
+    this.#maxLine = max;
+  }
+
+  /** Bytes received from the source but not consumed yet. */
+  get buffered(): number {
+    return this.#buf.length - this.#pos;
+  }
+
+  /** The fatal error that stopped this reader, if any. */
+  get error(): DdmwError | undefined {
+    return this.#error;
+  }
+
+  /**
+   * Reads the next telegram, or `undefined` at a clean end of data (the
+   * source ended exactly between frames).
+   */
+  nextTelegram(): Promise<Telegram | undefined> {
+    const tg = this.tryReadTelegram();
+    return tg ? Promise.resolve(tg) : this.#op(() => this.#slowTelegram());
+  }
+
+  /** Reads the next telegram; end of data is a `DISCONNECTED` error. */
+  async readTelegram(): Promise<Telegram> {
+    const tg = this.tryReadTelegram() ?? (await this.#op(() => this.#slowTelegram()));
+    if (tg === undefined) {
+      throw new DdmwError('DISCONNECTED', 'Disconnected: the peer closed the connection');
+    }
+    return tg;
+  }
+
+  /**
+   * Decodes a telegram synchronously when one is wholly buffered and takes
+   * the fast path; otherwise returns `undefined` and consumes nothing.
+   */
+  tryReadTelegram(): Telegram | undefined {
+    return this.#busy || this.#error ? undefined : this.#scanFast();
+  }
+
+  #scanFast(): Telegram | undefined {
+    const buf = this.#buf;
+    if (this.#pos >= buf.length) return undefined;
+    if (this.#bufAscii === undefined) this.#bufAscii = isAscii(buf);
+    const cursor = this.#cursor;
+    cursor.pos = this.#pos;
+    const tg = scanTelegram(buf, cursor, this.#maxLine, this.#bufAscii);
+    this.#pos = cursor.pos;
+    return tg;
+  }
+
+  /** Reads a params block (key/value lines up to an empty line). */
+  readParams(): Promise<Params> {
+    return this.#op(async () => Params.fromDecoded(await this.#readPairs(true)));
+  }
+
+  /** Reads a kvlines block: order and duplicates kept, keys not validated. */
+  readKVLines(): Promise<KVLines> {
+    return this.#op(async () => {
+      const lines = new KVLines();
+      for (;;) {
+        const line = await this.#readFrameLine();
+        if (line === '') return lines;
+        const sp = line.indexOf(' ');
+        if (sp >= 0) lines.append(line.slice(0, sp), line.slice(sp + 1));
+      }
+    });
+  }
+
+  /** Reads exactly `n` raw bytes into a new buffer (that owns its memory). */
+  readBytes(n: number): Promise<Buffer> {
+    const count = byteCount(n);
+    return this.#op(async () => {
+      const out = Buffer.allocUnsafe(count);
+      let at = 0;
+      await this.#rawChunks(count, (chunk) => {
+        chunk.copy(out, at);
+        at += chunk.length;
+      });
+      return out;
+    });
+  }
+
+  /** Reads and discards exactly `n` raw bytes. */
+  skip(n: number | bigint): Promise<void> {
+    const count = byteCount(n);
+    return this.#op(() => this.#rawChunks(count, () => {}));
+  }
+
+  /**
+   * Hands exactly `n` raw bytes to `onChunk`, one piece at a time, awaiting
+   * it between pieces (backpressure). Pieces are views into the reader's
+   * buffer: copy them if you keep them past the callback. If `onChunk`
+   * throws, the rest of the payload is still read (and dropped) so the
+   * reader stays in sync, and the call then rejects with that error.
+   */
+  readChunks(n: number | bigint, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+    const count = byteCount(n);
+    return this.#op(() => this.#rawChunks(count, onChunk));
+  }
+
+  /**
+   * Writes exactly `n` raw bytes to the file at `path` (created or
+   * truncated). On failure the partial file is removed and the call rejects.
+   */
+  readToFile(path: string, n: number | bigint, options: { mode?: number } = {}): Promise<void> {
+    const count = byteCount(n);
+    return this.#op(() =>
+      writeChunksToFile(path, options.mode, (onChunk) => this.#rawChunks(count, onChunk)),
+    );
+  }
+
+  /**
+   * Returns a `Readable` of exactly `n` raw bytes, read from the source as
+   * the consumer reads (backpressure). The stream must be consumed (or
+   * destroyed) before the next read on this reader; destroying it early
+   * skips the rest of the payload so the reader stays in sync. End of data
+   * before `n` bytes makes the stream fail with `DISCONNECTED`.
+   */
+  readStream(n: number | bigint): Readable {
+    const count = byteCount(n);
+    this.#enter();
+    this.#streaming = true;
+    let destroyed = false;
+    let wantMore: (() => void) | undefined;
+    const release = () => {
+      const w = wantMore;
+      wantMore = undefined;
+      w?.();
+    };
+    const finish = () => {
+      this.#streaming = false;
+      this.#draining = undefined;
+      this.#busy = false;
+    };
+    const stream = new Readable({
+      read: release,
+      destroy: (err, callback) => {
+        // The rest of the payload is dropped; the next read waits until that is done.
+        if (this.#streaming && !destroyed) this.#draining = finished;
+        destroyed = true;
+        release();
+        callback(err);
+      },
+    });
+    const finished = this.#rawChunks(count, (piece) => {
+      if (destroyed || stream.push(piece)) return;
+      return new Promise<void>((resolve) => {
+        wantMore = resolve;
+      });
+    }).then(
+      () => {
+        finish();
+        if (!destroyed) stream.push(null);
+      },
+      (err: unknown) => {
+        finish();
+        stream.destroy(this.#fatal(err));
+      },
+    );
+    return stream;
+  }
+
+  #enter(): void {
+    if (this.#error) throw this.#error;
+    if (this.#streaming) {
+      throw new DdmwError(
+        'BAD_STATE',
+        'The previous payload stream has not been consumed: read it to the end or destroy it before the next read',
+      );
+    }
+    if (this.#busy) {
+      throw new DdmwError('BAD_STATE', 'FrameReader is busy: wait for the previous read to finish');
+    }
+    this.#busy = true;
+    this.#inSync = false;
+  }
+
+  /** Runs one operation: refuses overlapping calls and makes errors that lose sync fatal. */
+  async #op<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#draining) await this.#draining;
+    this.#enter();
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.#inSync ? err : this.#fatal(err);
+    } finally {
+      this.#busy = false;
+      this.#inSync = true;
+    }
+  }
+
+  /** Records a fatal error: every later call fails with it. */
+  #fatal(err: unknown): DdmwError {
+    const e = toDdmwError(err);
+    this.#error ??= e;
+    return e;
+  }
+
+  /** Replaces the (fully consumed) buffer with the next chunk; false at end of data. */
+  async #pull(): Promise<boolean> {
+    if (this.#eof) return false;
+    for (;;) {
+      const chunk = await this.#source.next();
+      if (chunk === null) {
+        this.#eof = true;
+        return false;
+      }
+      if (chunk.length === 0) continue;
+      this.#buf = chunk;
+      this.#pos = 0;
+      this.#bufAscii = undefined;
+      return true;
+    }
+  }
+
+  async #rawChunks(n: number, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+    let left = n;
+    let consumerFailed = false;
+    let consumerError: unknown;
+    while (left > 0) {
+      if (this.#pos >= this.#buf.length && !(await this.#pull())) {
+        throw new DdmwError(
+          'DISCONNECTED',
+          `Disconnected: the data ended ${left} bytes before the end of a ${n}-byte payload`,
+        );
+      }
+      const take = Math.min(left, this.#buf.length - this.#pos);
+      const piece = this.#buf.subarray(this.#pos, this.#pos + take);
+      this.#pos += take;
+      left -= take;
+      if (consumerFailed) continue;
+      try {
+        await onChunk(piece);
+      } catch (err) {
+        consumerFailed = true;
+        consumerError = err;
+      }
+    }
+    this.#inSync = true;
+    if (consumerFailed) throw consumerError;
+  }
+
+  /**
+   * Reads one line and returns its content (EOL removed) as bytes, or `null`
+   * when the data ends exactly at a line start. Enforces the line limit as
+   * soon as more than `maxLineLength` bytes are buffered with no LF.
+   */
+  async #readLine(): Promise<Buffer | null> {
+    let partial: Buffer | undefined;
+    for (;;) {
+      const buf = this.#buf;
+      const pos = this.#pos;
+      const have = partial ? partial.length : 0;
+      const lf = buf.indexOf(10, pos);
+      const avail = (lf < 0 ? buf.length : lf) - pos;
+      if (have + avail > this.#maxLine) {
+        throw new DdmwError(
+          'BLATHER',
+          `Exceeded maximum line length of ${this.#maxLine} bytes; raise maxLineLength if the peer really sends longer lines`,
+        );
+      }
+      if (lf >= 0) {
+        this.#pos = lf + 1;
+        const part = buf.subarray(pos, lf);
+        const line = partial ? Buffer.concat([partial, part]) : part;
+        return line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, -1) : line;
+      }
+      if (avail > 0) {
+        const rest = buf.subarray(pos);
+        partial = partial ? Buffer.concat([partial, rest]) : Buffer.from(rest);
+      }
+      this.#pos = buf.length;
+      if (!(await this.#pull())) {
+        if (partial)
+          throw new DdmwError('DISCONNECTED', 'Disconnected: the data ended inside a line');
+        return null;
+      }
+    }
+  }
+
+  /** Reads a line as UTF-8 text; `null` when the data ends at a line start. */
+  async #readLineText(): Promise<string | null> {
+    const line = await this.#readLine();
+    if (line === null) return null;
+    if (!isUtf8(line)) {
+      throw new DdmwError(
+        'BLATHER',
+        'Unable to decode input as UTF8: a received line is not valid UTF-8',
+      );
+    }
+    return line.toString('utf8');
+  }
+
+  /** Reads a line inside a frame, where end of data is an error. */
+  async #readFrameLine(): Promise<string> {
+    const line = await this.#readLineText();
+    if (line === null)
+      throw new DdmwError('DISCONNECTED', 'Disconnected: the data ended inside a frame');
+    return line;
+  }
+
+  /** Reads key/value lines up to an empty line (Telegram/Params rules). */
+  async #readPairs(validate: boolean): Promise<Map<string, string>> {
+    const map = new Map<string, string>();
+    for (;;) {
+      const line = await this.#readFrameLine();
+      if (line === '') return map;
+      const sp = line.indexOf(' ');
+      if (sp < 0) continue; // blather drops lines without a space
+      const key = line.slice(0, sp);
+      if (validate) validateKey(key);
+      map.set(key, line.slice(sp + 1));
+    }
+  }
+
+  /** The reference (line by line) telegram decoder; `undefined` at a clean end. */
+  async #slowTelegram(): Promise<Telegram | undefined> {
+    if (this.#pos >= this.#buf.length && !(await this.#pull())) return undefined;
+    const fast = this.#scanFast();
+    if (fast) return fast;
+    const topic = await this.#readLineText();
+    if (topic === null) return undefined;
+    if (topic === '') {
+      throw new DdmwError('BLATHER', 'Received an empty line where a telegram topic was expected');
+    }
+    validateTopic(topic);
+    return Telegram.fromDecoded(topic, Params.fromDecoded(await this.#readPairs(true)));
+  }
+}

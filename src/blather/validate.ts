@@ -1,0 +1,108 @@
+/**
+ * Topic, key and value rules of the blather wire format (wire-protocol.md
+ * §1.2, §1.3). Each rule exists twice: as a regex over strings (the reference,
+ * used for anything non-ASCII) and as byte tables for the decoder's ASCII fast
+ * path. Both must agree; the tests check them against each other.
+ */
+import { DdmwError } from '../err.ts';
+
+const TOPIC_RE = /^\p{Alphabetic}[\p{Alphabetic}\p{N}_-]*$/u;
+const TOPIC_FIRST_RE = /^\p{Alphabetic}/u;
+/** Matches a value that cannot travel intact: a LF, a trailing CR, or a lone surrogate. */
+const BAD_VALUE_RE = /\n|\r$|[\uD800-\uDFFF]/u;
+const KEY_RE = /^[\p{Alphabetic}\p{N}!-/:-@[-`{-~]+$/u;
+
+/** Shortens text quoted in an error message so that a huge line cannot flood a log. */
+export function quote(text: string): string {
+  const shown = text.length > 64 ? `${text.slice(0, 64)}...` : text;
+  return JSON.stringify(shown);
+}
+
+/** Throws a `BLATHER` error unless `topic` is a valid telegram topic. */
+export function validateTopic(topic: string): void {
+  if (TOPIC_RE.test(topic)) return;
+  if (topic.length === 0) {
+    throw new DdmwError('BLATHER', 'Empty or broken topic: a telegram needs a topic');
+  }
+  const what = TOPIC_FIRST_RE.test(topic)
+    ? 'Invalid topic character'
+    : 'Invalid leading topic character';
+  throw new DdmwError(
+    'BLATHER',
+    `${what} in topic ${quote(topic)}: a topic starts with a letter and continues with letters, digits, '_' or '-'`,
+  );
+}
+
+/** Throws a `BLATHER` error unless `key` is a valid Telegram/Params key. */
+export function validateKey(key: string): void {
+  if (KEY_RE.test(key)) return;
+  if (key.length === 0) {
+    throw new DdmwError('BLATHER', 'Empty or broken key: a parameter key cannot be empty');
+  }
+  throw new DdmwError(
+    'BLATHER',
+    `Invalid key character in key ${quote(key)}: keys hold letters, digits and ASCII punctuation only`,
+  );
+}
+
+/**
+ * Throws a `BLATHER` error if `value` cannot travel intact on one line: it
+ * contains a line feed, or ends with a carriage return (which the receiver
+ * strips as part of CRLF), or holds a lone surrogate. The value itself is never quoted (it may be a secret).
+ */
+export function validateValue(key: string, value: string): void {
+  if (!BAD_VALUE_RE.test(value)) return;
+  if (value.indexOf('\n') !== -1) {
+    throw new DdmwError(
+      'BLATHER',
+      `The value of parameter ${quote(key)} contains a line feed; values cannot span lines (send multi-line data as a payload)`,
+    );
+  }
+  if (value.charCodeAt(value.length - 1) === 13) {
+    throw new DdmwError(
+      'BLATHER',
+      `The value of parameter ${quote(key)} ends with a carriage return, which the receiver would strip; remove it`,
+    );
+  }
+  throw new DdmwError(
+    'BLATHER',
+    `The value of parameter ${quote(key)} holds a lone UTF-16 surrogate, which cannot be encoded as UTF-8`,
+  );
+}
+
+/**
+ * Throws a `BLATHER` error if a KVLines key cannot travel intact. KVLines keys
+ * are not validated by blather, but a key holding a space or a line break
+ * would decode differently, so the encoder refuses it.
+ */
+export function validateKVLinesKey(key: string): void {
+  if (/[ \n\r]|[\uD800-\uDFFF]/u.test(key)) {
+    throw new DdmwError(
+      'BLATHER',
+      `The KVLines key ${quote(key)} contains a space, a line break or a lone surrogate; it would not decode to the same key`,
+    );
+  }
+}
+
+function table(accept: (c: number) => boolean): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 128; c++) t[c] = accept(c) ? 1 : 0;
+  return t;
+}
+
+const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isAsciiDigit = (c: number) => c >= 48 && c <= 57;
+
+/** ASCII bytes allowed as the first byte of a topic. Non-ASCII bytes are 0 (use the regex). */
+export const TOPIC_FIRST_BYTE = table(isAsciiLetter);
+/** ASCII bytes allowed after the first byte of a topic. */
+export const TOPIC_REST_BYTE = table(
+  (c) => isAsciiLetter(c) || isAsciiDigit(c) || c === 95 || c === 45,
+);
+/**
+ * True for an ASCII byte allowed in a key. Letters, digits and punctuation
+ * together are exactly the printable range 0x21-0x7E.
+ */
+export function isAsciiKeyByte(b: number): boolean {
+  return (b - 0x21) >>> 0 <= 0x7e - 0x21;
+}
