@@ -3,11 +3,12 @@
  * run and prints a table (or JSON with `--json`).
  */
 import { codecFigures } from './codec.ts';
+import { connFigures } from './conn.ts';
 import { type Figure, report } from './figures.ts';
 
 const json = process.argv.includes('--json');
 const figures: Figure[] = [];
-for (const suite of [codecFigures]) {
+for (const suite of [codecFigures, connFigures]) {
   figures.push(...(await suite()));
   if (!json) process.stderr.write('.');
 }

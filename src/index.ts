@@ -2,7 +2,16 @@
  * ddmw-client: the TypeScript / Node.js client library for DDMW, the Data
  * Diode Middleware.
  *
+ * The modules mirror the Rust crate: `conn`, `auth`, `conf`, `probe`,
+ * `types`, and the codec `blather`.
+ *
  * @module
  */
+export * as auth from './auth.ts';
 export * as blather from './blather/index.ts';
+export * as conf from './conf.ts';
+export * as conn from './conn/index.ts';
+export { Connection, type ConnectOptions, connect, expectOkFail, sendrecv } from './conn/index.ts';
 export { DdmwError, type DdmwErrorCode, isDdmwError } from './err.ts';
+export * as probe from './probe.ts';
+export * as types from './types.ts';

@@ -22,45 +22,60 @@ function asBuffer(chunk: Uint8Array | string): Buffer {
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-/** Pulls chunks from a paused `Readable` with `read()`, waiting for `readable` when empty. */
+/**
+ * Pulls chunks from a paused `Readable`. When the reader is waiting, the
+ * chunk is read inside the 'readable' event and handed over directly;
+ * otherwise data stays in the stream (and the kernel) until asked for.
+ */
 class ReadableSource implements ByteSource {
   readonly #stream: Readable;
   #ended = false;
   #error: unknown;
-  #wake: (() => void) | undefined;
+  #waiter: { resolve: (chunk: Buffer | null) => void; reject: (err: unknown) => void } | undefined;
 
   constructor(stream: Readable) {
     this.#stream = stream;
-    const wake = () => {
-      const w = this.#wake;
-      this.#wake = undefined;
-      w?.();
-    };
-    stream.on('readable', wake);
-    stream.on('end', () => {
-      this.#ended = true;
-      wake();
-    });
-    stream.on('close', () => {
-      this.#ended = true;
-      wake();
-    });
+    stream.on('readable', () => this.#serve());
+    stream.on('end', () => this.#finish());
+    stream.on('close', () => this.#finish());
     stream.on('error', (err) => {
       this.#error = err;
-      wake();
+      this.#serve();
     });
   }
 
-  async next(): Promise<Buffer | null> {
-    for (;;) {
-      const chunk = this.#stream.read() as Buffer | string | null;
-      if (chunk !== null) return asBuffer(chunk);
-      if (this.#error !== undefined) throw toDdmwError(this.#error, 'read failed');
-      if (this.#ended || this.#stream.destroyed) return null;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-    }
+  #finish(): void {
+    this.#ended = true;
+    this.#serve();
+  }
+
+  /** Settles the waiting `next()` if there is something to give it. */
+  #serve(): void {
+    const waiter = this.#waiter;
+    if (!waiter) return;
+    const outcome = this.#take();
+    if (outcome === undefined) return;
+    this.#waiter = undefined;
+    if (outcome instanceof Error) waiter.reject(outcome);
+    else waiter.resolve(outcome);
+  }
+
+  /** A chunk, `null` at end, an error, or `undefined` when nothing is available yet. */
+  #take(): Buffer | null | Error | undefined {
+    const chunk = this.#stream.read() as Buffer | string | null;
+    if (chunk !== null) return asBuffer(chunk);
+    if (this.#error !== undefined) return toDdmwError(this.#error, 'read failed');
+    if (this.#ended || this.#stream.destroyed) return null;
+    return undefined;
+  }
+
+  next(): Promise<Buffer | null> {
+    const outcome = this.#take();
+    if (outcome instanceof Error) return Promise.reject(outcome);
+    if (outcome !== undefined) return Promise.resolve(outcome);
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
   }
 }
 

@@ -6,6 +6,9 @@
  */
 import { DdmwError } from '../err.ts';
 
+// ASCII-only forms, tried first: much cheaper than the Unicode property classes.
+const ASCII_TOPIC_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
+const ASCII_KEY_RE = /^[!-~]+$/;
 const TOPIC_RE = /^\p{Alphabetic}[\p{Alphabetic}\p{N}_-]*$/u;
 const TOPIC_FIRST_RE = /^\p{Alphabetic}/u;
 /** Matches a value that cannot travel intact: a LF, a trailing CR, or a lone surrogate. */
@@ -20,7 +23,7 @@ export function quote(text: string): string {
 
 /** Throws a `BLATHER` error unless `topic` is a valid telegram topic. */
 export function validateTopic(topic: string): void {
-  if (TOPIC_RE.test(topic)) return;
+  if (ASCII_TOPIC_RE.test(topic) || TOPIC_RE.test(topic)) return;
   if (topic.length === 0) {
     throw new DdmwError('BLATHER', 'Empty or broken topic: a telegram needs a topic');
   }
@@ -35,7 +38,7 @@ export function validateTopic(topic: string): void {
 
 /** Throws a `BLATHER` error unless `key` is a valid Telegram/Params key. */
 export function validateKey(key: string): void {
-  if (KEY_RE.test(key)) return;
+  if (ASCII_KEY_RE.test(key) || KEY_RE.test(key)) return;
   if (key.length === 0) {
     throw new DdmwError('BLATHER', 'Empty or broken key: a parameter key cannot be empty');
   }

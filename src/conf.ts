@@ -1,0 +1,440 @@
+/**
+ * The standard DDMW application configuration file, `ddmwapp.toml`
+ * (ddmw-client-reference.md §3.3, §6).
+ *
+ * {@link load} finds and parses the file; {@link Config} holds the standard
+ * sections, typed, and the whole document in {@link Config.raw} for the
+ * application's own keys. The passphrase and token (`auth.pass`,
+ * `auth.token`) never show in `util.inspect`, `JSON.stringify` or error
+ * messages.
+ *
+ * Choices the Rust client leaves open (docs/assumptions.md): `channel` may
+ * be a TOML integer 0..255; `sub-retry-delay` must be a duration with units
+ * ("1 minute", "30s", "1m 30s", "500ms") and is parsed at load; a negative or
+ * fractional `sub-retries` is an error; an empty `$DDMW_APPCONF` counts as
+ * unset; a file that exists but cannot be read is an `IO` error.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+// parse-duration: tiny, no dependencies, ships its own ESM types, and handles
+// long unit names ("1 minute") and compound durations ("1m 30s"); `ms`
+// handles neither compounds nor TS types without @types/ms.
+import parseDuration from 'parse-duration';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { formatProtAddr, type ProtAddr, parseProtAddr, toProtAddr } from './conn/addr.ts';
+import { DdmwError, isDdmwError } from './err.ts';
+import { type AppChannel, checkAppChannel, parseAppChannel } from './types.ts';
+
+/** A value in a parsed TOML document. */
+export type ConfigValue = string | number | boolean | Date | ConfigValue[] | ConfigTable;
+
+/** A TOML table: the whole document, or one of its `[sections]`. */
+export interface ConfigTable {
+  [key: string]: ConfigValue;
+}
+
+/**
+ * The `[auth]` section. Structurally an `auth.Auth`, so it can be passed to
+ * `authenticate`. `pass` and `token` are redacted when inspected or
+ * serialized to JSON.
+ */
+export interface AuthConfig {
+  /** Account name (`name`). */
+  name?: string;
+  /** Passphrase, used only with `name` (`pass`). */
+  pass?: string;
+  /** File whose first line is the passphrase (`pass-file`). */
+  passFile?: string;
+  /** Authentication token, tried first (`token`). */
+  token?: string;
+  /** File holding the token; requested and saved there when missing (`token-file`). */
+  tokenFile?: string;
+}
+
+/** The `[sender]` section: the sender node's interfaces. */
+export interface SenderConfig {
+  /** Management interface address (`mgmtif`). */
+  mgmtif?: string;
+  /** Message interface address (`msgif`): `host:port` or a Unix socket path. */
+  msgif?: string;
+}
+
+/** The `[receiver]` section: the receiver node's interfaces and resubscribe policy. */
+export interface ReceiverConfig {
+  /** Management interface address (`mgmtif`). */
+  mgmtif?: string;
+  /** Subscription interface address (`subif`). */
+  subif?: string;
+  /** Resubscribe attempts after a lost connection (`sub-retries`, a u32). */
+  subRetries?: number;
+  /** Delay between attempts as written (`sub-retry-delay`, e.g. `"1 minute"`). */
+  subRetryDelay?: string;
+  /** {@link ReceiverConfig.subRetryDelay} in milliseconds (may be fractional). */
+  subRetryDelayMs?: number;
+  /** Where the application listens when the receiver pushes (`push-listenif`). */
+  pushListenif?: string;
+}
+
+const REDACTED = '<redacted>';
+const DEFAULT_FILE = 'ddmwapp.toml';
+const U32_MAX = 0xffff_ffff;
+
+/** Line numbers of keys validated only when read, by config (no secrets kept). */
+const keyLines = new WeakMap<Config, Record<string, number | undefined>>();
+
+/**
+ * Makes `table` redact its `pass` and `token` in `util.inspect` and
+ * `JSON.stringify`, while property access still returns the real values.
+ * The hooks are non-enumerable, so `Object.keys` and spreading are unchanged.
+ */
+function hideSecrets<T extends object>(table: T): T {
+  const redacted = (): Record<string, unknown> => {
+    const copy: Record<string, unknown> = { ...(table as Record<string, unknown>) };
+    for (const key of ['pass', 'token']) if (copy[key] !== undefined) copy[key] = REDACTED;
+    return copy;
+  };
+  Object.defineProperty(table, inspect.custom, {
+    configurable: true,
+    value: (_depth: number, options: object, inspectFn: typeof inspect) =>
+      inspectFn(redacted(), options),
+  });
+  Object.defineProperty(table, 'toJSON', { configurable: true, value: redacted });
+  return table;
+}
+
+/** A `CONFIG` error about `key`, located as precisely as known. */
+function configError(
+  source: string | undefined,
+  line: number | undefined,
+  problem: string,
+  cause?: unknown,
+): DdmwError {
+  const where =
+    source === undefined
+      ? ''
+      : line === undefined
+        ? ` in ${source}`
+        : ` in ${source} at line ${line}`;
+  return new DdmwError('CONFIG', `Invalid config${where}: ${problem}`, { cause });
+}
+
+/**
+ * Finds the line (1-based) that sets `key` in `[table]` (or at the top level
+ * when `table` is undefined), also as a dotted `table.key` at the top level.
+ * A best-effort scan, not a TOML parser: inline tables and keys inside
+ * multi-line strings are not recognized. Keys here are fixed identifiers, so
+ * they need no regex escaping.
+ */
+function findKeyLine(text: string, table: string | undefined, key: string): number | undefined {
+  const plain = new RegExp(`^(["']?)${key}\\1\\s*=`);
+  const dotted = table === undefined ? undefined : new RegExp(`^${table}\\s*\\.\\s*${key}\\s*=`);
+  let current = ''; // '' is the top level
+  for (const [index, rawLine] of text.split('\n').entries()) {
+    const line = rawLine.trim();
+    if (line.startsWith('[')) {
+      const header = /^\[\s*(["']?)([\w-]+)\1\s*\]/.exec(line);
+      current = header?.[2] ?? '[other]'; // arrays of tables and dotted headers never match
+    } else if (
+      (current === (table ?? '') && plain.test(line)) ||
+      (current === '' && dotted?.test(line))
+    ) {
+      return index + 1;
+    }
+  }
+  return undefined;
+}
+
+/** Drops the keys whose value is `undefined`, so sections list only what the file sets. */
+function compact<T extends object>(section: T): T {
+  return Object.fromEntries(Object.entries(section).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Describes a TOML value's type for an error message, never its content. */
+function typeName(value: ConfigValue): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Date) return 'a date';
+  if (typeof value === 'object') return 'a table';
+  return `a ${typeof value}`;
+}
+
+/**
+ * Reads the standard keys out of a parsed document, throwing `CONFIG` errors
+ * that name the file, the key and its line.
+ */
+class Extractor {
+  constructor(
+    private readonly text: string,
+    private readonly source: string,
+  ) {}
+
+  fail(table: string | undefined, key: string, problem: string): DdmwError {
+    const name = table === undefined ? key : `${table}.${key}`;
+    return configError(this.source, findKeyLine(this.text, table, key), `${name} ${problem}`);
+  }
+
+  wrongType(table: string | undefined, key: string, want: string, got: ConfigValue): DdmwError {
+    return this.fail(table, key, `must be ${want} (found ${typeName(got)})`);
+  }
+
+  section(doc: ConfigTable, name: string): ConfigTable | undefined {
+    const value = doc[name];
+    if (value === undefined) return undefined;
+    if (typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)) {
+      return value;
+    }
+    throw this.wrongType(undefined, name, `a table ([${name}])`, value);
+  }
+
+  string(
+    section: ConfigTable,
+    table: string | undefined,
+    key: string,
+    like = '',
+  ): string | undefined {
+    const value = section[key];
+    if (value === undefined || typeof value === 'string') return value;
+    throw this.wrongType(table, key, `a string${like}`, value);
+  }
+
+  address(section: ConfigTable, table: string, key: string): string | undefined {
+    return this.string(section, table, key, ' like "host:port" or a Unix socket path');
+  }
+}
+
+/** Parses `"1 minute"`, `"30s"`, `"1m 30s"`, `"500ms"`: number-unit pairs, units required. */
+function durationMs(text: string): number | undefined {
+  if (!/^\s*(\d+(\.\d+)?\s*\p{L}+\s*)+$/u.test(text)) return undefined;
+  let total = 0;
+  // Each pair on its own, so that an unknown unit fails instead of being skipped.
+  for (const [pair] of text.matchAll(/\d+(\.\d+)?\s*\p{L}+/gu)) {
+    const ms = parseDuration(pair);
+    if (ms === null) return undefined;
+    total += ms;
+  }
+  return total;
+}
+
+/**
+ * The application configuration: the standard sections of `ddmwapp.toml`,
+ * typed, plus the whole document. Unknown keys are ignored by the typed
+ * sections but kept in {@link Config.raw}. `new Config()` is an empty
+ * configuration to fill with the setters.
+ */
+export class Config {
+  /** Application channel as text: a number 0..255 or a channel name (see {@link Config.getAppCh}). */
+  channel?: string;
+  /** The `[auth]` section. */
+  auth?: AuthConfig;
+  /** The `[sender]` section. */
+  sender?: SenderConfig;
+  /** The `[receiver]` section. */
+  receiver?: ReceiverConfig;
+  /**
+   * The whole parsed document, for application keys such as
+   * `raw['custom-string']` or `raw['custom-app']`. It reflects the file:
+   * the setters change the typed fields only. Its tables have a null
+   * prototype. `raw.auth` redacts `pass` and `token` when inspected or
+   * serialized.
+   */
+  raw: ConfigTable = {};
+  /** The file this configuration was read from, if any (named in errors). */
+  source: string | undefined;
+
+  /**
+   * The channel parsed as in the Rust `AppChannel::from_str`: `"42"` is 42,
+   * `"telemetry"` a name. `undefined` when no channel is set; `CONFIG` when
+   * it is not a valid channel.
+   */
+  getAppCh(): AppChannel | undefined {
+    if (this.channel === undefined) return undefined;
+    try {
+      return parseAppChannel(this.channel);
+    } catch (err) {
+      throw this.#invalid('channel', err);
+    }
+  }
+
+  /** Stores `ch` (checked: `BAD_INPUT` if invalid) as the channel text. Returns `this`. */
+  setAppCh(ch: AppChannel): this {
+    this.channel = String(checkAppChannel(ch));
+    return this;
+  }
+
+  /**
+   * `sender.msgif` parsed into a {@link ProtAddr} (a value containing `/` is
+   * a Unix socket path). `undefined` when unset; `CONFIG` when malformed.
+   */
+  getSenderMsgif(): ProtAddr | undefined {
+    const msgif = this.sender?.msgif;
+    if (msgif === undefined) return undefined;
+    try {
+      return parseProtAddr(msgif);
+    } catch (err) {
+      throw this.#invalid('sender.msgif', err);
+    }
+  }
+
+  /** Sets `sender.msgif` (`PARSE` error for a malformed address text). Returns `this`. */
+  setSenderMsgif(addr: string | ProtAddr): this {
+    this.sender = { ...this.sender, msgif: formatProtAddr(toProtAddr(addr)) };
+    return this;
+  }
+
+  /** Sets `auth.name`. Returns `this`. */
+  setAuthAccount(name: string): this {
+    this.#auth().name = name;
+    return this;
+  }
+
+  /** Sets `auth.pass`. Returns `this`. */
+  setAuthPass(pass: string): this {
+    this.#auth().pass = pass;
+    return this;
+  }
+
+  /** Sets `auth.passFile`. Returns `this`. */
+  setAuthPassFile(path: string): this {
+    this.#auth().passFile = path;
+    return this;
+  }
+
+  /** Sets `auth.token`. Returns `this`. */
+  setAuthToken(tkn: string): this {
+    this.#auth().token = tkn;
+    return this;
+  }
+
+  /** Sets `auth.tokenFile`. Returns `this`. */
+  setAuthTokenFile(path: string): this {
+    this.#auth().tokenFile = path;
+    return this;
+  }
+
+  /** The auth section, created if missing, with its secrets hidden. */
+  #auth(): AuthConfig {
+    this.auth = hideSecrets(this.auth ?? {});
+    return this.auth;
+  }
+
+  #invalid(key: string, err: unknown): DdmwError {
+    const why = isDdmwError(err) ? `: ${err.message}` : '';
+    return configError(this.source, keyLines.get(this)?.[key], `${key} is invalid${why}`, err);
+  }
+}
+
+/**
+ * Parses the text of a `ddmwapp.toml`. `source` names the file in error
+ * messages. Throws `CONFIG` for a TOML syntax error (with line and column)
+ * or a standard key of the wrong type (with the key and, when found, its
+ * line). `channel` and `sender.msgif` are checked when read
+ * ({@link Config.getAppCh}, {@link Config.getSenderMsgif}), as in Rust.
+ */
+export function parseConfig(text: string, source: string): Config {
+  let doc: ConfigTable;
+  try {
+    doc = parseToml(text, { integersAsBigInt: false }); // huge integers are errors
+  } catch (err) {
+    if (!(err instanceof TomlError)) throw configError(source, undefined, 'unreadable TOML');
+    // The message's first line only: its code excerpt may show a secret.
+    const reason = (err.message.split('\n')[0] ?? '').replace(/^Invalid TOML document: /, '');
+    throw new DdmwError(
+      'CONFIG',
+      `Invalid TOML in ${source} at line ${err.line}, column ${err.column}: ${reason}`,
+    );
+  }
+  const x = new Extractor(text, source);
+  const config = new Config();
+  config.raw = doc;
+  config.source = source;
+
+  const channel = doc.channel;
+  if (typeof channel === 'number') {
+    // Our extension: an integer channel is accepted and stored as its text.
+    if (!Number.isInteger(channel) || channel < 0 || channel > 255) {
+      throw x.fail(undefined, 'channel', 'must be a channel number 0..255 or a channel name');
+    }
+    config.channel = String(channel);
+  } else if (channel !== undefined) {
+    config.channel = x.string(doc, undefined, 'channel', ' (a number 0..255 or a name)');
+  }
+
+  const auth = x.section(doc, 'auth');
+  if (auth) {
+    hideSecrets(auth);
+    config.auth = hideSecrets(
+      compact({
+        name: x.string(auth, 'auth', 'name'),
+        pass: x.string(auth, 'auth', 'pass'),
+        passFile: x.string(auth, 'auth', 'pass-file', ' (a file path)'),
+        token: x.string(auth, 'auth', 'token'),
+        tokenFile: x.string(auth, 'auth', 'token-file', ' (a file path)'),
+      }),
+    );
+  }
+
+  const sender = x.section(doc, 'sender');
+  if (sender) {
+    config.sender = compact({
+      mgmtif: x.address(sender, 'sender', 'mgmtif'),
+      msgif: x.address(sender, 'sender', 'msgif'),
+    });
+  }
+
+  const receiver = x.section(doc, 'receiver');
+  if (receiver) {
+    const retries = receiver['sub-retries'];
+    const isU32 = typeof retries === 'number' && Number.isInteger(retries) && retries >= 0;
+    if (retries !== undefined && !(isU32 && retries <= U32_MAX)) {
+      throw x.wrongType('receiver', 'sub-retries', `an integer from 0 to ${U32_MAX}`, retries);
+    }
+    const delay = x.string(receiver, 'receiver', 'sub-retry-delay', ' like "1 minute" or "30s"');
+    const delayMs = delay === undefined ? undefined : durationMs(delay);
+    if (delay !== undefined && delayMs === undefined) {
+      throw x.fail(
+        'receiver',
+        'sub-retry-delay',
+        `must be a duration with units like "1 minute", "30s", "1m 30s" or "500ms" (found ${JSON.stringify(delay)})`,
+      );
+    }
+    config.receiver = compact({
+      mgmtif: x.address(receiver, 'receiver', 'mgmtif'),
+      subif: x.address(receiver, 'receiver', 'subif'),
+      subRetries: retries,
+      subRetryDelay: delay,
+      subRetryDelayMs: delayMs,
+      pushListenif: x.address(receiver, 'receiver', 'push-listenif'),
+    });
+  }
+
+  keyLines.set(config, {
+    channel: findKeyLine(text, undefined, 'channel'),
+    'sender.msgif': findKeyLine(text, 'sender', 'msgif'),
+  });
+  return config;
+}
+
+/**
+ * Loads the application configuration, in the Rust lookup order: `path` if
+ * given, else the file named by `$DDMW_APPCONF`, else `ddmwapp.toml` in the
+ * current working directory. Only that one file is tried: a missing file
+ * gives `null`, with no fall-through to the next place. A broken file is a
+ * `CONFIG` error (see {@link parseConfig}); one that exists but cannot be
+ * read is `IO`.
+ */
+export async function load(path?: string): Promise<Config | null> {
+  const file = path ?? (process.env.DDMW_APPCONF || join(process.cwd(), DEFAULT_FILE));
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new DdmwError('IO', `Cannot read config file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return parseConfig(text.replace(/^\uFEFF/, ''), file);
+}

@@ -1,0 +1,97 @@
+/**
+ * Opening connections: TCP or Unix socket, an optional time limit and
+ * `AbortSignal` covering the connect and the authentication, and optional
+ * authentication. On any failure no socket is left open.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { type Auth, authenticate } from '../auth.ts';
+import { DdmwError, toDdmwError } from '../err.ts';
+import { formatProtAddr, type ProtAddr, toProtAddr } from './addr.ts';
+import { Connection } from './connection.ts';
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** Authenticate right after connecting; if that fails, the connect fails (and the socket is closed). */
+  auth?: Auth;
+  /** Time limit in milliseconds for connecting plus authenticating (`TIMEOUT` when exceeded). */
+  timeoutMs?: number;
+  /** Cancels the connect (`ABORTED`). Only the connect phase: it is not kept after `connect` resolves. */
+  signal?: AbortSignal;
+  /** Maximum length of a received line (default 64 KiB). */
+  maxLineLength?: number;
+}
+
+function openSocket(addr: ProtAddr): Socket {
+  return addr.kind === 'tcp'
+    ? netConnect({ host: addr.host, port: addr.port })
+    : netConnect({ path: addr.path });
+}
+
+/** Waits for the socket to connect; rejects with an `IO` error naming the address. */
+function whenConnected(socket: Socket, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      socket.off('connect', onConnect);
+      reject(toDdmwError(err, `Cannot connect to ${address}`));
+    };
+    const onConnect = () => {
+      socket.off('error', onError);
+      resolve();
+    };
+    socket.once('error', onError);
+    socket.once('connect', onConnect);
+  });
+}
+
+/**
+ * Connects to a DDMW client interface: `"host:port"`, `"[v6]:port"`, a Unix
+ * socket path (any address containing `/`), or a parsed `ProtAddr`.
+ */
+export async function connect(
+  addr: string | ProtAddr,
+  options: ConnectOptions = {},
+): Promise<Connection> {
+  const pa = toProtAddr(addr);
+  const address = formatProtAddr(pa);
+  const { signal, timeoutMs } = options;
+  if (signal?.aborted) throw abortError(address, signal.reason);
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
+    throw new DdmwError('BAD_PARAMS', `timeoutMs must be a non-negative number, got ${timeoutMs}`);
+  }
+  const socket = openSocket(pa);
+  // The first of: abort, time limit. Either destroys the socket, which fails whatever is pending.
+  let stopped: DdmwError | undefined;
+  const stop = (err: DdmwError) => {
+    stopped ??= err;
+    socket.destroy();
+  };
+  const onAbort = () => stop(abortError(address, signal?.reason));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            stop(
+              new DdmwError('TIMEOUT', `Connecting to ${address} took longer than ${timeoutMs} ms`),
+            ),
+          timeoutMs,
+        );
+  try {
+    await whenConnected(socket, address);
+    const conn = new Connection(socket, pa, { maxLineLength: options.maxLineLength });
+    if (options.auth) await authenticate(conn, options.auth);
+    if (stopped) throw stopped;
+    return conn;
+  } catch (err) {
+    socket.destroy();
+    throw stopped ?? err;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function abortError(address: string, reason: unknown): DdmwError {
+  return new DdmwError('ABORTED', `Connecting to ${address} was aborted`, { cause: reason });
+}

@@ -1,0 +1,186 @@
+/**
+ * `Connection`: one socket to a DDMW client interface, its pull-based
+ * `FrameReader`, and the lock that keeps requests from interleaving.
+ *
+ * Every exchange with the server (a request and its reply, or a longer
+ * sequence such as a message transfer) runs inside {@link Connection.exclusive}:
+ * one exchange at a time, later callers wait their turn in call order. A
+ * failure that leaves the byte stream out of sync (a decode error, an
+ * unexpected reply, a lost peer) is fatal: the socket is closed and every
+ * waiting and later call rejects with that error.
+ */
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { inspect } from 'node:util';
+import { encodeTelegram, FrameReader, type Telegram } from '../blather/index.ts';
+import { DdmwError, toDdmwError } from '../err.ts';
+import { formatProtAddr, type ProtAddr } from './addr.ts';
+
+/** Error codes after which the connection's byte stream cannot be trusted. */
+const FATAL_CODES = new Set(['BLATHER', 'DISCONNECTED', 'BAD_STATE', 'IO', 'TIMEOUT', 'ABORTED']);
+
+/**
+ * The operations available inside an exclusive exchange. Obtained from
+ * {@link Connection.exclusive}; do not keep it after the callback returns.
+ */
+export interface Exchange {
+  /** The decoder over the connection's incoming bytes. */
+  readonly reader: FrameReader;
+  /** Writes raw bytes, waiting for the socket to drain when its buffer is full. */
+  write(data: Uint8Array | string): Promise<void>;
+  /** Encodes and writes a telegram. */
+  writeTelegram(tg: Telegram): Promise<void>;
+  /**
+   * Writes exactly `length` bytes from `stream` with backpressure. A stream
+   * that ends short or runs long is a `BAD_INPUT` error, and closes the
+   * connection before the excess or missing bytes could complete the payload.
+   */
+  writeStream(stream: Readable | AsyncIterable<Uint8Array>, length: number): Promise<void>;
+}
+
+/** An open connection to a DDMW client interface. Create it with `connect()`. */
+export class Connection {
+  /** The address this connection was opened to. */
+  readonly addr: ProtAddr;
+  /** Resolves once the socket has closed (for any reason). Never rejects. */
+  readonly closed: Promise<void>;
+  readonly #socket: Socket;
+  readonly #reader: FrameReader;
+  readonly #exchange: Exchange;
+  /** True while an exchange runs; later callers wait in {@link #waiting}. */
+  #locked = false;
+  #waiting: (() => void)[] = [];
+  #failure: DdmwError | undefined;
+  #drainWaiters: (() => void)[] = [];
+
+  /** @internal Use `connect()`. */
+  constructor(socket: Socket, addr: ProtAddr, options: { maxLineLength?: number } = {}) {
+    this.addr = addr;
+    this.#socket = socket;
+    this.#reader = new FrameReader(socket, options);
+    socket.on('error', () => {}); // errors surface through reads and writes
+    socket.setNoDelay(true); // request/reply traffic: do not wait to coalesce small writes
+    socket.on('drain', () => this.#wakeWriters());
+    this.closed = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.#failure ??= new DdmwError(
+          'DISCONNECTED',
+          `Disconnected: the connection to ${this.address} is closed`,
+        );
+        this.#wakeWriters();
+        resolve();
+      });
+    });
+    this.#exchange = {
+      reader: this.#reader,
+      write: (data) => this.#write(data),
+      writeTelegram: (tg) => this.#write(encodeTelegram(tg)),
+      writeStream: (stream, length) => this.#writeStream(stream, length),
+    };
+  }
+
+  /** The address as text, for messages. */
+  get address(): string {
+    return formatProtAddr(this.addr);
+  }
+
+  /** True once the connection is closed or has failed. */
+  get isClosed(): boolean {
+    return this.#failure !== undefined || this.#socket.destroyed;
+  }
+
+  /**
+   * Runs `fn` with exclusive use of the connection. Calls are queued in call
+   * order. An error that leaves the stream out of sync closes the connection
+   * and makes every later call fail with it; other errors (a server `Fail`,
+   * bad arguments) leave the connection usable.
+   */
+  async exclusive<T>(fn: (io: Exchange) => Promise<T>): Promise<T> {
+    if (this.#locked) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#locked = true;
+    try {
+      if (this.#failure) throw this.#failure;
+      return await fn(this.#exchange);
+    } catch (err) {
+      const e = err instanceof DdmwError ? err : toDdmwError(err);
+      if (FATAL_CODES.has(e.code) || this.#reader.error) this.fail(e);
+      throw e;
+    } finally {
+      // Hand the lock straight to the next caller, in call order.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#locked = false;
+    }
+  }
+
+  /**
+   * Marks the connection as failed with `err` (if it has not failed yet) and
+   * closes the socket. Pending and later calls reject with the first error.
+   */
+  fail(err: DdmwError): void {
+    this.#failure ??= err;
+    this.#socket.destroy();
+  }
+
+  /** Closes the connection at once. Pending calls reject with `DISCONNECTED`. */
+  close(): Promise<void> {
+    this.#failure ??= new DdmwError(
+      'DISCONNECTED',
+      `Disconnected: the connection to ${this.address} was closed by this client`,
+    );
+    this.#socket.destroy();
+    return this.closed;
+  }
+
+  #wakeWriters(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Writes to the socket, waiting for 'drain' when its buffer is full. A
+   * failed write shows as the socket's 'close' (and so as this connection's
+   * failure), which later writes and reads report.
+   */
+  #write(data: Uint8Array | string): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#socket.write(data)) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#drainWaiters.push(resolve)).then(() => {
+      if (this.#failure) throw this.#failure;
+    });
+  }
+
+  async #writeStream(stream: Readable | AsyncIterable<Uint8Array>, length: number): Promise<void> {
+    let sent = 0;
+    for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (sent + bytes.length > length) {
+        throw this.#abortPayload(`is longer than the announced ${length} bytes`);
+      }
+      sent += bytes.length;
+      await this.#write(bytes);
+    }
+    if (sent !== length) {
+      throw this.#abortPayload(`ended after ${sent} of the announced ${length} bytes`);
+    }
+  }
+
+  /**
+   * The peer holds part of a payload that can no longer be completed as
+   * announced: close the connection so it sees a truncated transfer (which
+   * it discards) rather than a complete one with the wrong content.
+   */
+  #abortPayload(what: string): DdmwError {
+    const err = new DdmwError(
+      'BAD_INPUT',
+      `The payload stream ${what}; the transfer was aborted and the connection closed`,
+    );
+    this.fail(err);
+    return err;
+  }
+
+  [inspect.custom](): string {
+    return `Connection <${this.address}${this.isClosed ? ', closed' : ''}>`;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The simulator's account store: accounts with scrypt-hashed passphrases,
+ * and the login tokens handed out by `Auth` with `ReqTkn`. One store is
+ * shared by every node and interface of a simulator.
+ */
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { validateValue } from '../blather/index.ts';
+import { DdmwError } from '../err.ts';
+
+/** An account as the simulator's options describe it. */
+export interface SimAccount {
+  /** Unique account name (the `AccName` of `Auth`). */
+  name: string;
+  /** Passphrase. Only a salted scrypt hash of it is kept. */
+  pass: string;
+  /** Permission names; `*` grants every permission. Default: none. */
+  perms?: string[];
+  /** A locked account cannot log in. Default `false`. */
+  lock?: boolean;
+  /** The real name of the account's owner. */
+  userName?: string;
+}
+
+/**
+ * An account of the store. Commands may change `name`, `userName`, `lock`
+ * and `perms` in place; sessions hold the object, so they see the change.
+ */
+export interface Account {
+  /** Numeric id: 0 for the built-in unauthenticated account, 1, 2, ... for real ones. */
+  readonly id: number;
+  /** Unique account name. */
+  name: string;
+  /** The real name of the account's owner, if known. */
+  userName: string | undefined;
+  /** True when the account may not log in. */
+  lock: boolean;
+  /** Permission names; `*` grants every permission. */
+  perms: Set<string>;
+}
+
+/**
+ * The built-in account every connection starts with, and returns to after
+ * `Unauth`. It has no permissions and cannot log in.
+ */
+export const UNAUTHENTICATED: Readonly<Account> = Object.freeze({
+  id: 0,
+  name: 'unauthenticated',
+  userName: undefined,
+  lock: false,
+  perms: new Set<string>(),
+});
+
+/** Outcome of a passphrase or token check. */
+export type LoginResult =
+  | { ok: true; account: Account }
+  | { ok: false; reason: 'bad-credentials' | 'locked' };
+
+/** Cost parameter N of scrypt (2^14, the usual interactive-login setting). */
+const SCRYPT_COST = 16384;
+const SALT_BYTES = 16;
+const HASH_BYTES = 32;
+/** Token size: 128 random bits, sent as 32 hex characters. */
+const TOKEN_BYTES = 16;
+
+interface Credential {
+  salt: Buffer;
+  hash: Buffer;
+}
+
+function hashPass(pass: string, salt: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(pass, salt, HASH_BYTES, { N: SCRYPT_COST }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
+  });
+}
+
+/** Tokens are stored as their SHA-256 digest, so the store never holds a usable token. */
+function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function badAccount(index: number, why: string): DdmwError {
+  return new DdmwError('BAD_INPUT', `Simulator account #${index + 1}: ${why}`);
+}
+
+/** Checks that a text can travel as a parameter value; the text itself is never shown. */
+function checkWireText(index: number, what: string, text: unknown): string {
+  if (typeof text !== 'string') throw badAccount(index, `${what} must be a string`);
+  try {
+    validateValue(what, text);
+  } catch {
+    throw badAccount(
+      index,
+      `${what} cannot contain a line feed, end with a carriage return or hold a lone surrogate`,
+    );
+  }
+  return text;
+}
+
+function checkAccount(spec: SimAccount, index: number): void {
+  const name = checkWireText(index, 'name', spec.name);
+  if (name.length === 0) throw badAccount(index, 'the name is empty');
+  if (name === UNAUTHENTICATED.name) {
+    throw badAccount(index, `the name "${name}" is reserved for the built-in account`);
+  }
+  checkWireText(index, 'pass', spec.pass);
+  if (spec.userName !== undefined) checkWireText(index, 'userName', spec.userName);
+  for (const perm of spec.perms ?? []) {
+    checkWireText(index, 'a permission', perm);
+    if (perm.length === 0 || perm.includes(',')) {
+      throw badAccount(index, `permission "${perm}" is empty or contains ','`);
+    }
+  }
+}
+
+/** Accounts and tokens of one simulator. */
+export class AccountStore {
+  readonly #byName = new Map<string, Account>();
+  readonly #byId = new Map<number, Account>();
+  readonly #credentials = new Map<number, Credential>();
+  /** Token digest to account id. Tokens live as long as the store. */
+  readonly #tokens = new Map<string, number>();
+  /** Compared against when the account name is unknown, so both cases take the same time. */
+  readonly #decoy: Credential;
+
+  private constructor(decoy: Credential) {
+    this.#decoy = decoy;
+  }
+
+  /**
+   * Builds a store from account options, giving ids 1, 2, ... in order.
+   * Throws `BAD_INPUT` for a duplicate or malformed account.
+   */
+  static async create(specs: readonly SimAccount[]): Promise<AccountStore> {
+    const seen = new Set<string>();
+    specs.forEach((spec, index) => {
+      checkAccount(spec, index);
+      if (seen.has(spec.name)) {
+        throw badAccount(index, `the name "${spec.name}" is used by another account`);
+      }
+      seen.add(spec.name);
+    });
+    const decoySalt = randomBytes(SALT_BYTES);
+    const salts = specs.map(() => randomBytes(SALT_BYTES));
+    const [decoyHash, ...hashes] = await Promise.all([
+      hashPass(randomBytes(SALT_BYTES).toString('hex'), decoySalt),
+      ...specs.map((spec, i) => hashPass(spec.pass, salts[i] as Buffer)),
+    ]);
+    const store = new AccountStore({ salt: decoySalt, hash: decoyHash as Buffer });
+    specs.forEach((spec, i) => {
+      const account: Account = {
+        id: i + 1,
+        name: spec.name,
+        userName: spec.userName,
+        lock: spec.lock ?? false,
+        perms: new Set(spec.perms ?? []),
+      };
+      store.#byName.set(account.name, account);
+      store.#byId.set(account.id, account);
+      store.#credentials.set(account.id, { salt: salts[i] as Buffer, hash: hashes[i] as Buffer });
+    });
+    return store;
+  }
+
+  /** The account with this name, if any. */
+  byName(name: string): Account | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** The account with this id, if any. */
+  byId(id: number): Account | undefined {
+    return this.#byId.get(id);
+  }
+
+  /**
+   * Checks a name and passphrase. A wrong name and a wrong passphrase give
+   * the same result and take the same time; `locked` is only reported to
+   * someone who knows the passphrase.
+   */
+  async login(name: string, pass: string): Promise<LoginResult> {
+    const account = this.#byName.get(name);
+    const credential = (account && this.#credentials.get(account.id)) ?? this.#decoy;
+    const hash = await hashPass(pass, credential.salt);
+    if (!account || !timingSafeEqual(hash, credential.hash)) {
+      return { ok: false, reason: 'bad-credentials' };
+    }
+    return account.lock ? { ok: false, reason: 'locked' } : { ok: true, account };
+  }
+
+  /** Checks a token: it must have been issued, and its account must still exist. */
+  loginWithToken(token: string): LoginResult {
+    const id = this.#tokens.get(tokenDigest(token));
+    const account = id === undefined ? undefined : this.#byId.get(id);
+    if (!account) return { ok: false, reason: 'bad-credentials' };
+    return account.lock ? { ok: false, reason: 'locked' } : { ok: true, account };
+  }
+
+  /** Issues a new random token (32 hex characters) for `account`. */
+  issueToken(account: Account): string {
+    const token = randomBytes(TOKEN_BYTES).toString('hex');
+    this.#tokens.set(tokenDigest(token), account.id);
+    return token;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * One listening client interface (such as the sender's msgif): a TCP or
+ * Unix socket server that starts a {@link Session} per connection and keeps
+ * track of them, so that closing the interface also closes its connections.
+ */
+import { lstat, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { DdmwError } from '../err.ts';
+import { type CommandTable, type Logger, Session } from './session.ts';
+
+/** Where an interface listens. */
+export type Endpoint = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+/** How an interface is set up. */
+export interface ListenerOptions {
+  /** The address to listen on. */
+  endpoint: Endpoint;
+  /** The commands the interface answers. */
+  commands: CommandTable;
+  /** Names the interface in replies, e.g. `the sender node's msgif`. */
+  interfaceName: string;
+  /** Prefixes log lines, e.g. `sender/msgif`; sessions add `#<n>`. */
+  label: string;
+  /** Where log lines go; `undefined` for no logging. */
+  log: Logger | undefined;
+}
+
+/** True when something accepts connections on the Unix socket at `path`. */
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Removes a Unix socket file left behind by a process that died without
+ * closing it. Anything else at `path` (a live socket, a regular file) is
+ * left alone, and listening then fails with `EADDRINUSE`.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (info?.isSocket() && !(await socketInUse(path))) await unlink(path);
+}
+
+function listen(server: Server, endpoint: Endpoint): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const where =
+      endpoint.kind === 'tcp'
+        ? { host: endpoint.host, port: endpoint.port }
+        : { path: endpoint.path };
+    server.listen(where, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function formatEndpoint(endpoint: Endpoint): string {
+  if (endpoint.kind === 'unix') return endpoint.path;
+  const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+  return `${host}:${endpoint.port}`;
+}
+
+/** A listening interface and its open sessions. */
+export class InterfaceListener {
+  /** The client address: `host:port` (`[v6]:port`) or the Unix socket path. */
+  readonly address: string;
+  readonly #server: Server;
+  readonly #options: ListenerOptions;
+  /** Each open session and the promise of its request loop. */
+  readonly #sessions = new Map<Session, Promise<void>>();
+  #connections = 0;
+  #closed: Promise<void> | undefined;
+
+  private constructor(server: Server, address: string, options: ListenerOptions) {
+    this.#server = server;
+    this.address = address;
+    this.#options = options;
+    server.on('connection', (socket) => this.#accept(socket));
+    server.on('error', (err) => options.log?.(`${options.label} server error: ${err.message}`));
+  }
+
+  /** Starts listening. Throws `IO` when the address cannot be bound. */
+  static async open(options: ListenerOptions): Promise<InterfaceListener> {
+    const { endpoint } = options;
+    // Half-open: a client may send its last request and shut down its side before reading the replies.
+    const server = createServer({ allowHalfOpen: true });
+    try {
+      if (endpoint.kind === 'unix') await removeStaleSocket(endpoint.path);
+      await listen(server, endpoint);
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      throw new DdmwError(
+        'IO',
+        `Cannot listen on ${formatEndpoint(endpoint)} for ${options.interfaceName}: ${text}`,
+        { cause: err },
+      );
+    }
+    const bound = server.address();
+    const address =
+      endpoint.kind === 'tcp' && bound !== null && typeof bound === 'object'
+        ? formatEndpoint({ ...endpoint, port: bound.port })
+        : formatEndpoint(endpoint);
+    options.log?.(`${options.label} listening on ${address}`);
+    return new InterfaceListener(server, address, options);
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true); // request/reply traffic: send each reply at once
+    const { commands, interfaceName, label, log } = this.#options;
+    const session = new Session(socket, {
+      commands,
+      interfaceName,
+      label: `${label}#${++this.#connections}`,
+      log,
+    });
+    session.log(
+      socket.remoteAddress
+        ? `connected from ${socket.remoteAddress}:${socket.remotePort}`
+        : 'connected',
+    );
+    const done = session.run().then(() => {
+      this.#sessions.delete(session);
+      session.log('closed');
+    });
+    this.#sessions.set(session, done);
+  }
+
+  /** Stops listening, closes every open connection and waits for their sessions to end. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      const running = [...this.#sessions.values()];
+      for (const session of this.#sessions.keys()) session.close();
+      await Promise.all([stopped, ...running]);
+    })();
+    return this.#closed;
+  }
+}

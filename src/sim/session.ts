@@ -1,0 +1,186 @@
+/**
+ * One client connection to a simulator interface. A session owns the socket,
+ * a pull-based {@link FrameReader} over it and the account the connection is
+ * logged in as. It answers requests one at a time, in order: read a
+ * telegram, look its topic up in the interface's command table, run the
+ * handler, write the reply. Pipelined requests therefore get their replies
+ * in order, and a client that stops reading stops the session (TCP flow
+ * control), so memory stays bounded.
+ */
+import type { Socket } from 'node:net';
+import { encodeTelegram, FrameReader, Params, Telegram } from '../blather/index.ts';
+import { type DdmwError, isDdmwError } from '../err.ts';
+import { type Account, UNAUTHENTICATED } from './accounts.ts';
+
+/** Maximum line length accepted from clients (64 KiB). */
+const MAX_LINE_LENGTH = 64 * 1024;
+
+/** Parameter keys whose values are never logged. */
+const SECRET_KEYS = ['Pass', 'Tkn'] as const;
+
+/** Receives one log line. */
+export type Logger = (line: string) => void;
+
+/**
+ * Runs one command. It returns the parameters of the `Ok` reply, or throws
+ * {@link CommandFailed} for a `Fail` reply. A command that exchanges several
+ * messages (such as `Msg`, whose metadata and payload bytes follow the
+ * request) reads the raw bytes from `session.reader`, writes its earlier
+ * replies with {@link Session.ok}, and returns the parameters of its last one.
+ */
+export type CommandHandler = (session: Session, request: Telegram) => Params | Promise<Params>;
+
+/** The commands an interface answers, by topic. */
+export type CommandTable = ReadonlyMap<string, CommandHandler>;
+
+/**
+ * Thrown by a {@link CommandHandler} to reply `Fail` with this reason. The
+ * reason is sent to the client and logged: it must not contain secrets.
+ */
+export class CommandFailed extends Error {
+  /** @param reason the human-readable `Reason` of the `Fail` reply */
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'CommandFailed';
+  }
+}
+
+/** How a session is set up by its listener. */
+export interface SessionOptions {
+  /** Commands of the interface the connection came in on. */
+  commands: CommandTable;
+  /** Names the interface in `Fail` reasons, e.g. `the sender node's msgif`. */
+  interfaceName: string;
+  /** Prefixes the session's log lines, e.g. `sender/msgif#3`. */
+  label: string;
+  /** Where log lines go; `undefined` for no logging. */
+  log: Logger | undefined;
+}
+
+/** Errors from reading request parameters: the request was framed fine but a value is bad or missing. */
+function isBadRequest(err: unknown): err is DdmwError {
+  return isDdmwError(err, 'BLATHER') || isDdmwError(err, 'MISSING_DATA');
+}
+
+function describe(tg: Telegram): string {
+  for (const key of SECRET_KEYS) tg.params.markSecret(key);
+  return tg.toString();
+}
+
+/** A client connection and its serial request loop. */
+export class Session {
+  /** The connection. Write to it through {@link write}, which handles closed sockets and backpressure. */
+  readonly socket: Socket;
+  /** Decoder over the socket; handlers read raw bytes that follow a request from it. */
+  readonly reader: FrameReader;
+  /** The account this connection is logged in as. */
+  account: Account = UNAUTHENTICATED;
+  readonly #options: SessionOptions;
+
+  constructor(socket: Socket, options: SessionOptions) {
+    this.socket = socket;
+    this.#options = options;
+    this.reader = new FrameReader(socket, { maxLineLength: MAX_LINE_LENGTH });
+    // Socket errors (a reset, a broken pipe) also end the reader, which ends the loop.
+    socket.on('error', (err) => this.log(`socket error: ${err.message}`));
+  }
+
+  /** Writes a log line prefixed with the session label (no-op without a logger). */
+  log(line: string): void {
+    this.#options.log?.(`${this.#options.label} ${line}`);
+  }
+
+  /**
+   * Writes raw bytes for the client. The socket keeps writes in order (it
+   * buffers what the kernel cannot take yet); the promise resolves at once,
+   * or once the socket drained when its buffer is full, so a caller writing a
+   * large payload in pieces gets backpressure by awaiting each call. Writes
+   * to a closed connection are dropped; a failed write closes the socket.
+   */
+  write(...chunks: Uint8Array[]): Promise<void> {
+    for (const chunk of chunks) {
+      if (this.socket.destroyed || !this.socket.writable) return Promise.resolve();
+      this.socket.write(chunk);
+    }
+    return this.socket.writableNeedDrain ? drained(this.socket) : Promise.resolve();
+  }
+
+  /** Writes an `Ok` reply. */
+  ok(params: Params = new Params()): Promise<void> {
+    return this.#reply(new Telegram('Ok', params));
+  }
+
+  /** Writes a `Fail` reply whose `Reason` is `reason`. */
+  fail(reason: string): Promise<void> {
+    return this.#reply(new Telegram('Fail', { Reason: reason }));
+  }
+
+  #reply(tg: Telegram): Promise<void> {
+    if (this.#options.log) this.log(`> ${describe(tg)}`);
+    return this.write(encodeTelegram(tg));
+  }
+
+  /** Closes the connection at once; the request loop then ends. */
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /**
+   * Serves requests until the client disconnects, a decode error occurs or
+   * the session is closed. Never rejects. Ends the socket when done.
+   */
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        const request = await this.reader.nextTelegram();
+        if (!request) break;
+        if (!(await this.#dispatch(request))) break;
+      }
+      if (!this.socket.destroyed) this.socket.end(); // after the replies already written
+    } catch (err) {
+      this.#closeOnError(err);
+    }
+  }
+
+  /** Runs one request; false when the connection must close. */
+  async #dispatch(request: Telegram): Promise<boolean> {
+    if (this.#options.log) this.log(`< ${describe(request)}`);
+    const handler = this.#options.commands.get(request.topic);
+    if (!handler) {
+      await this.fail(`Unknown command "${request.topic}" on ${this.#options.interfaceName}`);
+      return true;
+    }
+    try {
+      await this.ok(await handler(this, request));
+    } catch (err) {
+      if (this.reader.error || !(err instanceof CommandFailed || isBadRequest(err))) throw err;
+      await this.fail(err.message);
+    }
+    return !this.socket.destroyed;
+  }
+
+  #closeOnError(err: unknown): void {
+    if (isDdmwError(err, 'DISCONNECTED')) {
+      this.log('client disconnected in the middle of a request');
+    } else if (this.reader.error) {
+      this.log(`closing: undecodable data from the client: ${this.reader.error.message}`);
+    } else {
+      const text = err instanceof Error ? err.message : String(err);
+      this.log(`closing: internal simulator error: ${text}`);
+    }
+    this.socket.destroy();
+  }
+}
+
+/** Resolves when the socket can take more data, or is gone. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}

@@ -1,0 +1,202 @@
+/**
+ * Connections, authentication and probing against the embedded simulator,
+ * over real TCP and Unix sockets.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { inspect } from 'node:util';
+import { accpass, authenticate, getPass, getToken, token, unauthenticate } from '../../src/auth.ts';
+import { connect, whoami } from '../../src/conn/index.ts';
+import { DdmwError } from '../../src/err.ts';
+import { getNodeInfo } from '../../src/probe.ts';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+
+const ACCOUNTS = [
+  { name: 'frank', pass: 'secret-frank', perms: ['send'] },
+  { name: 'locked', pass: 'secret-locked', lock: true },
+];
+
+async function rejectsCode(p: Promise<unknown>, code: string): Promise<DdmwError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof DdmwError, `not a DdmwError: ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+function assertNoSecret(e: unknown, ...secrets: string[]): void {
+  const text = `${String(e)} ${inspect(e, { depth: 5 })}`;
+  for (const s of secrets) assert.ok(!text.includes(s), `secret leaked: ${text}`);
+}
+
+let sim: Simulator;
+let udsSim: Simulator;
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ddmw-auth-'));
+  sim = await startSimulator({ accounts: ACCOUNTS });
+  udsSim = await startSimulator({ accounts: ACCOUNTS, unixSocketDir: dir });
+});
+after(async () => {
+  await sim.close();
+  await udsSim.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('connect', () => {
+  it('over TCP and over a Unix socket', async () => {
+    for (const addr of [sim.sender.msgif, udsSim.sender.msgif]) {
+      const conn = await connect(addr);
+      const me = await whoami(conn);
+      assert.ok(me.name.length > 0);
+      await conn.close();
+    }
+    assert.ok(udsSim.sender.msgif.includes('/'));
+  });
+  it('with auth, on every interface', async () => {
+    for (const addr of [
+      sim.sender.msgif,
+      sim.sender.mgmtif,
+      sim.receiver.subif,
+      sim.receiver.mgmtif,
+    ]) {
+      const conn = await connect(addr, { auth: { name: 'frank', pass: 'secret-frank' } });
+      assert.equal((await whoami(conn)).name, 'frank');
+      await conn.close();
+    }
+  });
+});
+
+describe('whoami and unauthenticate', () => {
+  it('reports the unauthenticated account, then the account, then unauthenticated again', async () => {
+    const conn = await connect(sim.sender.mgmtif);
+    const anon = await whoami(conn);
+    await accpass(conn, 'frank', 'secret-frank');
+    const frank = await whoami(conn);
+    assert.equal(frank.name, 'frank');
+    assert.notEqual(frank.id, anon.id);
+    await unauthenticate(conn);
+    assert.deepEqual(await whoami(conn), anon);
+    await conn.close();
+  });
+});
+
+describe('authentication paths', () => {
+  it('a wrong password is SERVER_ERROR, leaks nothing, and the connection stays usable', async () => {
+    const conn = await connect(sim.sender.msgif);
+    const err = await rejectsCode(accpass(conn, 'frank', 'wrong-pass-123'), 'SERVER_ERROR');
+    assertNoSecret(err, 'wrong-pass-123');
+    await accpass(conn, 'frank', 'secret-frank');
+    assert.equal((await whoami(conn)).name, 'frank');
+    await conn.close();
+  });
+  it('a wrong password as part of connect fails the connect', async () => {
+    const err = await rejectsCode(
+      connect(sim.sender.msgif, { auth: { name: 'frank', pass: 'nope-nope' } }),
+      'SERVER_ERROR',
+    );
+    assertNoSecret(err, 'nope-nope');
+  });
+  it('a locked account cannot authenticate', async () => {
+    await rejectsCode(
+      connect(sim.sender.msgif, { auth: { name: 'locked', pass: 'secret-locked' } }),
+      'SERVER_ERROR',
+    );
+  });
+  it('pass from a file', async () => {
+    const passFile = join(dir, 'pass');
+    await writeFile(passFile, 'secret-frank\nignored second line\n');
+    const conn = await connect(sim.sender.msgif, { auth: { name: 'frank', passFile } });
+    assert.equal((await whoami(conn)).name, 'frank');
+    await conn.close();
+  });
+  it('requests a token into a missing token file (mode 0600), then reuses it', async () => {
+    const tokenFile = join(dir, 'token');
+    const auth = { name: 'frank', pass: 'secret-frank', tokenFile };
+    const conn = await connect(sim.sender.msgif);
+    const tkn = await authenticate(conn, auth);
+    assert.match(tkn ?? '', /^[0-9a-f]{32}$/);
+    assert.equal(await readFile(tokenFile, 'utf8'), tkn);
+    assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
+    await conn.close();
+    // Second time the file exists: a token login on another interface, no new token.
+    const conn2 = await connect(sim.receiver.subif);
+    assert.equal(await authenticate(conn2, { tokenFile }), undefined);
+    assert.equal((await whoami(conn2)).name, 'frank');
+    await conn2.close();
+  });
+  it('token given directly, and a bad token', async () => {
+    const conn = await connect(sim.sender.msgif);
+    const tkn = await accpass(conn, 'frank', 'secret-frank', true);
+    assert.ok(tkn);
+    const conn2 = await connect(sim.receiver.mgmtif, { auth: { token: tkn } });
+    assert.equal((await whoami(conn2)).name, 'frank');
+    const err = await rejectsCode(token(conn2, 'f'.repeat(32)), 'SERVER_ERROR');
+    assertNoSecret(err, 'f'.repeat(32), tkn);
+    await conn.close();
+    await conn2.close();
+  });
+  it('the token is preferred over the password', async () => {
+    const conn = await connect(sim.sender.msgif);
+    const tkn = await accpass(conn, 'frank', 'secret-frank', true);
+    await conn.close();
+    const conn2 = await connect(sim.sender.msgif, {
+      auth: { token: tkn, name: 'frank', pass: 'wrong-but-unused' },
+    });
+    assert.equal((await whoami(conn2)).name, 'frank');
+    await conn2.close();
+  });
+});
+
+describe('credential decisions (no server needed)', () => {
+  it('getPass', async () => {
+    assert.equal(await getPass({ pass: 'p' }), 'p');
+    await rejectsCode(getPass({}), 'INVALID_CREDENTIALS');
+    await rejectsCode(getPass({ passFile: join(dir, 'missing') }), 'INVALID_CREDENTIALS');
+    await writeFile(join(dir, 'empty'), '');
+    await rejectsCode(getPass({ passFile: join(dir, 'empty') }), 'INVALID_CREDENTIALS');
+  });
+  it('getToken', async () => {
+    assert.equal(await getToken({ token: 't', tokenFile: '/x' }), 't');
+    assert.equal(await getToken({}), undefined);
+    const missing = join(dir, 'no-token');
+    await rejectsCode(getToken({ tokenFile: missing }), 'INVALID_CREDENTIALS');
+    await rejectsCode(getToken({ tokenFile: missing, name: 'frank' }), 'INVALID_CREDENTIALS');
+    assert.equal(await getToken({ tokenFile: missing, name: 'frank', pass: 'p' }), undefined);
+    await writeFile(join(dir, 'tok'), 'abc\r\n');
+    assert.equal(await getToken({ tokenFile: join(dir, 'tok') }), 'abc');
+  });
+  it('authenticate without credentials', async () => {
+    const conn = await connect(sim.sender.msgif);
+    await rejectsCode(authenticate(conn, {}), 'INVALID_CREDENTIALS');
+    await conn.close();
+  });
+});
+
+describe('probe', () => {
+  it('node info from both nodes', async () => {
+    for (const [addr, type] of [
+      [sim.sender.mgmtif, 'sender'],
+      [sim.receiver.mgmtif, 'receiver'],
+      [sim.sender.msgif, 'sender'],
+      [sim.receiver.subif, 'receiver'],
+    ] as const) {
+      const conn = await connect(addr);
+      const info = await getNodeInfo(conn);
+      assert.equal(info.nodeType, type);
+      assert.ok(info.version.length > 0);
+      assert.ok(info.osName.length > 0);
+      assert.ok(info.ddlnk.engine.length > 0);
+      assert.equal(info.ddlnk.protocol, 'udp');
+      assert.equal(info.ddlnk.protImpl, 'generic');
+      await conn.close();
+    }
+  });
+});
