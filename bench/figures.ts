@@ -9,7 +9,10 @@ export interface Figure {
   baseline?: number;
   baselineName?: string;
   ratio?: number;
+  /** The ratio this figure aims for (at least). */
   target?: number;
+  /** For figures without a baseline: the value this figure must stay under. */
+  max?: number;
 }
 
 /** Builds a figure with its ratio. */
@@ -51,6 +54,12 @@ export async function bestRate(
     best = Math.max(best, units / elapsed);
   }
   return best;
+}
+
+function goal(f: Figure): string {
+  if (f.max !== undefined) return `< ${f.max}${f.value < f.max ? '' : '  (over the limit)'}`;
+  if (f.target === undefined) return '';
+  return `>= ${f.target}${(f.ratio ?? 0) >= f.target ? '' : '  (below target)'}`;
 }
 
 function fmt(n: number | undefined): string {

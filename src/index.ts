@@ -13,5 +13,6 @@ export * as conf from './conf.ts';
 export * as conn from './conn/index.ts';
 export { Connection, type ConnectOptions, connect, expectOkFail, sendrecv } from './conn/index.ts';
 export { DdmwError, type DdmwErrorCode, isDdmwError } from './err.ts';
+export * as msg from './msg/index.ts';
 export * as probe from './probe.ts';
 export * as types from './types.ts';

@@ -16,8 +16,13 @@ import { encodeTelegram, FrameReader, type Telegram } from '../blather/index.ts'
 import { DdmwError, toDdmwError } from '../err.ts';
 import { formatProtAddr, type ProtAddr } from './addr.ts';
 
-/** Error codes after which the connection's byte stream cannot be trusted. */
-const FATAL_CODES = new Set(['BLATHER', 'DISCONNECTED', 'BAD_STATE', 'IO', 'TIMEOUT', 'ABORTED']);
+/**
+ * Error codes after which the connection cannot go on: the peer is gone, or
+ * an exchange stopped half way. Decode errors are caught through the
+ * reader's own fatal state, and an unexpected reply is failed explicitly
+ * (`Exchange.fail`) where it is recognised.
+ */
+const FATAL_CODES = new Set(['DISCONNECTED', 'TIMEOUT', 'ABORTED']);
 
 /**
  * The operations available inside an exclusive exchange. Obtained from
@@ -36,6 +41,22 @@ export interface Exchange {
    * connection before the excess or missing bytes could complete the payload.
    */
   writeStream(stream: Readable | AsyncIterable<Uint8Array>, length: number): Promise<void>;
+  /** Marks the connection failed (closing it) and returns `err`, to throw. */
+  fail(err: DdmwError): DdmwError;
+}
+
+/**
+ * Stops a payload source that was not read to its end. A `Readable` is
+ * destroyed (its iterator's `return()` would wait behind a pending read);
+ * another iterator is asked to return, without waiting for it.
+ */
+function stopSource(
+  stream: Readable | AsyncIterable<Uint8Array>,
+  it: AsyncIterator<unknown>,
+): void {
+  const readable = stream as Readable;
+  if (typeof readable.destroy === 'function') readable.destroy();
+  else it.return?.().catch(() => {});
 }
 
 /** An open connection to a DDMW client interface. Create it with `connect()`. */
@@ -76,6 +97,10 @@ export class Connection {
       write: (data) => this.#write(data),
       writeTelegram: (tg) => this.#write(encodeTelegram(tg)),
       writeStream: (stream, length) => this.#writeStream(stream, length),
+      fail: (err) => {
+        this.fail(err);
+        return err;
+      },
     };
   }
 
@@ -152,14 +177,32 @@ export class Connection {
   }
 
   async #writeStream(stream: Readable | AsyncIterable<Uint8Array>, length: number): Promise<void> {
+    const source = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
     let sent = 0;
-    for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (sent + bytes.length > length) {
-        throw this.#abortPayload(`is longer than the announced ${length} bytes`);
+    let exhausted = false;
+    try {
+      for (;;) {
+        // A source that stalls must not outlive the connection (closed, aborted): race the two.
+        const next = await Promise.race([source.next(), this.closed.then(() => undefined)]);
+        if (next === undefined) throw this.#failure;
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        const bytes = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+        if (sent + bytes.length > length) {
+          throw this.#abortPayload(`is longer than the announced ${length} bytes`);
+        }
+        sent += bytes.length;
+        await this.#write(bytes);
       }
-      sent += bytes.length;
-      await this.#write(bytes);
+    } catch (err) {
+      // A source that fails half way (a file read error) leaves a partial payload too.
+      const e = toDdmwError(err, 'Reading the payload source failed');
+      this.fail(e);
+      throw e;
+    } finally {
+      if (!exhausted) stopSource(stream, source);
     }
     if (sent !== length) {
       throw this.#abortPayload(`ended after ${sent} of the announced ${length} bytes`);

@@ -22,17 +22,30 @@ export interface WhoAmI {
 export async function readOkFail(io: Exchange): Promise<Params> {
   const tg = await io.reader.readTelegram();
   if (tg.topic === 'Ok') return tg.params;
-  if (tg.topic === 'Fail') {
-    const reason = tg.params.get('Reason');
-    throw new DdmwError(
-      'SERVER_ERROR',
-      `Server replied Fail${reason === undefined ? '' : `: ${reason}`} ${tg.params.toString()}`,
-      { params: tg.params.toMap() },
-    );
-  }
-  throw new DdmwError(
-    'BAD_STATE',
-    `Unexpected reply from server: expected Ok or Fail, got "${tg.topic}"`,
+  if (tg.topic === 'Fail') throw failError(tg);
+  throw unexpectedReply(io, tg, 'Ok or Fail');
+}
+
+/** The `SERVER_ERROR` for a `Fail` telegram, carrying its parameters. */
+export function failError(tg: Telegram): DdmwError {
+  const reason = tg.params.get('Reason');
+  return new DdmwError(
+    'SERVER_ERROR',
+    `Server replied Fail${reason === undefined ? '' : `: ${reason}`} ${tg.params.toString()}`,
+    { params: tg.params.toMap() },
+  );
+}
+
+/**
+ * A `BAD_STATE` error for a telegram that is not what the exchange expects.
+ * What follows it on the wire cannot be trusted, so the connection is closed.
+ */
+export function unexpectedReply(io: Exchange, tg: Telegram, expected: string): DdmwError {
+  return io.fail(
+    new DdmwError(
+      'BAD_STATE',
+      `Unexpected reply from server: expected ${expected}, got "${tg.topic}"`,
+    ),
   );
 }
 

@@ -3,6 +3,8 @@
  * applications can be tested without a data diode. It runs a sender node
  * and a receiver node in this process, each listening on its client
  * interfaces over TCP or Unix sockets, speaking the blather wire protocol.
+ * Messages sent to the sender node cross a one-way UDP link on loopback to
+ * the receiver node, which delivers them to subscribers and push targets.
  *
  * ```ts
  * import { startSimulator } from 'ddmw-client/sim';
@@ -19,11 +21,23 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DdmwError } from '../err.ts';
 import { AccountStore, type SimAccount } from './accounts.ts';
+import { Delivery } from './delivery.ts';
+import { LinkReceiver } from './link-receiver.ts';
+import { LinkSender } from './link-sender.ts';
 import type { Endpoint } from './listener.ts';
+import { msgCommand } from './msgif.ts';
 import { type InterfaceName, type NodeType, SimNode } from './node.ts';
+import { type FlowSettings, flowSettings, type LinkOptions, type PushOptions } from './options.ts';
+import { PushTarget } from './push.ts';
 import type { Logger } from './session.ts';
+import { MEMORY_LIMIT, Spool } from './spool.ts';
+import { newStats, type SimulatorStats } from './stats.ts';
+import { subCommand } from './subif.ts';
 
 export type { SimAccount } from './accounts.ts';
+export type { DatagramInfo, LinkFault } from './link-sender.ts';
+export type { LinkOptions, PushOptions } from './options.ts';
+export type { SimulatorStats } from './stats.ts';
 
 /** Options of {@link startSimulator}. Every field is optional. */
 export interface SimulatorOptions {
@@ -48,6 +62,14 @@ export interface SimulatorOptions {
   version?: string;
   /** Receives log lines (connections, requests, replies; secrets redacted). Default: no logging. */
   log?: (line: string) => void;
+  /** The one-way link between the nodes: pace, datagram size, loss timeout, fault injection. */
+  link?: LinkOptions;
+  /** Most messages waiting for one subscriber or push target. Default 10000. */
+  queueLimit?: number;
+  /** Push targets: the receiver node pushes each message of `ch` to the application at `addr`. */
+  push?: PushOptions[];
+  /** Wait before a push target is connected again after a failure. Default 500 ms. */
+  pushReconnectDelayMs?: number;
 }
 
 /** A running simulator. */
@@ -56,11 +78,28 @@ export interface Simulator {
   sender: { msgif: string; mgmtif: string };
   /** Client addresses of the receiver node: `host:port` or a Unix socket path. */
   receiver: { subif: string; mgmtif: string };
-  /** Closes every listener and every open connection. Idempotent. */
+  /** A copy of the message counters. */
+  stats(): SimulatorStats;
+  /**
+   * Restarts the receiver node: closes its interfaces and every connection
+   * to them (subscribers see the end of the stream), waits `downMs`, and
+   * listens again on the same addresses. Messages arriving meanwhile are
+   * dropped. Rejects `BAD_STATE` after `close()`, `IO` when an address
+   * cannot be bound again.
+   */
+  restartReceiver(downMs?: number): Promise<void>;
+  /** Closes every listener and every open connection, stops the link and removes the spool files. Idempotent. */
   close(): Promise<void>;
 }
 
 const FALLBACK_VERSION = '0.1.0-sim';
+
+/**
+ * Receive buffer requested for the link's UDP socket (4 MiB; Linux doubles
+ * it, capped by net.core.rmem_max): room for bursts while the receiving
+ * thread is busy.
+ */
+const LINK_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 type PortKey = keyof NonNullable<SimulatorOptions['ports']>;
 
@@ -105,11 +144,84 @@ function safeLogger(log: SimulatorOptions['log']): Logger | undefined {
   };
 }
 
+/** Stops one running part of the simulator. */
+type Stopper = () => Promise<void>;
+
+/** What {@link startParts} needs. */
+interface PartsContext {
+  flow: FlowSettings;
+  stats: SimulatorStats;
+  log: Logger | undefined;
+  accounts: AccountStore;
+  version: string;
+  endpointOf: <T extends NodeType>(type: T) => (iface: InterfaceName<T>) => Endpoint;
+}
+
+/** The running parts the returned {@link Simulator} talks to. */
+interface Parts {
+  delivery: Delivery;
+  sender: SimNode<'sender'>;
+  receiver: SimNode<'receiver'>;
+}
+
+/**
+ * Starts the parts of a simulator in dependency order: spool, receiver
+ * node's router and push targets, the link's receiving end, its sending
+ * end, the sender node, the receiver node. Each started part pushes its
+ * stopper onto `running`, so the caller can stop them in reverse order.
+ */
+async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts> {
+  const { flow, stats, log } = ctx;
+  const spool = await Spool.create();
+  running.push(() => spool.close());
+  log?.(`spool folder ${spool.dir}`);
+  const outlets = { queueLimit: flow.queueLimit, stats, log };
+  const delivery = new Delivery(outlets);
+  running.push(() => delivery.close());
+  for (const target of flow.push) {
+    delivery.addPushTarget(
+      new PushTarget({ ...outlets, ...target, reconnectDelayMs: flow.pushReconnectDelayMs }),
+    );
+  }
+  const linkReceiver = await LinkReceiver.start({
+    config: {
+      host: '127.0.0.1',
+      spoolDir: spool.dir,
+      memoryLimit: MEMORY_LIMIT,
+      timeoutMs: flow.timeoutMs,
+      recvBufferSize: LINK_RECEIVE_BUFFER,
+    },
+    onTransfer: (transfer) => delivery.arrive(transfer),
+    stats,
+    log,
+  });
+  running.push(() => linkReceiver.close());
+  const link = await LinkSender.open({ ...flow, port: linkReceiver.port, stats, log });
+  running.push(() => link.close());
+  const common = { accounts: ctx.accounts, version: ctx.version, log };
+  const sender = await SimNode.start({
+    ...common,
+    type: 'sender',
+    endpoint: ctx.endpointOf('sender'),
+    commands: { msgif: [['Msg', msgCommand({ spool, link, stats })]] },
+  });
+  running.push(() => sender.close());
+  const receiver = await SimNode.start({
+    ...common,
+    type: 'receiver',
+    endpoint: ctx.endpointOf('receiver'),
+    commands: { subif: [['Sub', subCommand(delivery)]] },
+  });
+  running.push(() => receiver.close());
+  return { delivery, sender, receiver };
+}
+
 /**
  * Starts a simulator: a sender node and a receiver node listening on their
- * client interfaces. Throws `BAD_INPUT` for bad accounts (duplicate names)
- * or ports, `BAD_PARAMS` for `ports` together with `unixSocketDir`, and `IO`
- * when an interface cannot listen.
+ * client interfaces, joined by a one-way link. Throws `BAD_INPUT` for bad
+ * accounts (duplicate names), ports or message-flow options, `BAD_PARAMS`
+ * for `ports` together with `unixSocketDir`, and `IO` when an interface
+ * cannot listen.
  */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const host = opts.host ?? '127.0.0.1';
@@ -121,9 +233,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     );
   }
   checkPorts(opts.ports);
+  const flow = flowSettings(opts);
   const accounts = await AccountStore.create(opts.accounts ?? []);
   const version = opts.version ?? (await packageVersion());
   const log = safeLogger(opts.log);
+  const stats = newStats();
 
   const endpointOf =
     <T extends NodeType>(type: T) =>
@@ -134,33 +248,43 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return { kind: 'tcp', host, port: opts.ports?.[key] ?? 0 };
     };
 
-  const sender = await SimNode.start({
-    type: 'sender',
-    accounts,
-    version,
-    endpoint: endpointOf('sender'),
-    log,
-  });
-  let receiver: SimNode<'receiver'>;
+  /** What to stop on close (or when startup fails), in reverse order. */
+  const running: Stopper[] = [];
+  const stopAll = async () => {
+    for (const stop of running.splice(0).reverse()) await stop();
+  };
+  let parts: Parts;
   try {
-    receiver = await SimNode.start({
-      type: 'receiver',
-      accounts,
-      version,
-      endpoint: endpointOf('receiver'),
-      log,
-    });
+    parts = await startParts({ flow, stats, log, accounts, version, endpointOf }, running);
   } catch (err) {
-    await sender.close();
+    await stopAll();
     throw err;
   }
+  const { delivery, sender, receiver } = parts;
 
   let closed: Promise<void> | undefined;
   return {
     sender: { msgif: sender.addresses.msgif, mgmtif: sender.addresses.mgmtif },
     receiver: { subif: receiver.addresses.subif, mgmtif: receiver.addresses.mgmtif },
+    stats: () => ({ ...stats }),
+    async restartReceiver(downMs = 0) {
+      if (!(typeof downMs === 'number' && downMs >= 0 && Number.isFinite(downMs))) {
+        throw new DdmwError(
+          'BAD_INPUT',
+          `restartReceiver: downMs must be 0 or more, got ${downMs}`,
+        );
+      }
+      if (closed) throw new DdmwError('BAD_STATE', 'restartReceiver: the simulator is closed');
+      delivery.suspend();
+      try {
+        log?.(`receiver: restarting (down for ${downMs} ms)`);
+        await receiver.restart(downMs);
+      } finally {
+        delivery.resume();
+      }
+    },
     close() {
-      closed ??= Promise.all([sender.close(), receiver.close()]).then(() => undefined);
+      closed ??= stopAll();
       return closed;
     },
   };

@@ -71,6 +71,8 @@ function formatEndpoint(endpoint: Endpoint): string {
 export class InterfaceListener {
   /** The client address: `host:port` (`[v6]:port`) or the Unix socket path. */
   readonly address: string;
+  /** Where it listens, with the port the system picked filled in. */
+  readonly #bound: Endpoint;
   readonly #server: Server;
   readonly #options: ListenerOptions;
   /** Each open session and the promise of its request loop. */
@@ -78,9 +80,10 @@ export class InterfaceListener {
   #connections = 0;
   #closed: Promise<void> | undefined;
 
-  private constructor(server: Server, address: string, options: ListenerOptions) {
+  private constructor(server: Server, bound: Endpoint, options: ListenerOptions) {
     this.#server = server;
-    this.address = address;
+    this.#bound = bound;
+    this.address = formatEndpoint(bound);
     this.#options = options;
     server.on('connection', (socket) => this.#accept(socket));
     server.on('error', (err) => options.log?.(`${options.label} server error: ${err.message}`));
@@ -102,13 +105,22 @@ export class InterfaceListener {
         { cause: err },
       );
     }
-    const bound = server.address();
-    const address =
-      endpoint.kind === 'tcp' && bound !== null && typeof bound === 'object'
-        ? formatEndpoint({ ...endpoint, port: bound.port })
-        : formatEndpoint(endpoint);
-    options.log?.(`${options.label} listening on ${address}`);
-    return new InterfaceListener(server, address, options);
+    const address = server.address();
+    const bound =
+      endpoint.kind === 'tcp' && address !== null && typeof address === 'object'
+        ? { ...endpoint, port: address.port }
+        : endpoint;
+    options.log?.(`${options.label} listening on ${formatEndpoint(bound)}`);
+    return new InterfaceListener(server, bound, options);
+  }
+
+  /**
+   * Opens a new listener on the same address (the same port, even one the
+   * system picked, or the same socket path) with the same commands. Used
+   * after {@link close} to bring an interface back.
+   */
+  reopen(): Promise<InterfaceListener> {
+    return InterfaceListener.open({ ...this.#options, endpoint: this.#bound });
   }
 
   #accept(socket: Socket): void {

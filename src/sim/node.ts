@@ -4,10 +4,11 @@
  * (mgmtif); the receiver has a subscription interface (subif) and a
  * management interface.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountStore } from './accounts.ts';
 import { commonCommands } from './commands.ts';
 import { type Endpoint, InterfaceListener } from './listener.ts';
-import type { CommandTable, Logger } from './session.ts';
+import type { CommandHandler, CommandTable, Logger } from './session.ts';
 
 /** The two kinds of DDMW node. */
 export type NodeType = 'sender' | 'receiver';
@@ -31,6 +32,8 @@ export interface NodeOptions<T extends NodeType> {
   version: string;
   /** Where each interface listens. */
   endpoint: (iface: InterfaceName<T>) => Endpoint;
+  /** Commands an interface answers besides the common ones (such as `Msg` on the msgif). */
+  commands?: { [I in InterfaceName<T>]?: Iterable<[string, CommandHandler]> };
   /** Where log lines go; `undefined` for no logging. */
   log: Logger | undefined;
 }
@@ -41,7 +44,10 @@ export class SimNode<T extends NodeType> {
   readonly type: T;
   /** The client address of each interface (`host:port` or a socket path). */
   readonly addresses: Readonly<Record<InterfaceName<T>, string>>;
-  readonly #listeners: InterfaceListener[];
+  #listeners: InterfaceListener[];
+  /** The restart in progress, if any; restarts and closing wait for it. */
+  #busy: Promise<void> = Promise.resolve();
+  readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
 
   private constructor(type: T, listeners: Map<InterfaceName<T>, InterfaceListener>) {
@@ -59,18 +65,14 @@ export class SimNode<T extends NodeType> {
   static async start<T extends NodeType>(options: NodeOptions<T>): Promise<SimNode<T>> {
     const { type, log } = options;
     const common = commonCommands(options.accounts, { nodeType: type, version: options.version });
-    const tables: Record<InterfaceName<NodeType>, CommandTable> = {
-      msgif: common,
-      mgmtif: common,
-      subif: common,
-    };
     const listeners = new Map<InterfaceName<T>, InterfaceListener>();
     const interfaces: readonly InterfaceName<T>[] = NODE_INTERFACES[type];
     try {
       for (const iface of interfaces) {
+        const commands: CommandTable = new Map([...common, ...(options.commands?.[iface] ?? [])]);
         const listener = await InterfaceListener.open({
           endpoint: options.endpoint(iface),
-          commands: tables[iface],
+          commands,
           interfaceName: `the ${type} node's ${iface}`,
           label: `${type}/${iface}`,
           log,
@@ -84,11 +86,41 @@ export class SimNode<T extends NodeType> {
     return new SimNode(type, listeners);
   }
 
+  /**
+   * Closes every interface and its connections, waits `downMs`, and listens
+   * again on the same addresses. Restarts run one after another. If the
+   * node is closed meanwhile, it stays closed. Throws `IO` when an address
+   * cannot be bound again; the node then stays down.
+   */
+  restart(downMs: number): Promise<void> {
+    const run = async () => {
+      if (this.#closing.signal.aborted) return;
+      const old = this.#listeners;
+      this.#listeners = [];
+      await Promise.all(old.map((listener) => listener.close()));
+      await sleep(downMs, undefined, { signal: this.#closing.signal }).catch(() => {});
+      try {
+        for (const listener of old) {
+          if (this.#closing.signal.aborted) return;
+          this.#listeners.push(await listener.reopen());
+        }
+      } catch (err) {
+        const reopened = this.#listeners.splice(0);
+        await Promise.all(reopened.map((listener) => listener.close()));
+        throw err;
+      }
+    };
+    const restarted = this.#busy.then(run);
+    this.#busy = restarted.catch(() => {});
+    return restarted;
+  }
+
   /** Closes every interface and its connections. Idempotent. */
   close(): Promise<void> {
-    this.#closed ??= Promise.all(this.#listeners.map((listener) => listener.close())).then(
-      () => undefined,
-    );
+    this.#closing.abort();
+    this.#closed ??= this.#busy.then(async () => {
+      await Promise.all(this.#listeners.map((listener) => listener.close()));
+    });
     return this.#closed;
   }
 }

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { encodeTelegram, FrameReader, Params, Telegram } from '../blather/index.ts';
 import { type DdmwError, isDdmwError } from '../err.ts';
 import { type Account, UNAUTHENTICATED } from './accounts.ts';
+import { writeChunks } from './socket-write.ts';
 
 /** Maximum line length accepted from clients (64 KiB). */
 const MAX_LINE_LENGTH = 64 * 1024;
@@ -76,6 +77,8 @@ export class Session {
   /** The account this connection is logged in as. */
   account: Account = UNAUTHENTICATED;
   readonly #options: SessionOptions;
+  /** Settles when the current {@link exclusive} writer is done; `undefined` when there is none. */
+  #writer: Promise<void> | undefined;
 
   constructor(socket: Socket, options: SessionOptions) {
     this.socket = socket;
@@ -96,13 +99,29 @@ export class Session {
    * or once the socket drained when its buffer is full, so a caller writing a
    * large payload in pieces gets backpressure by awaiting each call. Writes
    * to a closed connection are dropped; a failed write closes the socket.
+   * Several writes that must stay together go inside {@link exclusive}.
    */
   write(...chunks: Uint8Array[]): Promise<void> {
-    for (const chunk of chunks) {
-      if (this.socket.destroyed || !this.socket.writable) return Promise.resolve();
-      this.socket.write(chunk);
+    return writeChunks(this.socket, chunks);
+  }
+
+  /**
+   * Runs `fn` with the write side of the connection to itself: replies and
+   * other exclusive writers wait until it is done. Used to push a whole
+   * message (telegram, metadata, payload) without a reply in the middle.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#writer) await this.#writer;
+    let release = () => {};
+    this.#writer = new Promise((resolve) => {
+      release = resolve;
+    });
+    try {
+      return await fn();
+    } finally {
+      this.#writer = undefined;
+      release();
     }
-    return this.socket.writableNeedDrain ? drained(this.socket) : Promise.resolve();
   }
 
   /** Writes an `Ok` reply. */
@@ -117,7 +136,8 @@ export class Session {
 
   #reply(tg: Telegram): Promise<void> {
     if (this.#options.log) this.log(`> ${describe(tg)}`);
-    return this.write(encodeTelegram(tg));
+    const bytes = encodeTelegram(tg);
+    return this.#writer ? this.exclusive(() => this.write(bytes)) : this.write(bytes);
   }
 
   /** Closes the connection at once; the request loop then ends. */
@@ -170,17 +190,4 @@ export class Session {
     }
     this.socket.destroy();
   }
-}
-
-/** Resolves when the socket can take more data, or is gone. */
-function drained(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
 }

@@ -10,7 +10,8 @@ import { FrameReader } from '../../src/blather/index.ts';
 /** What a script gets for each connection. */
 export interface FakeConn {
   socket: Socket;
-  reader: FrameReader;
+  /** A decoder over the socket, made on first use (a script may read 'data' events instead). */
+  readonly reader: FrameReader;
 }
 
 export interface FakeServer {
@@ -41,7 +42,16 @@ export async function startFakeServer(
       ),
     );
     Promise.resolve()
-      .then(() => script({ socket, reader: new FrameReader(socket) }))
+      .then(() => {
+        let reader: FrameReader | undefined;
+        return script({
+          socket,
+          get reader() {
+            reader ??= new FrameReader(socket);
+            return reader;
+          },
+        });
+      })
       .catch(() => socket.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -2,6 +2,7 @@
  * A bare test client for the simulator: a real socket, the blather encoder
  * and a FrameReader, and nothing of the client library.
  */
+import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { encodeTelegram, FrameReader, type ParamsInit, Telegram } from '../../src/blather/index.ts';
 
@@ -67,4 +68,80 @@ export async function expectFail(
   const reply = await client.request(topic, params);
   if (reply.topic !== 'Fail') throw new Error(`${topic}: expected Fail, got ${reply}`);
   return reply.params.getStr('Reason');
+}
+
+/** A message to send with {@link sendMsg}. */
+export interface OutMsg {
+  ch: string | number;
+  cmd?: number;
+  meta?: Uint8Array;
+  payload?: Uint8Array;
+}
+
+/**
+ * Sends a message on a sender msgif connection the way a DDMW client does:
+ * `Msg`, then the metadata and the payload, each answered `Ok`. Returns the
+ * XferId. Throws when any reply is not `Ok`.
+ */
+export async function sendMsg(client: WireClient, msg: OutMsg): Promise<string> {
+  const params: Record<string, string | number> = { _Ch: String(msg.ch) };
+  if (msg.cmd) params.Cmd = msg.cmd;
+  if (msg.meta?.length) params.MetaLen = msg.meta.length;
+  if (msg.payload?.length) params.Len = msg.payload.length;
+  const xferId = (await expectOk(client, 'Msg', params)).XferId;
+  if (!xferId) throw new Error('Msg: Ok without XferId');
+  for (const part of [msg.meta, msg.payload]) {
+    if (!part?.length) continue;
+    client.socket.write(part);
+    const reply = await client.reader.readTelegram();
+    if (reply.topic !== 'Ok') throw new Error(`Msg part: expected Ok, got ${reply}`);
+  }
+  return xferId;
+}
+
+/** A message as a subscriber or push target received it: its telegram and digests of its parts. */
+export interface InMsg {
+  /** Every parameter of the `Msg` telegram. */
+  params: Record<string, string>;
+  /** sha-256 (hex) of the metadata bytes. */
+  metaSha: string;
+  /** sha-256 (hex) of the payload bytes. */
+  payloadSha: string;
+}
+
+/** sha-256 of some bytes, in hex. */
+export function sha(bytes: Uint8Array = new Uint8Array(0)): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function digestOf(reader: FrameReader, n: number): Promise<string> {
+  const hash = createHash('sha256');
+  await reader.readChunks(n, (chunk) => {
+    hash.update(chunk);
+  });
+  return hash.digest('hex');
+}
+
+/**
+ * Reads one pushed message: a `Msg` telegram, then MetaLen and Len bytes.
+ * Returns `undefined` when the connection ends first; throws when the next
+ * telegram is not `Msg` (its text is in the error).
+ */
+export async function readMsg(client: WireClient): Promise<InMsg | undefined> {
+  const tg = await client.reader.nextTelegram();
+  if (!tg) return undefined;
+  if (tg.topic !== 'Msg') throw new Error(`expected Msg, got ${tg}`);
+  const params = tg.params.toObject();
+  const metaSha = await digestOf(client.reader, Number(params.MetaLen));
+  const payloadSha = await digestOf(client.reader, Number(params.Len));
+  return { params, metaSha, payloadSha };
+}
+
+/** Polls `check` every 10 ms until it returns true; throws after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

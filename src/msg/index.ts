@@ -1,0 +1,36 @@
+/**
+ * Messages: sending to the sender node's message interface, and receiving
+ * from the receiver node's subscription interface (one at a time, in a
+ * loop, as an async iterator, through a resubscribing subscription, or
+ * pushed by the node to a listening application).
+ *
+ * @module
+ */
+export { listenPush, type PushListener, type PushOptions } from './push.ts';
+export {
+  DEFAULT_MAX_BUFFERED,
+  type LoopOptions,
+  messages,
+  type RecvOptions,
+  recv,
+  recvLoop,
+  subscribe,
+} from './recv.ts';
+export { type ConnsendOptions, connsend, type SendOptions, send } from './send.ts';
+export {
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_DELAY_MS,
+  type SubscriptionOptions,
+  type SubscriptionStatus,
+  subscription,
+} from './subscription.ts';
+export type {
+  Input,
+  Msg,
+  MsgInfo,
+  MsgSpec,
+  Storage,
+  StoreChoice,
+  StoreQ,
+  StoreType,
+} from './types.ts';

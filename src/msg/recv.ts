@@ -1,0 +1,175 @@
+/**
+ * Receiving messages on a connection to the receiver node's subscription
+ * interface: `subscribe`, then `recv` one message at a time, or loop with
+ * `recvLoop` (callback) or `messages` (async iterator).
+ *
+ * Each message arrives as a `Msg` telegram (`Cmd`, `MetaLen`, `Len`, `_Ch`,
+ * `XferId`; missing numbers mean 0) followed by the metadata bytes, then the
+ * payload bytes. Both parts are always consumed, whether or not they are
+ * announced together (the Rust 0.1 client left a payload without metadata
+ * unread and lost step).
+ */
+import { Telegram, U32, U64 } from '../blather/index.ts';
+import type { Connection, Exchange } from '../conn/connection.ts';
+import { failError, sendrecv, unexpectedReply } from '../conn/request.ts';
+import { DdmwError } from '../err.ts';
+import { type AppChannel, formatAppChannel } from '../types.ts';
+import { discardPart, storePart } from './store.ts';
+import type { Msg, MsgInfo, StoreChoice, StoreQ, StoreType } from './types.ts';
+
+/** Largest part the default store buffers in memory (64 MiB). */
+export const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
+
+/** Options of {@link recv}. */
+export interface RecvOptions {
+  /** Chooses where each part goes. Default: buffer both parts, up to `maxBuffered` bytes each. */
+  storeq?: StoreQ;
+  /** Limit of the default store, in bytes (default 64 MiB). */
+  maxBuffered?: number;
+}
+
+/** Subscribes the connection to a channel (`Sub` with `Ch`). */
+export async function subscribe(conn: Connection, ch: AppChannel): Promise<void> {
+  await sendrecv(conn, new Telegram('Sub', { Ch: formatAppChannel(ch) }));
+}
+
+function parseInfo(io: Exchange, tg: Telegram): MsgInfo {
+  const p = tg.params;
+  const len = p.getBigIntDef('Len', 0n, U64);
+  if (len > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw io.fail(
+      new DdmwError(
+        'BAD_STATE',
+        `The server announced a ${len}-byte payload, beyond what can be received`,
+      ),
+    );
+  }
+  return {
+    cmd: p.getIntDef('Cmd', 0, U32),
+    ch: p.get('_Ch') ?? p.get('Ch'),
+    xferId: p.get('XferId'),
+    metaLen: p.getIntDef('MetaLen', 0, U32),
+    payloadLen: Number(len),
+  };
+}
+
+function defaultChoice(info: MsgInfo, limit: number): StoreChoice {
+  const biggest = Math.max(info.metaLen, info.payloadLen);
+  if (biggest > limit) {
+    throw new DdmwError(
+      'BAD_PARAMS',
+      `Message ${info.xferId ?? ''} has a ${biggest}-byte part, over the ${limit}-byte limit for buffering in memory; it was skipped. Pass a storeq that stores large parts as { file } or 'stream'`,
+    );
+  }
+  return 'bytes';
+}
+
+function split(choice: StoreChoice): { meta: StoreType; payload: StoreType } {
+  // Metadata cannot be a stream (the payload follows it): 'stream' for both buffers the metadata.
+  if (choice === 'stream') return { meta: 'bytes', payload: 'stream' };
+  if (typeof choice === 'string' || 'file' in choice) return { meta: choice, payload: choice };
+  return { meta: choice.meta ?? 'none', payload: choice.payload ?? 'none' };
+}
+
+/** Reads one message inside an exchange. */
+async function readMsg(io: Exchange, options: RecvOptions): Promise<Msg> {
+  const tg = await io.reader.readTelegram();
+  if (tg.topic === 'Fail') throw failError(tg);
+  if (tg.topic !== 'Msg') throw unexpectedReply(io, tg, 'Msg');
+  const info = parseInfo(io, tg);
+  let stores: { meta: StoreType; payload: StoreType };
+  try {
+    const choice = options.storeq
+      ? await options.storeq(info)
+      : defaultChoice(info, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
+    stores = split(choice);
+    if (stores.meta === 'stream' && info.metaLen > 0) {
+      throw new DdmwError(
+        'BAD_PARAMS',
+        "Metadata cannot be received as a 'stream'; choose another store for it",
+      );
+    }
+  } catch (err) {
+    // Keep the connection in step: the message is skipped.
+    await io.reader.skip(info.metaLen);
+    await io.reader.skip(info.payloadLen);
+    throw err;
+  }
+  const meta = await storePart(io, stores.meta, info.metaLen, 'metadata');
+  try {
+    const payload = await storePart(io, stores.payload, info.payloadLen, 'payload');
+    return { ...info, meta, payload };
+  } catch (err) {
+    await discardPart(meta);
+    throw err;
+  }
+}
+
+/**
+ * Receives the next message. A `Fail` from the node (for instance when this
+ * subscriber was too slow) is a `SERVER_ERROR`. A part stored as `'stream'`
+ * must be consumed or destroyed before the next `recv`.
+ */
+export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg> {
+  return conn.exclusive((io) => readMsg(io, options));
+}
+
+/** Options of {@link recvLoop} and {@link messages}. */
+export interface LoopOptions extends RecvOptions {
+  /**
+   * Stops receiving. A read in progress cannot be taken back half way, so
+   * stopping closes the connection; the loop then ends without an error.
+   */
+  signal?: AbortSignal;
+}
+
+/** Closes `conn` when `signal` aborts; returns the function that stops listening. */
+function closeWhenAborted(conn: Connection, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => {};
+  const onAbort = () => {
+    conn.close();
+  };
+  if (signal.aborted) onAbort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/**
+ * Receives messages one after another and awaits `onMsg` for each (so a
+ * slow handler slows the node down instead of piling messages up). Resolves
+ * when `signal` aborts; rejects on a lost connection or any other error,
+ * including one thrown by `onMsg`.
+ */
+export async function recvLoop(
+  conn: Connection,
+  options: LoopOptions & { onMsg: (msg: Msg) => void | Promise<void> },
+): Promise<void> {
+  for await (const msg of messages(conn, options)) await options.onMsg(msg);
+}
+
+/**
+ * The messages of a subscribed connection as an async iterable. Breaking
+ * out of the loop leaves the connection open and in step (an unconsumed
+ * `'stream'` part is destroyed, which skips its rest); aborting `signal`
+ * closes the connection and ends the loop quietly.
+ */
+export async function* messages(conn: Connection, options: LoopOptions = {}): AsyncGenerator<Msg> {
+  const stop = closeWhenAborted(conn, options.signal);
+  let last: Msg | undefined;
+  try {
+    for (;;) {
+      try {
+        last = await recv(conn, options);
+      } catch (err) {
+        if (options.signal?.aborted) return;
+        throw err;
+      }
+      yield last;
+    }
+  } finally {
+    stop();
+    if (last?.payload?.kind === 'stream' && !last.payload.stream.readableEnded) {
+      last.payload.stream.destroy();
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * A resubscribing receiver: an async iterable of messages that connects,
+ * authenticates and subscribes, and does it all again after a lost
+ * connection, up to a number of retries with a delay between attempts.
+ *
+ * Only connection-level failures are retried (a refused or lost connection,
+ * a timeout). A refusal by the node (wrong credentials, no permission) ends
+ * the iteration at once: retrying would not change the answer.
+ */
+import type { Auth } from '../auth.ts';
+import type { Config } from '../conf.ts';
+import type { ProtAddr } from '../conn/addr.ts';
+import { connect } from '../conn/connect.ts';
+import type { Connection } from '../conn/connection.ts';
+import { DdmwError, toDdmwError } from '../err.ts';
+import type { AppChannel } from '../types.ts';
+import { messages, type RecvOptions, subscribe } from './recv.ts';
+import type { Msg } from './types.ts';
+
+/** Default number of resubscribe attempts after a lost connection. */
+export const DEFAULT_RETRIES = 5;
+/** Default delay between resubscribe attempts. */
+export const DEFAULT_RETRY_DELAY_MS = 1000;
+
+/** What the subscription is doing, for logs and dashboards. */
+export type SubscriptionStatus =
+  | { type: 'subscribed'; attempt: number }
+  | { type: 'lost'; error: DdmwError }
+  | { type: 'retrying'; attempt: number; of: number; delayMs: number };
+
+/** Options of {@link subscription}. */
+export interface SubscriptionOptions extends RecvOptions {
+  /** Channel to subscribe to. Default: `config.getAppCh()`. */
+  ch?: AppChannel;
+  /** Credentials. Default: `config.auth`. */
+  auth?: Auth;
+  /** Resubscribe attempts after a lost connection (default `config.receiver.subRetries`, else 5). */
+  retries?: number;
+  /** Delay between attempts (default `config.receiver.subRetryDelayMs`, else 1000 ms). */
+  retryDelayMs?: number;
+  /** Time limit for each connect + authenticate. */
+  connectTimeoutMs?: number;
+  /** Ends the subscription (quietly) and closes its connection. */
+  signal?: AbortSignal;
+  /** A loaded `ddmwapp.toml`, for the defaults above. */
+  config?: Config;
+  /** Told about each (re)subscription, loss and retry. */
+  onStatus?: (status: SubscriptionStatus) => void;
+}
+
+const RETRYABLE = new Set(['DISCONNECTED', 'IO', 'TIMEOUT']);
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function resolveOptions(options: SubscriptionOptions) {
+  const cfg = options.config;
+  const ch = options.ch ?? cfg?.getAppCh();
+  if (ch === undefined) {
+    throw new DdmwError(
+      'BAD_PARAMS',
+      'No channel to subscribe to: pass ch, or a config with a channel',
+    );
+  }
+  const retries = options.retries ?? cfg?.receiver?.subRetries ?? DEFAULT_RETRIES;
+  const retryDelayMs =
+    options.retryDelayMs ?? cfg?.receiver?.subRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new DdmwError('BAD_PARAMS', `retries must be a non-negative integer, got ${retries}`);
+  }
+  if (!(retryDelayMs >= 0)) {
+    throw new DdmwError(
+      'BAD_PARAMS',
+      `retryDelayMs must be a non-negative number, got ${retryDelayMs}`,
+    );
+  }
+  return { ch, retries, retryDelayMs, auth: options.auth ?? cfg?.auth };
+}
+
+/**
+ * Subscribes to `ch` at `addr` (a receiver node's subscription interface)
+ * and yields its messages, resubscribing after a lost connection. The
+ * retry count starts again after every successful subscription. When the
+ * retries run out, the iteration fails with `DISCONNECTED`, whose `cause` is
+ * the last error. Breaking out of the loop closes the connection.
+ */
+export async function* subscription(
+  addr: string | ProtAddr,
+  options: SubscriptionOptions = {},
+): AsyncGenerator<Msg> {
+  const { ch, retries, retryDelayMs, auth } = resolveOptions(options);
+  const { signal, onStatus } = options;
+  let failures = 0;
+  for (;;) {
+    let conn: Connection | undefined;
+    let lost: DdmwError;
+    try {
+      conn = await connect(addr, { auth, timeoutMs: options.connectTimeoutMs, signal });
+      await subscribe(conn, ch);
+      onStatus?.({ type: 'subscribed', attempt: failures });
+      failures = 0;
+      yield* messages(conn, options);
+      return; // messages() only ends by itself when signal aborted
+    } catch (err) {
+      if (signal?.aborted) return;
+      lost = toDdmwError(err);
+      if (!RETRYABLE.has(lost.code)) throw lost;
+      onStatus?.({ type: 'lost', error: lost });
+    } finally {
+      await conn?.close();
+    }
+    failures++;
+    if (failures > retries) {
+      throw new DdmwError(
+        'DISCONNECTED',
+        `Subscription to channel ${ch} at ${typeof addr === 'string' ? addr : JSON.stringify(addr)} failed ${failures} times in a row (retries: ${retries}): ${lost.message}`,
+        { cause: lost },
+      );
+    }
+    onStatus?.({ type: 'retrying', attempt: failures, of: retries, delayMs: retryDelayMs });
+    await sleep(retryDelayMs, signal);
+    if (signal?.aborted) return;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Application channels and the permissions that guard them. A channel is a
+ * number 0..255 or a name (ddmw-client-reference.md §3.8); the simulator
+ * keeps one canonical text per channel so that `042`, `+42` and `42` are the
+ * same channel, and checks `send` / `subscribe` permissions against it.
+ */
+import { CommandFailed } from './session.ts';
+
+/** The longest channel name the simulator accepts, in UTF-8 bytes. */
+const MAX_CHANNEL_NAME_BYTES = 255;
+
+/** What an account may do on a channel. */
+export type ChannelAction = 'send' | 'subscribe';
+
+/** The permissions an account holds; `*` grants every permission. */
+export interface Permissions {
+  /** Permission names. */
+  readonly perms: ReadonlySet<string>;
+}
+
+/**
+ * Returns the canonical text of a channel: a number 0..255 (Rust `u8`
+ * syntax: an optional `+`, digits, leading zeros allowed) becomes its plain
+ * decimal form, anything else is a channel name and stays as it is. Throws
+ * {@link CommandFailed} for an empty or over-long channel.
+ */
+export function parseChannel(text: string): string {
+  const number = /^\+?0*([0-9]{1,3})$/.exec(text)?.[1];
+  if (number !== undefined && Number(number) <= 255) return String(Number(number));
+  if (text.length === 0) throw new CommandFailed('The channel is empty');
+  if (Buffer.byteLength(text) > MAX_CHANNEL_NAME_BYTES) {
+    throw new CommandFailed(`Channel names are limited to ${MAX_CHANNEL_NAME_BYTES} bytes`);
+  }
+  return text;
+}
+
+/**
+ * True when `who` may perform `action` on `channel` (canonical text): it
+ * holds `*`, the plain permission (`send`, `subscribe`) or the one for this
+ * channel (`send:42`, `subscribe:telemetry`).
+ */
+export function mayUse(who: Permissions, action: ChannelAction, channel: string): boolean {
+  const { perms } = who;
+  return perms.has('*') || perms.has(action) || perms.has(`${action}:${channel}`);
+}

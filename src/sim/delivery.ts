@@ -1,0 +1,119 @@
+/**
+ * The receiver node's message router: it takes each transfer the link
+ * delivers, in arrival order, and offers the message to every connection
+ * subscribed to its channel and to the push targets of that channel.
+ * Messages nobody wants, or that arrive while the node is down, are
+ * dropped, counted and logged; the node stores nothing.
+ */
+import type { ArrivedTransfer } from './link-receiver.ts';
+import { parseMsgHeader, ReceivedMessage } from './message.ts';
+import type { PushTarget } from './push.ts';
+import type { Logger, Session } from './session.ts';
+import { discard, spooledSize } from './spool.ts';
+import type { SimulatorStats } from './stats.ts';
+import { type OutletOptions, Subscriber } from './subscriber.ts';
+
+/** How the router is set up. */
+export interface DeliveryOptions extends OutletOptions {
+  /** Where log lines go. */
+  log: Logger | undefined;
+}
+
+/** Routes arriving messages to subscribers and push targets. */
+export class Delivery {
+  readonly #options: DeliveryOptions;
+  readonly #subscribers = new Map<Session, Subscriber>();
+  readonly #pushTargets: PushTarget[] = [];
+  /** Arrivals are handled one after another, so messages keep their order. */
+  #arrivals: Promise<void> = Promise.resolve();
+  /** Above 0 while the receiver node is down. */
+  #down = 0;
+
+  constructor(options: DeliveryOptions) {
+    this.#options = options;
+  }
+
+  get #stats(): SimulatorStats {
+    return this.#options.stats;
+  }
+
+  /** Subscribes a connection to a channel (canonical text). Idempotent. */
+  subscribe(session: Session, channel: string): void {
+    let subscriber = this.#subscribers.get(session);
+    if (!subscriber) {
+      if (session.socket.destroyed) return; // gone already: nothing to deliver to
+      const added = new Subscriber(session, this.#options);
+      session.socket.once('close', () => {
+        this.#subscribers.delete(session);
+        added.gone();
+      });
+      this.#subscribers.set(session, added);
+      subscriber = added;
+    }
+    subscriber.channels.add(channel);
+  }
+
+  /** Adds a push target; it gets the messages of its channel from now on. */
+  addPushTarget(target: PushTarget): void {
+    this.#pushTargets.push(target);
+  }
+
+  /** Marks the node down (messages are dropped) until a matching {@link resume}. */
+  suspend(): void {
+    this.#down++;
+  }
+
+  /** Ends one {@link suspend}. */
+  resume(): void {
+    this.#down--;
+  }
+
+  /** Takes a transfer from the link; it is routed after the ones that came before it. */
+  arrive(transfer: ArrivedTransfer): void {
+    this.#arrivals = this.#arrivals
+      .then(() => this.#route(transfer))
+      .catch((err: unknown) => {
+        const text = err instanceof Error ? err.message : String(err);
+        this.#options.log?.(`receiver: cannot route a message: ${text}`);
+      });
+  }
+
+  async #route({ header: bytes, data }: ArrivedTransfer): Promise<void> {
+    const log = this.#options.log;
+    const header = await parseMsgHeader(bytes).catch(() => undefined);
+    if (!header || header.metaLen + header.len !== spooledSize(data)) {
+      this.#stats.transfersCorrupt++;
+      log?.(`receiver: transfer dropped: its header is not a Msg telegram matching its size`);
+      await discard(data);
+      return;
+    }
+    this.#stats.transfersDelivered++;
+    const msg = new ReceivedMessage(header, data);
+    const what = `message ${header.xferId} on channel ${header.ch} (${msg.size} bytes)`;
+    if (this.#down > 0) {
+      this.#stats.droppedReceiverDown++;
+      log?.(`receiver: ${what} dropped: the receiver node is down`);
+    } else {
+      const outlets = [
+        ...[...this.#subscribers.values()].filter((s) => s.channels.has(header.ch)),
+        ...this.#pushTargets.filter((t) => t.channel === header.ch),
+      ];
+      if (outlets.length === 0) {
+        this.#stats.droppedNoSubscriber++;
+        log?.(`receiver: ${what} dropped: no subscriber`);
+      } else {
+        log?.(`receiver: ${what} for ${outlets.length} subscriber(s)/push target(s)`);
+      }
+      for (const outlet of outlets) outlet.offer(msg);
+    }
+    msg.release();
+  }
+
+  /** Stops the push targets and drops everything still queued. */
+  async close(): Promise<void> {
+    await this.#arrivals;
+    await Promise.all(this.#pushTargets.map((target) => target.close()));
+    for (const subscriber of this.#subscribers.values()) subscriber.gone();
+    this.#subscribers.clear();
+  }
+}

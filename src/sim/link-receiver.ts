@@ -1,0 +1,145 @@
+/**
+ * The receiving end of the one-way link, seen from the receiver node: it
+ * starts the link's thread (link-receiver-worker.ts), hands each complete,
+ * verified transfer to the node, and counts and logs the lost and corrupt
+ * ones.
+ */
+import { Worker } from 'node:worker_threads';
+import type { LinkEvent, LinkReceiverConfig } from './link-format.ts';
+import type { Logger } from './session.ts';
+import { discard, type Spooled } from './spool.ts';
+import type { SimulatorStats } from './stats.ts';
+
+/** A transfer that arrived whole: its header and its data (now owned by the receiver). */
+export interface ArrivedTransfer {
+  /** The transfer header: an encoded blather telegram. */
+  header: Buffer;
+  /** The data. */
+  data: Spooled;
+}
+
+/** How the receiving end is set up. */
+export interface LinkReceiverOptions {
+  /** Passed to the link's thread. */
+  config: LinkReceiverConfig;
+  /** Gets every transfer that arrived whole, in arrival order. */
+  onTransfer: (transfer: ArrivedTransfer) => void;
+  /** Counters to update. */
+  stats: SimulatorStats;
+  /** Where log lines go. */
+  log: Logger | undefined;
+}
+
+/** How long {@link LinkReceiver.close} waits for the thread to finish before terminating it. */
+const EXIT_GRACE_MS = 2000;
+
+/**
+ * The module that resolves `tsx` in a worker thread, when this file runs
+ * from its TypeScript source and tsx is installed. On Node 20, tsx only
+ * registers itself in the main thread, so a worker must do it explicitly.
+ */
+function typeScriptLoader(): string | undefined {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return undefined; // a runtime that loads .ts files by itself
+  }
+}
+
+/** Starts the link's thread from the compiled `.js` file, or from the `.ts` source under tsx. */
+function startWorker(config: LinkReceiverConfig): Worker {
+  const here = import.meta.url;
+  // execArgv is inherited (passing process.execArgv would fail on process-wide flags such as --title).
+  const options = { workerData: config };
+  const source = here.endsWith('.ts');
+  const entry = new URL(`./link-receiver-worker.${source ? 'ts' : 'js'}`, here);
+  const loader = source ? typeScriptLoader() : undefined;
+  if (!loader) return new Worker(entry, options);
+  const bootstrap = `import(${JSON.stringify(loader)})
+    .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/** The receiver node's side of the link. */
+export class LinkReceiver {
+  /** UDP port the receiving end listens on (127.0.0.1). */
+  readonly port: number;
+  readonly #worker: Worker;
+  readonly #options: LinkReceiverOptions;
+  readonly #exited: Promise<void>;
+  #closed: Promise<void> | undefined;
+
+  private constructor(worker: Worker, port: number, options: LinkReceiverOptions) {
+    this.#worker = worker;
+    this.port = port;
+    this.#options = options;
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (event: LinkEvent) => this.#onEvent(event));
+    worker.on('error', (err) => options.log?.(`link: receiving thread failed: ${err.message}`));
+  }
+
+  /** Starts the thread and waits until its socket is bound. */
+  static async start(options: LinkReceiverOptions): Promise<LinkReceiver> {
+    const worker = startWorker(options.config);
+    const port = await new Promise<number>((resolve, reject) => {
+      const fail = (err: Error) => {
+        worker.off('message', ready);
+        reject(err);
+      };
+      const ready = (event: LinkEvent) => {
+        if (event.type !== 'listening') return;
+        worker.off('message', ready);
+        worker.off('error', fail);
+        options.log?.(
+          `link: receiving on 127.0.0.1:${event.port} (receive buffer ${event.recvBufferSize} bytes)`,
+        );
+        resolve(event.port);
+      };
+      worker.on('message', ready);
+      worker.once('error', fail);
+    });
+    return new LinkReceiver(worker, port, options);
+  }
+
+  #onEvent(event: LinkEvent): void {
+    const { stats, log } = this.#options;
+    switch (event.type) {
+      case 'complete': {
+        const data: Spooled = event.bytes
+          ? {
+              kind: 'memory',
+              bytes: Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.size),
+            }
+          : { kind: 'file', path: event.path as string, size: event.size };
+        if (this.#closed) void discard(data);
+        else this.#options.onTransfer({ header: Buffer.from(event.header), data });
+        break;
+      }
+      case 'lost':
+        stats.transfersLost += event.transfers;
+        log?.(`link: lost: ${event.reason}`);
+        break;
+      case 'corrupt':
+        stats.transfersCorrupt++;
+        log?.(`link: corrupt: ${event.reason}`);
+        break;
+      case 'ignored':
+        stats.datagramsIgnored++;
+        log?.(`link: ignored: ${event.reason}`);
+        break;
+      case 'listening':
+        break;
+    }
+  }
+
+  /** Stops the thread: it removes its unfinished spool files and exits. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#worker.postMessage('close');
+      const timer = setTimeout(() => void this.#worker.terminate(), EXIT_GRACE_MS);
+      await this.#exited;
+      clearTimeout(timer);
+    })();
+    return this.#closed;
+  }
+}

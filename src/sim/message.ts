@@ -1,0 +1,116 @@
+/**
+ * A DDMW message inside the simulator: its header (the `Msg` telegram,
+ * which is also the link's transfer header) and, on the receiver node, the
+ * message as it waits for its subscribers and push targets.
+ */
+import { createReadStream } from 'node:fs';
+import { encodeTelegram, FrameReader, Telegram, U32 } from '../blather/index.ts';
+import { discard, type Spooled, spooledSize } from './spool.ts';
+
+/** What a message is: where it goes and how its bytes split into metadata and payload. */
+export interface MsgHeader {
+  /** Canonical channel text (see `parseChannel`). */
+  ch: string;
+  /** The transfer id handed to the sending client. */
+  xferId: string;
+  /** Application command number. */
+  cmd: number;
+  /** Bytes of metadata. */
+  metaLen: number;
+  /** Bytes of payload. */
+  len: number;
+}
+
+/** The `Msg` telegram of a message, with every key, zeros included. */
+export function msgTelegram(h: MsgHeader): Telegram {
+  return new Telegram('Msg', {
+    _Ch: h.ch,
+    XferId: h.xferId,
+    Cmd: h.cmd,
+    MetaLen: h.metaLen,
+    Len: h.len,
+  });
+}
+
+/** Decodes a transfer header that must be a `Msg` telegram; throws when it is anything else. */
+export async function parseMsgHeader(bytes: Buffer): Promise<MsgHeader> {
+  let pulled = false;
+  const reader = new FrameReader({
+    next: async () => {
+      if (pulled) return null;
+      pulled = true;
+      return bytes;
+    },
+  });
+  const tg = await reader.readTelegram();
+  if (tg.topic !== 'Msg' || reader.buffered > 0) throw new Error('not a Msg header');
+  const p = tg.params;
+  return {
+    ch: p.getStr('_Ch'),
+    xferId: p.getStr('XferId'),
+    cmd: p.getInt('Cmd', U32),
+    metaLen: p.getInt('MetaLen', U32),
+    len: p.getInt('Len'),
+  };
+}
+
+/** Writes chunks to a connection, resolving when it can take more. */
+export type ChunkWriter = (chunks: Buffer[]) => Promise<void>;
+
+/** Bytes of spool file read at a time while writing a message out. */
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * A message on the receiver node. It is reference counted: every
+ * subscriber or push target that queues it holds a reference, and the
+ * spool file goes when the last one lets go.
+ */
+export class ReceivedMessage {
+  /** Where it goes and how big its parts are. */
+  readonly header: MsgHeader;
+  /** The encoded `Msg` telegram sent in front of the bytes. */
+  readonly telegram: Buffer;
+  readonly #data: Spooled;
+  #refs = 1;
+
+  /** Takes over `data`; the creator holds the first reference. */
+  constructor(header: MsgHeader, data: Spooled) {
+    this.header = header;
+    this.#data = data;
+    this.telegram = encodeTelegram(msgTelegram(header));
+  }
+
+  /** Bytes of metadata plus payload. */
+  get size(): number {
+    return spooledSize(this.#data);
+  }
+
+  /** Adds a reference. */
+  retain(): void {
+    this.#refs++;
+  }
+
+  /** Drops a reference; the last one removes the spool file. */
+  release(): void {
+    if (--this.#refs === 0) void discard(this.#data);
+  }
+
+  /**
+   * Writes the telegram, then the metadata and payload (streamed from the
+   * spool file for large messages), awaiting `write` between chunks. Stops
+   * early when `gone()` turns true; returns whether everything was written.
+   */
+  async writeTo(write: ChunkWriter, gone: () => boolean): Promise<boolean> {
+    const data = this.#data;
+    if (data.kind === 'memory') {
+      await write(data.bytes.length > 0 ? [this.telegram, data.bytes] : [this.telegram]);
+      return !gone();
+    }
+    await write([this.telegram]);
+    for await (const chunk of createReadStream(data.path, { highWaterMark: READ_CHUNK })) {
+      if (gone()) return false;
+      await write([chunk as Buffer]);
+    }
+    return !gone();
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The message-flow options of the simulator (link, queues, push targets):
+ * their types, defaults and checks.
+ */
+import { DdmwError } from '../err.ts';
+import { parseChannel } from './channels.ts';
+import { MAX_DATAGRAM_SIZE, MIN_DATAGRAM_SIZE } from './link-format.ts';
+import type { LinkFault } from './link-sender.ts';
+import { parsePushAddress } from './push.ts';
+import { CommandFailed } from './session.ts';
+
+/** Settings of the simulated one-way link. */
+export interface LinkOptions {
+  /**
+   * Pace of the sending end in bytes per second, datagram overhead included.
+   * Default 256 MiB/s. `Infinity` sends as fast as possible, which loses
+   * datagrams on a busy machine.
+   */
+  rateBytesPerSec?: number;
+  /** Bytes per UDP datagram, 1024 to 65507. Default 64000. */
+  datagramSize?: number;
+  /** A transfer that gets no datagram for this long is counted lost. Default 2000 ms. */
+  timeoutMs?: number;
+  /** Fault injection, called for each datagram before it is sent (see {@link LinkFault}). */
+  fault?: LinkFault;
+}
+
+/** A push target: the receiver node pushes every message of `ch` to `addr`. */
+export interface PushOptions {
+  /** Channel: a number 0..255 or a name. */
+  ch: number | string;
+  /** The application's address: `host:port`, `[v6]:port` or a Unix socket path (contains `/`). */
+  addr: string;
+}
+
+/** The message-flow options, checked and with their defaults filled in. */
+export interface FlowSettings {
+  /** Pace of the link's sending end. */
+  rateBytesPerSec: number;
+  /** Bytes per datagram. */
+  datagramSize: number;
+  /** Silence after which an incomplete transfer is lost. */
+  timeoutMs: number;
+  /** Fault injection, if any. */
+  fault: LinkFault | undefined;
+  /** Bound of each subscriber's and push target's queue. */
+  queueLimit: number;
+  /** Wait before a push target is connected again. */
+  pushReconnectDelayMs: number;
+  /** Push targets, with canonical channels. */
+  push: { channel: string; addr: string }[];
+}
+
+/** Default link pace: 256 MiB/s, lossless on a 2-core machine running the test suite. */
+export const DEFAULT_RATE = 256 * 1024 * 1024;
+/** Default datagram size. */
+export const DEFAULT_DATAGRAM_SIZE = 64000;
+/** Default time after which an incomplete transfer is lost. */
+export const DEFAULT_LINK_TIMEOUT_MS = 2000;
+/** Default bound of a subscriber's or push target's queue. */
+export const DEFAULT_QUEUE_LIMIT = 10_000;
+/** Default wait before a push target is connected again. */
+export const DEFAULT_PUSH_RECONNECT_DELAY_MS = 500;
+
+function bad(option: string, why: string, value: unknown): DdmwError {
+  return new DdmwError('BAD_INPUT', `Simulator option ${option} ${why}, got ${String(value)}`);
+}
+
+/** What a number option must be besides positive. */
+type NumberKind = 'integer' | 'finite' | 'any';
+
+function positive(
+  option: string,
+  value: number | undefined,
+  def: number,
+  kind: NumberKind,
+): number {
+  if (value === undefined) return def;
+  const shaped =
+    kind === 'integer'
+      ? Number.isSafeInteger(value)
+      : kind === 'finite'
+        ? Number.isFinite(value)
+        : true;
+  if (typeof value !== 'number' || !shaped || !(value > 0)) {
+    throw bad(option, `must be a positive ${kind === 'integer' ? 'integer' : 'number'}`, value);
+  }
+  return value;
+}
+
+function pushChannel(index: number, ch: unknown): string {
+  const option = `push[${index}].ch`;
+  if (typeof ch === 'number' && !(Number.isInteger(ch) && ch >= 0 && ch <= 255)) {
+    throw bad(option, 'must be a number from 0 to 255 or a name', ch);
+  }
+  if (typeof ch !== 'number' && typeof ch !== 'string')
+    throw bad(option, 'must be a number or a name', ch);
+  try {
+    return parseChannel(String(ch));
+  } catch (err) {
+    if (err instanceof CommandFailed) throw bad(option, err.message.toLowerCase(), ch);
+    throw err;
+  }
+}
+
+/** Checks the message-flow options and fills in defaults. Throws `BAD_INPUT`. */
+export function flowSettings(opts: {
+  link?: LinkOptions;
+  queueLimit?: number;
+  pushReconnectDelayMs?: number;
+  push?: PushOptions[];
+}): FlowSettings {
+  const link = opts.link ?? {};
+  const datagramSize = positive(
+    'link.datagramSize',
+    link.datagramSize,
+    DEFAULT_DATAGRAM_SIZE,
+    'integer',
+  );
+  if (datagramSize < MIN_DATAGRAM_SIZE || datagramSize > MAX_DATAGRAM_SIZE) {
+    throw bad(
+      'link.datagramSize',
+      `must be from ${MIN_DATAGRAM_SIZE} to ${MAX_DATAGRAM_SIZE}`,
+      datagramSize,
+    );
+  }
+  if (link.fault !== undefined && typeof link.fault !== 'function') {
+    throw bad('link.fault', 'must be a function', link.fault);
+  }
+  return {
+    rateBytesPerSec: positive('link.rateBytesPerSec', link.rateBytesPerSec, DEFAULT_RATE, 'any'),
+    datagramSize,
+    timeoutMs: positive('link.timeoutMs', link.timeoutMs, DEFAULT_LINK_TIMEOUT_MS, 'finite'),
+    fault: link.fault,
+    queueLimit: positive('queueLimit', opts.queueLimit, DEFAULT_QUEUE_LIMIT, 'integer'),
+    pushReconnectDelayMs: positive(
+      'pushReconnectDelayMs',
+      opts.pushReconnectDelayMs,
+      DEFAULT_PUSH_RECONNECT_DELAY_MS,
+      'finite',
+    ),
+    push: (opts.push ?? []).map((target, index) => {
+      const channel = pushChannel(index, target.ch);
+      if (typeof target.addr !== 'string')
+        throw bad(`push[${index}].addr`, 'must be a string', target.addr);
+      parsePushAddress(target.addr);
+      return { channel, addr: target.addr };
+    }),
+  };
+}

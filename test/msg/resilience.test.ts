@@ -1,0 +1,146 @@
+/**
+ * The resubscribing receiver across a receiver node restart, retries running
+ * out, refusals that must not be retried, and the push receiver.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { connect } from '../../src/conn/index.ts';
+import type { DdmwError } from '../../src/err.ts';
+import {
+  listenPush,
+  type Msg,
+  type SubscriptionStatus,
+  send,
+  subscription,
+} from '../../src/msg/index.ts';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { within } from '../helpers/fake-server.ts';
+
+const APP = { name: 'app', pass: 'app-pass' };
+let sim: Simulator;
+
+function text(m: Msg): string {
+  assert.equal(m.payload?.kind, 'bytes');
+  return (m.payload as { bytes: Buffer }).bytes.toString();
+}
+
+before(async () => {
+  sim = await startSimulator({
+    accounts: [
+      { ...APP, perms: ['*'] },
+      { name: 'nobody', pass: 'nobody-pass' },
+    ],
+  });
+});
+after(async () => {
+  await sim.close();
+});
+
+describe('resubscribing subscription', () => {
+  it('survives a receiver restart and goes on receiving', async () => {
+    const statuses: SubscriptionStatus['type'][] = [];
+    const it = subscription(sim.receiver.subif, {
+      ch: 'resub',
+      auth: APP,
+      retries: 20,
+      retryDelayMs: 100,
+      onStatus: (s) => statuses.push(s.type),
+    })[Symbol.asyncIterator]();
+    const out = await connect(sim.sender.msgif, { auth: APP });
+    const first = it.next();
+    // The first subscription happens inside next(): wait for it before sending.
+    while (!statuses.includes('subscribed')) await new Promise((r) => setTimeout(r, 10));
+    await send(out, { ch: 'resub', payload: 'before' });
+    assert.equal(text((await within(first, 5000, 'first message')).value as Msg), 'before');
+
+    const second = it.next();
+    await sim.restartReceiver(300);
+    while (statuses.filter((s) => s === 'subscribed').length < 2)
+      await new Promise((r) => setTimeout(r, 20));
+    await send(out, { ch: 'resub', payload: 'after' });
+    assert.equal(
+      text((await within(second, 10000, 'message after restart')).value as Msg),
+      'after',
+    );
+    assert.ok(statuses.includes('lost') && statuses.includes('retrying'), statuses.join(','));
+    await it.return?.(undefined);
+    await out.close();
+  });
+
+  it('fails with DISCONNECTED when the retries run out', async () => {
+    const probe = await startSimulator({});
+    const addr = probe.receiver.subif;
+    await probe.close(); // nothing listens there any more
+    const it = subscription(addr, { ch: 1, retries: 2, retryDelayMs: 10 });
+    await assert.rejects(
+      within(it.next(), 5000, 'retries'),
+      (e: DdmwError) => e.code === 'DISCONNECTED' && /3 times/.test(e.message),
+    );
+  });
+
+  it('does not retry a refusal', async () => {
+    const statuses: string[] = [];
+    const it = subscription(sim.receiver.subif, {
+      ch: 1,
+      auth: { name: 'nobody', pass: 'nobody-pass' },
+      retries: 5,
+      retryDelayMs: 10,
+      onStatus: (s) => statuses.push(s.type),
+    });
+    await assert.rejects(it.next(), (e: DdmwError) => e.code === 'SERVER_ERROR');
+    assert.deepEqual(statuses, []);
+  });
+
+  it('stops quietly when aborted', async () => {
+    const ac = new AbortController();
+    const it = subscription(sim.receiver.subif, { ch: 'quiet', auth: APP, signal: ac.signal });
+    const pending = it.next();
+    setTimeout(() => ac.abort(), 100);
+    assert.deepEqual(await within(pending, 5000, 'abort'), { done: true, value: undefined });
+  });
+});
+
+describe('push receiver', () => {
+  it('receives pushed messages through the iterator and acknowledges them', async () => {
+    const listener = await listenPush('127.0.0.1:0');
+    const pushSim = await startSimulator({
+      accounts: [{ ...APP, perms: ['*'] }],
+      push: [{ ch: 'pushed', addr: listener.address }],
+    });
+    const out = await connect(pushSim.sender.msgif, { auth: APP });
+    const payloads = [randomBytes(10), randomBytes(300_000), Buffer.from('last')];
+    for (const payload of payloads) await send(out, { ch: 'pushed', payload });
+    const got: Buffer[] = [];
+    for await (const m of listener) {
+      got.push((m.payload as { bytes: Buffer }).bytes);
+      if (got.length === payloads.length) break;
+    }
+    assert.deepEqual(got, payloads);
+    await out.close();
+    await pushSim.close();
+    await listener.close();
+  });
+
+  it('calls onMsg, and a throwing handler is reported to the node as Fail', async () => {
+    const seen: string[] = [];
+    const listener = await listenPush('127.0.0.1:0', {
+      onMsg: (m) => {
+        seen.push(text(m));
+        if (text(m) === 'bad') throw new Error('cannot handle this one');
+      },
+    });
+    const pushSim = await startSimulator({
+      accounts: [{ ...APP, perms: ['*'] }],
+      push: [{ ch: 7, addr: listener.address }],
+    });
+    const out = await connect(pushSim.sender.msgif, { auth: APP });
+    for (const p of ['one', 'bad', 'three']) await send(out, { ch: 7, payload: p });
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen, ['one', 'bad', 'three']);
+    await out.close();
+    await pushSim.close();
+    await listener.close();
+  });
+});
