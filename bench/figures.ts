@@ -81,9 +81,7 @@ export function report(figures: Figure[], json: boolean): void {
     `${fmt(f.value)} ${f.unit}`,
     f.baseline === undefined ? '' : `${fmt(f.baseline)} ${f.unit} (${f.baselineName})`,
     f.ratio === undefined ? '' : f.ratio.toFixed(2),
-    f.target === undefined
-      ? ''
-      : `>= ${f.target}${(f.ratio ?? 0) >= f.target ? '' : '  (below target)'}`,
+    goal(f),
   ]);
   const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target'];
   const widths = head.map((h, i) =>

@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../src/conn/index.ts';
 import { recv, send, subscribe } from '../src/msg/index.ts';
-import { startSimulator } from '../src/sim/index.ts';
+import { type Simulator, startSimulator } from '../src/sim/index.ts';
 import { type Figure, figure } from './figures.ts';
 
 const MiB = 1024 * 1024;
@@ -70,14 +70,11 @@ async function childPeakRss(
   subif: string,
   file: string,
 ): Promise<{ ready: Promise<void>; rss: Promise<number> }> {
-  const script = fileURLToPath(new URL('./recv-child.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', script, subif, APP.name, APP.pass, file],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  // The child runs the compiled library on plain Node (npm run bench builds dist/ first).
+  const script = fileURLToPath(new URL('./recv-child.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script, subif, APP.name, APP.pass, file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   let onReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => {
@@ -97,56 +94,77 @@ async function childPeakRss(
   return { ready, rss };
 }
 
-export async function msgFigures(): Promise<Figure[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'ddmw-bench-'));
+/** Runs `fn` against a fresh simulator (so that one figure's transfers never queue behind another's). */
+async function withSim<T>(fn: (sim: Simulator) => Promise<T>): Promise<T> {
   const sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
   try {
+    return await fn(sim);
+  } finally {
+    await sim.close();
+  }
+}
+
+/** `send` of `total` bytes to the sender node (which spools them; nobody receives them). */
+function sendRate(total: number): Promise<number> {
+  return withSim(async (sim) => {
+    const out = await connect(sim.sender.msgif, { auth: APP });
+    const start = performance.now();
+    await send(out, { ch: 'unsubscribed', payload: { stream: generated(total), length: total } });
+    const rate = mibPerSec(total, performance.now() - start);
+    await out.close();
+    return rate;
+  });
+}
+
+/** send -> link -> receiver node -> subscriber, the payload read as a stream. */
+function endToEndRate(total: number): Promise<number> {
+  return withSim(async (sim) => {
     const out = await connect(sim.sender.msgif, { auth: APP });
     const sub = await connect(sim.receiver.subif, { auth: APP });
     await subscribe(sub, 'bench');
-
-    // send of 256 MiB to the sender node (the node spools it; nobody needs to receive it).
-    const sendBytes = 256 * MiB;
-    let start = performance.now();
-    await send(out, {
-      ch: 'unsubscribed',
-      payload: { stream: generated(sendBytes), length: sendBytes },
-    });
-    const sendRate = mibPerSec(sendBytes, performance.now() - start);
-    const rawSend = await rawSocketThroughput(sendBytes);
-
-    // end to end, 64 MiB, received as bytes.
-    const e2eBytes = 64 * MiB;
-    start = performance.now();
+    const start = performance.now();
     const received = recv(sub, { storeq: () => 'stream' }).then(async (m) => {
       let n = 0;
       if (m.payload?.kind === 'stream')
         for await (const c of m.payload.stream) n += (c as Buffer).length;
       return n;
     });
-    await send(out, { ch: 'bench', payload: { stream: generated(e2eBytes), length: e2eBytes } });
-    if ((await received) !== e2eBytes) throw new Error('end-to-end transfer incomplete');
-    const e2eRate = mibPerSec(e2eBytes, performance.now() - start);
-    const rawE2e = await rawSocketThroughput(e2eBytes);
-
-    // 1 GiB to a file in a separate client process, measuring its peak RSS.
-    const child = await childPeakRss(sim.receiver.subif, join(dir, 'received.bin'));
-    await child.ready;
-    await send(out, {
-      ch: 'bench',
-      payload: { stream: generated(1024 * MiB), length: 1024 * MiB },
-    });
-    const peakRss = await child.rss;
-
+    await send(out, { ch: 'bench', payload: { stream: generated(total), length: total } });
+    if ((await received) !== total) throw new Error('end-to-end transfer incomplete');
+    const rate = mibPerSec(total, performance.now() - start);
     await out.close();
     await sub.close();
+    return rate;
+  });
+}
+
+/** Peak RSS of a separate client process receiving `total` bytes to a file. */
+function receiveToFilePeakRss(total: number, dir: string): Promise<number> {
+  return withSim(async (sim) => {
+    const child = await childPeakRss(sim.receiver.subif, join(dir, 'received.bin'));
+    await child.ready;
+    const out = await connect(sim.sender.msgif, { auth: APP });
+    await send(out, { ch: 'bench', payload: { stream: generated(total), length: total } });
+    await out.close();
+    return child.rss;
+  });
+}
+
+export async function msgFigures(): Promise<Figure[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'ddmw-bench-'));
+  try {
+    const send256 = await sendRate(256 * MiB);
+    const rawSend = await rawSocketThroughput(256 * MiB);
+    const e2e64 = await endToEndRate(64 * MiB);
+    const rawE2e = await rawSocketThroughput(64 * MiB);
+    const peakRss = await receiveToFilePeakRss(1024 * MiB, dir);
     return [
-      figure('msg.send.256MiB', 'MiB/s', sendRate, {
+      figure('msg.send.256MiB', 'MiB/s', send256, {
         value: rawSend,
         name: 'raw socket write',
         target: 0.8,
       }),
-      figure('msg.e2e.64MiB', 'MiB/s', e2eRate, {
+      figure('msg.e2e.64MiB', 'MiB/s', e2e64, {
         value: rawE2e,
         name: 'raw socket throughput',
         target: 0.3,
@@ -154,7 +172,6 @@ export async function msgFigures(): Promise<Figure[]> {
       { name: 'recv.file.1GiB.peakRss', unit: 'MiB', value: peakRss, max: 128 },
     ];
   } finally {
-    await sim.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

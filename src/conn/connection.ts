@@ -73,6 +73,8 @@ export class Connection {
   #waiting: (() => void)[] = [];
   #failure: DdmwError | undefined;
   #drainWaiters: (() => void)[] = [];
+  /** Stops the payload source being written, if any (see writeStream). */
+  #stopSource: (() => void) | undefined;
 
   /** @internal Use `connect()`. */
   constructor(socket: Socket, addr: ProtAddr, options: { maxLineLength?: number } = {}) {
@@ -89,6 +91,7 @@ export class Connection {
           `Disconnected: the connection to ${this.address} is closed`,
         );
         this.#wakeWriters();
+        this.#stopSource?.();
         resolve();
       });
     });
@@ -180,11 +183,12 @@ export class Connection {
     const source = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
     let sent = 0;
     let exhausted = false;
+    // A source that stalls must not outlive the connection: closing it stops the source.
+    this.#stopSource = () => stopSource(stream, source);
     try {
       for (;;) {
-        // A source that stalls must not outlive the connection (closed, aborted): race the two.
-        const next = await Promise.race([source.next(), this.closed.then(() => undefined)]);
-        if (next === undefined) throw this.#failure;
+        const next = await source.next();
+        if (this.#failure) throw this.#failure;
         if (next.done) {
           exhausted = true;
           break;
@@ -198,10 +202,11 @@ export class Connection {
       }
     } catch (err) {
       // A source that fails half way (a file read error) leaves a partial payload too.
-      const e = toDdmwError(err, 'Reading the payload source failed');
+      const e = this.#failure ?? toDdmwError(err, 'Reading the payload source failed');
       this.fail(e);
       throw e;
     } finally {
+      this.#stopSource = undefined;
       if (!exhausted) stopSource(stream, source);
     }
     if (sent !== length) {

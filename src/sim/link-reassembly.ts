@@ -17,6 +17,21 @@ import {
   parseDatagram,
 } from './link-format.ts';
 
+/**
+ * Datagrams that follow each other are written together, up to this many
+ * bytes per write: one 64 KB write per datagram could not keep up with the
+ * link on a busy disk.
+ */
+const BATCH_BYTES = 1024 * 1024;
+
+/**
+ * Most bytes waiting to be written to spool files, over all transfers. The
+ * link has no back channel to slow the sender down, so a receiver whose
+ * disk cannot keep up fails transfers (counted as lost, like a real
+ * overrun) rather than buffering without bound.
+ */
+const MAX_UNWRITTEN_BYTES = 64 * 1024 * 1024;
+
 /** Hands an event to the receiver node, transferring the listed buffers. */
 export type PostEvent = (event: LinkEvent, transfer?: ArrayBuffer[]) => void;
 
@@ -38,6 +53,10 @@ interface Transfer {
   path: string | undefined;
   /** Writes to the spool file, one after another; never rejects. */
   io: Promise<FileHandle | undefined>;
+  /** Contiguous datagrams not yet written: coalesced into one write (see {@link BATCH_BYTES}). */
+  batch: Buffer[];
+  batchOffset: number;
+  batchBytes: number;
   ioError: unknown;
   /** Hash of the data received in order so far; `hashed` bytes of it. */
   digest: Hash;
@@ -55,6 +74,8 @@ export class Reassembler {
   /** Completed transfers being checked and posted (and lost ones being removed), one after another. */
   #finishing: Promise<void> = Promise.resolve();
   #files = 0;
+  /** Bytes handed to spool writes that have not completed yet. */
+  #unwritten = 0;
 
   constructor(config: LinkReceiverConfig, post: PostEvent) {
     this.#config = config;
@@ -127,6 +148,9 @@ export class Reassembler {
       memory: inMemory ? new Uint8Array(d.total) : undefined,
       path,
       io: Promise.resolve(undefined),
+      batch: [],
+      batchOffset: 0,
+      batchBytes: 0,
       ioError: undefined,
       digest: createHash('sha256'),
       hashed: 0,
@@ -152,18 +176,44 @@ export class Reassembler {
       t.memory.set(data, offset);
       return;
     }
+    if (t.ioError) return;
+    if (this.#unwritten + data.length > MAX_UNWRITTEN_BYTES) {
+      t.ioError = new Error(
+        `receiver overrun: more than ${MAX_UNWRITTEN_BYTES} bytes waiting for the disk`,
+      );
+      t.batch = [];
+      t.batchBytes = 0;
+      return;
+    }
+    if (t.batchBytes > 0 && offset !== t.batchOffset + t.batchBytes) this.#flush(t);
     // The datagram's buffer is its own (not reused by dgram), so it can wait for the write.
+    if (t.batchBytes === 0) t.batchOffset = offset;
+    t.batch.push(data);
+    t.batchBytes += data.length;
+    this.#unwritten += data.length;
+    if (t.batchBytes >= BATCH_BYTES) this.#flush(t);
+  }
+
+  /** Queues one write of the transfer's pending contiguous datagrams. */
+  #flush(t: Transfer): void {
+    const buffers = t.batch;
+    const offset = t.batchOffset;
+    const bytes = t.batchBytes;
+    if (bytes === 0) return;
+    t.batch = [];
+    t.batchBytes = 0;
     t.io = t.io.then(async (file) => {
-      if (!file || t.ioError) return file;
-      await file
-        .write(data, 0, data.length, offset)
-        .catch((err: unknown) => this.#ioFailed(t, err));
+      if (file && !t.ioError) {
+        await file.writev(buffers, offset).catch((err: unknown) => this.#ioFailed(t, err));
+      }
+      this.#unwritten -= bytes;
       return file;
     });
   }
 
   /** Waits for the writes and closes the spool file; then the data is all on disk. Never rejects. */
   async #settle(t: Transfer): Promise<void> {
+    this.#flush(t);
     const file = await t.io;
     t.io = Promise.resolve(undefined);
     await file?.close().catch((err: unknown) => this.#ioFailed(t, err));

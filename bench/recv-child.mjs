@@ -1,0 +1,18 @@
+/**
+ * Child process of the `recv.file.1GiB.peakRss` figure: subscribes, receives
+ * one message with its payload stored to a file, and prints its peak RSS.
+ * It runs the compiled library (dist/, built by `npm run bench`) on plain
+ * Node, as an application would, so the figure is not inflated by a
+ * TypeScript loader.
+ * Usage: recv-child.mjs <subif> <account> <pass> <file>
+ */
+import { conn as connModule, msg } from '../dist/index.js';
+
+const [subif, name, pass, file] = process.argv.slice(2);
+const conn = await connModule.connect(subif, { auth: { name, pass } });
+await msg.subscribe(conn, 'bench');
+process.stdout.write('subscribed\n');
+const m = await msg.recv(conn, { storeq: () => ({ meta: 'bytes', payload: { file } }) });
+await conn.close();
+const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(`received ${m.payloadLen} bytes peakRssMiB=${peakRssMiB.toFixed(1)}\n`);
