@@ -1,0 +1,21 @@
+/** Runs a subcommand: builds its context, reports errors in one line, sets the exit code. */
+import type { Command } from 'commander';
+import { Context, exitCodeOf, type GlobalOptions } from './context.ts';
+
+/** A subcommand's body: its context, its own options, and its positional arguments. */
+export type Handler<O> = (ctx: Context, options: O, args: string[]) => Promise<void>;
+
+/** Wraps a handler as a commander action. */
+export function action<O>(fn: Handler<O>): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    try {
+      const ctx = await Context.create(command.optsWithGlobals() as GlobalOptions);
+      await fn(ctx, command.opts() as O, command.args);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`ddmw ${command.name()}: ${message}\n`);
+      process.exitCode = exitCodeOf(err);
+    }
+  };
+}

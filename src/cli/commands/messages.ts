@@ -1,0 +1,241 @@
+/** `ddmw send` and `ddmw recv`: messages through the sender and receiver nodes. */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { FrameReader, Params } from '../../blather/index.ts';
+import { DdmwError } from '../../err.ts';
+import { type Input, type Msg, messages, send, subscribe } from '../../msg/index.ts';
+import { parseAppChannel } from '../../types.ts';
+import { action } from '../action.ts';
+import type { Context } from '../context.ts';
+import { type Progress, progress } from '../progress.ts';
+
+interface SendOptions {
+  ch?: string;
+  cmd?: string;
+  meta?: string[];
+  metaFile?: string;
+  text?: string;
+  addr?: string;
+}
+
+interface RecvOptions {
+  ch?: string;
+  out: string;
+  count?: string;
+  exec?: string;
+  addr?: string;
+}
+
+function channel(ctx: Context, flag: string | undefined) {
+  const ch = flag === undefined ? ctx.config?.getAppCh() : parseAppChannel(flag);
+  if (ch === undefined)
+    throw new DdmwError('BAD_PARAMS', 'No channel: pass --ch or set channel in ddmwapp.toml');
+  return ch;
+}
+
+function counted(source: Readable, bar: Progress): Readable {
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bar.add(chunk.length);
+      done(null, chunk);
+    },
+  });
+  source.on('error', (err) => counter.destroy(err));
+  return source.pipe(counter);
+}
+
+function metaFromFlags(pairs: string[]): Params {
+  const meta = new Params();
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new DdmwError('BAD_INPUT', `--meta expects key=value, got "${pair}"`);
+    meta.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return meta;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of process.stdin) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** The payload: --text, a file (streamed, with progress), or `-` for standard input. */
+async function payloadOf(
+  o: SendOptions,
+  file: string | undefined,
+): Promise<{ input?: Input; stop(): void }> {
+  if (o.text !== undefined) {
+    if (file !== undefined)
+      throw new DdmwError('BAD_PARAMS', 'Give either a file or --text, not both');
+    return { input: o.text, stop() {} };
+  }
+  if (file === undefined) return { stop() {} };
+  if (file === '-') return { input: await readStdin(), stop() {} };
+  const size = (
+    await stat(file).catch((err) => {
+      throw new DdmwError('IO', `Cannot read ${file}: ${(err as Error).message}`);
+    })
+  ).size;
+  const bar = progress('send', size);
+  return {
+    input: { stream: counted(createReadStream(file), bar), length: size },
+    stop: () => bar.stop(),
+  };
+}
+
+async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<void> {
+  const ch = channel(ctx, o.ch);
+  const cmd = o.cmd === undefined ? 0 : Number(o.cmd);
+  let meta: Input | undefined = o.meta?.length ? metaFromFlags(o.meta) : undefined;
+  if (o.metaFile !== undefined) {
+    if (meta) throw new DdmwError('BAD_PARAMS', 'Give either --meta or --meta-file, not both');
+    meta = { file: o.metaFile };
+  }
+  const payload = await payloadOf(o, args[0]);
+  const conn = await ctx.connect(
+    ctx.address(o.addr, ctx.config?.sender?.msgif, "sender node's message interface"),
+  );
+  try {
+    const xferId = await send(conn, { ch, cmd, meta, payload: payload.input });
+    ctx.print({ xferId, ch, cmd }, `sent on channel ${ch} as ${xferId}`);
+  } finally {
+    payload.stop();
+    await conn.close();
+  }
+}
+
+/** The metadata as key/values when it is a params block, else as base64. */
+function describeMeta(bytes: Buffer | undefined): Promise<unknown> {
+  if (!bytes) return Promise.resolve(undefined);
+  const reader = new FrameReader(
+    (async function* () {
+      yield bytes;
+    })(),
+  );
+  return reader
+    .readParams()
+    .then((p) => (reader.buffered === 0 ? p.toObject() : { base64: bytes.toString('base64') }))
+    .catch(() => ({ base64: bytes.toString('base64') }));
+}
+
+async function store(ctx: Context, o: RecvOptions, m: Msg): Promise<string> {
+  const id = (m.xferId ?? `msg-${Date.now()}`).replace(/[^A-Za-z0-9._-]/g, '_');
+  const payloadPath = join(o.out, `${id}.payload`);
+  const tmp = `${payloadPath}.part`;
+  const bar = progress(`recv ${id}`, m.payloadLen);
+  if (m.payload?.kind === 'stream') {
+    await pipeline(counted(m.payload.stream, bar), createWriteStream(tmp));
+  } else {
+    await writeFile(tmp, Buffer.alloc(0));
+  }
+  bar.stop();
+  await rename(tmp, payloadPath);
+  const metaBytes = m.meta?.kind === 'bytes' ? m.meta.bytes : undefined;
+  const sidecar = {
+    xferId: m.xferId,
+    ch: m.ch,
+    cmd: m.cmd,
+    metaLen: m.metaLen,
+    payloadLen: m.payloadLen,
+    meta: await describeMeta(metaBytes),
+    payload: payloadPath,
+  };
+  const sidecarPath = join(o.out, `${id}.json`);
+  await writeFile(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
+  ctx.print(
+    sidecar,
+    `received ${m.xferId} on channel ${m.ch}: cmd ${m.cmd}, ${m.payloadLen} bytes -> ${payloadPath}`,
+  );
+  if (o.exec) await runHook(o.exec, sidecar, sidecarPath);
+  return payloadPath;
+}
+
+/** Runs the --exec hook with the message described in environment variables. */
+function runHook(
+  command: string,
+  m: { xferId?: string; ch?: string; cmd: number; payload: string },
+  sidecar: string,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(command, {
+      shell: true,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        DDMW_XFERID: m.xferId ?? '',
+        DDMW_CH: m.ch ?? '',
+        DDMW_CMD: String(m.cmd),
+        DDMW_PAYLOAD: m.payload,
+        DDMW_SIDECAR: sidecar,
+      },
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) process.stderr.write(`ddmw recv: --exec hook exited with ${code}\n`);
+      resolve();
+    });
+  });
+}
+
+async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
+  const ch = channel(ctx, o.ch);
+  const count = o.count === undefined ? Number.POSITIVE_INFINITY : Number(o.count);
+  if (!(count > 0)) throw new DdmwError('BAD_PARAMS', '--count must be a positive number');
+  await mkdir(o.out, { recursive: true });
+  const conn = await ctx.connect(
+    ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
+  );
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  try {
+    await subscribe(conn, ch);
+    if (!ctx.options.json)
+      process.stderr.write(`subscribed to channel ${ch}; writing messages to ${o.out}\n`);
+    let n = 0;
+    for await (const m of messages(conn, { signal: ac.signal, storeq: () => 'stream' })) {
+      await store(ctx, o, m);
+      if (++n >= count) break;
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    await conn.close();
+  }
+}
+
+/** Registers `send` and `recv`. */
+export function registerMessageCommands(program: Command): void {
+  program
+    .command('send [file]')
+    .description('send a message: a file, "-" for standard input, or --text')
+    .option('--ch <channel>', 'channel number or name (default: channel in the config)')
+    .option('--cmd <number>', 'application command number', '0')
+    .option(
+      '--meta <key=value>',
+      'metadata entry (repeatable)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .option('--meta-file <file>', 'send this file as the metadata')
+    .option('--text <text>', 'send this text as the payload')
+    .option('--addr <address>', "sender node's message interface; overrides the config")
+    .action(action<SendOptions>(runSend));
+  program
+    .command('recv')
+    .description(
+      'subscribe and write each message to a folder: <xferid>.payload plus a <xferid>.json sidecar',
+    )
+    .option('--ch <channel>', 'channel number or name (default: channel in the config)')
+    .option('--out <dir>', 'folder for received messages', '.')
+    .option('--count <n>', 'stop after n messages')
+    .option(
+      '--exec <command>',
+      'run after each message (env: DDMW_XFERID, DDMW_CH, DDMW_CMD, DDMW_PAYLOAD, DDMW_SIDECAR)',
+    )
+    .option('--addr <address>', "receiver node's subscription interface; overrides the config")
+    .action(action<RecvOptions>(runRecv));
+}

@@ -1,0 +1,114 @@
+/**
+ * What every `ddmw` command shares: the configuration file (`--config`, else
+ * `$DDMW_APPCONF`, else `./ddmwapp.toml`), flags that override it, output in
+ * human or JSON form, and the mapping from errors to exit codes.
+ */
+import type { Auth } from '../auth.ts';
+import { type Config, load } from '../conf.ts';
+import { type Connection, connect } from '../conn/index.ts';
+import { DdmwError, type DdmwErrorCode } from '../err.ts';
+
+/** Global options, shared by every subcommand. */
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+  name?: string;
+  passFile?: string;
+  token?: string;
+  tokenFile?: string;
+  timeout?: string;
+}
+
+/** Exit codes of `ddmw` (documented in `ddmw --help`). */
+export const EXIT = { ok: 0, refused: 1, usage: 2, connection: 3 } as const;
+
+const USAGE_CODES: DdmwErrorCode[] = [
+  'BAD_INPUT',
+  'BAD_PARAMS',
+  'PARSE',
+  'CONFIG',
+  'INVALID_CREDENTIALS',
+];
+const CONNECTION_CODES: DdmwErrorCode[] = [
+  'IO',
+  'DISCONNECTED',
+  'TIMEOUT',
+  'ABORTED',
+  'BLATHER',
+  'BAD_STATE',
+  'MISSING_DATA',
+];
+
+/** The exit code for an error. */
+export function exitCodeOf(err: unknown): number {
+  if (!(err instanceof DdmwError)) return EXIT.refused;
+  if (USAGE_CODES.includes(err.code)) return EXIT.usage;
+  if (CONNECTION_CODES.includes(err.code)) return EXIT.connection;
+  return EXIT.refused;
+}
+
+/** The loaded configuration and flag overrides of one command run. */
+export class Context {
+  readonly options: GlobalOptions;
+  readonly config: Config | null;
+
+  private constructor(options: GlobalOptions, config: Config | null) {
+    this.options = options;
+    this.config = config;
+  }
+
+  static async create(options: GlobalOptions): Promise<Context> {
+    return new Context(options, await load(options.config));
+  }
+
+  /** Credentials: flags first, then the config's `[auth]`; `undefined` for none. */
+  auth(): Auth | undefined {
+    const o = this.options;
+    const fromFlags: Auth = {};
+    if (o.name !== undefined) fromFlags.name = o.name;
+    if (o.passFile !== undefined) fromFlags.passFile = o.passFile;
+    if (process.env.DDMW_PASS !== undefined) fromFlags.pass = process.env.DDMW_PASS;
+    if (o.token !== undefined) fromFlags.token = o.token;
+    if (o.tokenFile !== undefined) fromFlags.tokenFile = o.tokenFile;
+    const merged: Auth = { ...this.config?.auth, ...fromFlags };
+    return Object.keys(merged).length > 0 ? merged : undefined;
+  }
+
+  /** The address for an interface: the flag, else the config key, else a usage error. */
+  address(flag: string | undefined, configured: string | undefined, what: string): string {
+    const addr = flag ?? configured;
+    if (addr === undefined) {
+      throw new DdmwError(
+        'BAD_PARAMS',
+        `No address for the ${what}: pass --addr or set it in ddmwapp.toml`,
+      );
+    }
+    return addr;
+  }
+
+  /** Connect timeout in milliseconds (default 10 s). */
+  timeoutMs(): number {
+    const t = this.options.timeout === undefined ? 10_000 : Number(this.options.timeout);
+    if (!Number.isFinite(t) || t <= 0)
+      throw new DdmwError('BAD_PARAMS', '--timeout must be a positive number of milliseconds');
+    return t;
+  }
+
+  /** Connects (and authenticates when credentials are configured). */
+  connect(addr: string, withAuth = true): Promise<Connection> {
+    return connect(addr, { auth: withAuth ? this.auth() : undefined, timeoutMs: this.timeoutMs() });
+  }
+
+  /** Prints a result: as JSON with `--json`, else as `human` text. */
+  print(value: unknown, human: string): void {
+    process.stdout.write(
+      this.options.json ? `${JSON.stringify(value, jsonReplacer)}\n` : `${human}\n`,
+    );
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Set) return [...value];
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * `ddmw`: the DDMW command line tool. Every command reads `ddmwapp.toml`
+ * (`--config`, else `$DDMW_APPCONF`, else `./ddmwapp.toml`); flags override it.
+ */
+import { Command } from 'commander';
+import { registerMessageCommands } from './commands/messages.ts';
+import { registerNodeCommands } from './commands/node.ts';
+import { registerSimCommand } from './commands/sim.ts';
+import { EXIT } from './context.ts';
+
+const program = new Command('ddmw')
+  .description('DDMW (Data Diode Middleware) command line tool')
+  .option('--config <file>', 'ddmwapp.toml to read (default: $DDMW_APPCONF, else ./ddmwapp.toml)')
+  .option('--json', 'print results as JSON (one document per result)')
+  .option('--name <account>', 'account name (the passphrase comes from $DDMW_PASS or --pass-file)')
+  .option('--pass-file <file>', 'file whose first line is the passphrase')
+  .option('--token <token>', 'authentication token')
+  .option('--token-file <file>', 'token file (requested and stored by `ddmw auth` when missing)')
+  .option('--timeout <ms>', 'connect + authenticate time limit in milliseconds', '10000')
+  .addHelpText(
+    'after',
+    `
+Exit codes:
+  ${EXIT.ok}  success
+  ${EXIT.refused}  the node refused the request (Fail), or another failure
+  ${EXIT.usage}  usage or configuration error (bad flag, channel, address, credentials)
+  ${EXIT.connection}  connection error (refused, lost, timed out, malformed data)`,
+  )
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  });
+
+registerNodeCommands(program);
+registerMessageCommands(program);
+registerSimCommand(program);
+
+await program.parseAsync(process.argv);
