@@ -1,0 +1,136 @@
+/**
+ * Runs the programs in examples/ as separate processes against a simulator
+ * started here, configured through a ddmwapp.toml in a temporary folder.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+
+const APP = { name: 'example-app', pass: 'example-pass' };
+let sim: Simulator;
+let dir: string;
+let conf: string;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as { port: number };
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+/** A running example, with its output so far. */
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  waitFor: (text: string) => Promise<void>;
+  exit: Promise<number | null>;
+}
+
+function run(example: string, ...args: string[]): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', join('examples', example), ...args], {
+    env: { ...process.env, DDMW_APPCONF: conf },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.filter((x) => out.includes(x.text))) w.resolve();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const timer = setTimeout(() => child.kill(), 30_000);
+  exit.then(() => clearTimeout(timer));
+  return {
+    child,
+    output: () => out,
+    exit,
+    waitFor: (text) =>
+      out.includes(text)
+        ? Promise.resolve()
+        : new Promise((resolve) => waiters.push({ text, resolve })),
+  };
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ddmw-examples-'));
+  const pushPort = await freePort();
+  sim = await startSimulator({
+    accounts: [{ ...APP, perms: ['*'] }],
+    push: [{ ch: 'pushed', addr: `127.0.0.1:${pushPort}` }],
+  });
+  conf = join(dir, 'ddmwapp.toml');
+  await writeFile(
+    conf,
+    [
+      'channel = "examples"',
+      '[auth]',
+      `name = "${APP.name}"`,
+      `pass = "${APP.pass}"`,
+      '[sender]',
+      `msgif = "${sim.sender.msgif}"`,
+      `mgmtif = "${sim.sender.mgmtif}"`,
+      '[receiver]',
+      `subif = "${sim.receiver.subif}"`,
+      `mgmtif = "${sim.receiver.mgmtif}"`,
+      'sub-retries = 3',
+      'sub-retry-delay = "200ms"',
+      `push-listenif = "127.0.0.1:${pushPort}"`,
+    ].join('\n'),
+  );
+});
+after(async () => {
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('examples', () => {
+  it('send.ts and receive-loop.ts', async () => {
+    const receiver = run('receive-loop.ts', '2');
+    await receiver.waitFor('subscribed');
+    const file = join(dir, 'hello.txt');
+    await writeFile(file, 'hello from a file');
+    for (const args of [[], [file]]) {
+      const sender = run('send.ts', ...args);
+      assert.equal(await sender.exit, 0, sender.output());
+      assert.match(sender.output(), /sent /);
+    }
+    assert.equal(await receiver.exit, 0, receiver.output());
+    assert.match(receiver.output(), /greeting\.txt/);
+    assert.match(receiver.output(), /17 bytes \(hello\.txt\)/);
+    assert.match(receiver.output(), /received 2 message/);
+  });
+
+  it('subscription.ts', async () => {
+    const receiver = run('subscription.ts', '1');
+    await receiver.waitFor('subscription: subscribed');
+    const sender = run('send.ts');
+    assert.equal(await sender.exit, 0, sender.output());
+    assert.equal(await receiver.exit, 0, receiver.output());
+    assert.match(receiver.output(), /Hello from examples\/send\.ts/);
+  });
+
+  it('push-receiver.ts', async () => {
+    const receiver = run('push-receiver.ts', '1');
+    await receiver.waitFor('listening for pushes');
+    const pushConf = join(dir, 'push.toml');
+    await writeFile(
+      pushConf,
+      (await readFile(conf, 'utf8')).replace('channel = "examples"', 'channel = "pushed"'),
+    );
+    const sender = spawn(process.execPath, ['--import', 'tsx', 'examples/send.ts'], {
+      env: { ...process.env, DDMW_APPCONF: pushConf },
+      stdio: 'ignore',
+    });
+    assert.equal(await new Promise((resolve) => sender.on('exit', resolve)), 0);
+    assert.equal(await receiver.exit, 0, receiver.output());
+    assert.match(receiver.output(), /pushed .* on channel pushed/);
+  });
+});
