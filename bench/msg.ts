@@ -39,7 +39,7 @@ function generated(total: number): Readable {
 const mibPerSec = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 
 /** Raw baseline: write `total` bytes to a local server that discards them, until it has them all. */
-async function rawSocketThroughput(total: number): Promise<number> {
+export async function rawSocketThroughput(total: number): Promise<number> {
   let received = 0;
   let done: (() => void) | undefined;
   const server = createServer((s) =>

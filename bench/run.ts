@@ -6,10 +6,11 @@ import { codecFigures } from './codec.ts';
 import { connFigures } from './conn.ts';
 import { type Figure, report } from './figures.ts';
 import { msgFigures } from './msg.ts';
+import { strmFigures } from './strm.ts';
 
 const json = process.argv.includes('--json');
 const figures: Figure[] = [];
-for (const suite of [codecFigures, connFigures, msgFigures]) {
+for (const suite of [codecFigures, connFigures, msgFigures, strmFigures]) {
   figures.push(...(await suite()));
   if (!json) process.stderr.write('.');
 }

@@ -38,7 +38,12 @@ export interface Auth {
 }
 
 /** A secret given directly, or the path of a file whose first line holds it. */
-export type CredStore = string | { file: string };
+export type CredStore =
+  | string
+  | {
+      /** Path of the file whose first line holds the secret. */
+      file: string;
+    };
 
 /** Reads the first line of a file, without its line ending (Rust `read_single_line`). */
 async function readFirstLine(path: string, what: string): Promise<string> {

@@ -46,6 +46,7 @@ export class KVLines implements Iterable<[string, string]> {
     return size;
   }
 
+  /** Display form for `util.inspect` and `console.log`: `KVLines [k=v, ...]`. */
   [inspect.custom](): string {
     return `KVLines [${this.#lines.map(([k, v]) => `${k}=${v}`).join(', ')}]`;
   }

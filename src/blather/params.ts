@@ -240,6 +240,7 @@ export class Params implements Iterable<[string, string]> {
     return this.#entries().entries();
   }
 
+  /** The key/value pairs, in insertion order (same as {@link entries}). */
   [Symbol.iterator](): IterableIterator<[string, string]> {
     return this.entries();
   }
@@ -272,6 +273,7 @@ export class Params implements Iterable<[string, string]> {
     return `{${parts.join(',')}}`;
   }
 
+  /** Display form for `util.inspect` and `console.log`: `Params {k=v,...}`, secrets redacted. */
   [inspect.custom](): string {
     return `Params ${this.toString()}`;
   }

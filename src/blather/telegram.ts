@@ -46,6 +46,7 @@ export class Telegram {
     return `${this.topic}:${this.params.toString()}`;
   }
 
+  /** Display form for `util.inspect` and `console.log`: `Telegram topic:{k=v}`, secrets redacted. */
   [inspect.custom](): string {
     return `Telegram ${this.toString()}`;
   }

@@ -8,23 +8,33 @@ import { quote } from './validate.ts';
 
 /** An inclusive integer range used to check parsed integers. */
 export interface IntRange {
+  /** Smallest allowed value. */
   min: number;
+  /** Largest allowed value. */
   max: number;
 }
 
 /** An inclusive bigint range used to check parsed 64-bit integers. */
 export interface BigIntRange {
+  /** Smallest allowed value. */
   min: bigint;
+  /** Largest allowed value. */
   max: bigint;
 }
 
-/** Ranges of the Rust integer types DDMW uses. */
+/** Range of Rust `u8` (these constants are the Rust integer types DDMW uses). */
 export const U8: IntRange = { min: 0, max: 255 };
+/** Range of Rust `u16`. */
 export const U16: IntRange = { min: 0, max: 0xffff };
+/** Range of Rust `u32`. */
 export const U32: IntRange = { min: 0, max: 0xffff_ffff };
+/** Range of Rust `i32`. */
 export const I32: IntRange = { min: -0x8000_0000, max: 0x7fff_ffff };
+/** Integers a JavaScript number holds exactly (`Number.MIN_SAFE_INTEGER` to `Number.MAX_SAFE_INTEGER`). */
 export const SAFE_INT: IntRange = { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
+/** Range of Rust `u64`, as bigints. */
 export const U64: BigIntRange = { min: 0n, max: 0xffff_ffff_ffff_ffffn };
+/** Range of Rust `i64`, as bigints. */
 export const I64: BigIntRange = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
 
 const SIGNED_DIGITS = /^[+-]?[0-9]+$/;

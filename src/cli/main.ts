@@ -4,6 +4,7 @@
  * (`--config`, else `$DDMW_APPCONF`, else `./ddmwapp.toml`); flags override it.
  */
 import { Command } from 'commander';
+import { registerAccountCommands } from './commands/accounts.ts';
 import { registerMessageCommands } from './commands/messages.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerSimCommand } from './commands/sim.ts';
@@ -33,6 +34,7 @@ Exit codes:
 
 registerNodeCommands(program);
 registerMessageCommands(program);
+registerAccountCommands(program);
 registerSimCommand(program);
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,21 @@
 import { DdmwError } from '../err.ts';
 
 /** A parsed client interface address. */
-export type ProtAddr = { kind: 'tcp'; host: string; port: number } | { kind: 'uds'; path: string };
+export type ProtAddr =
+  | {
+      /** A TCP address. */
+      kind: 'tcp';
+      /** Host name or IP address (an IPv6 address without brackets). */
+      host: string;
+      /** TCP port number. */
+      port: number;
+    }
+  | {
+      /** A Unix domain socket. */
+      kind: 'uds';
+      /** Path of the socket file. */
+      path: string;
+    };
 
 function badAddr(text: string, why: string): DdmwError {
   return new DdmwError(

@@ -228,6 +228,7 @@ export class Connection {
     return err;
   }
 
+  /** Display form for `util.inspect` and `console.log`: `Connection <address>`, with `, closed` once closed. */
   [inspect.custom](): string {
     return `Connection <${this.address}${this.isClosed ? ', closed' : ''}>`;
   }

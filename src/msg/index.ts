@@ -12,6 +12,7 @@ export {
   type LoopOptions,
   messages,
   type RecvOptions,
+  type RecvStreamsOptions,
   recv,
   recvLoop,
   subscribe,

@@ -18,7 +18,7 @@ import { type RecvOptions, recv } from './recv.ts';
 import type { Msg } from './types.ts';
 
 /** Options of {@link listenPush}. */
-export interface PushOptions extends RecvOptions {
+export interface PushOptions extends Omit<RecvOptions, 'streams'> {
   /**
    * Handles each message; the node gets `Ok` when it resolves, `Fail` when
    * it throws. Without `onMsg`, iterate over the listener instead.
@@ -83,7 +83,7 @@ export async function listenPush(
     connections.add(conn);
     try {
       for (;;) {
-        const msg = await recv(conn, options);
+        const msg = await recv(conn, { ...options, streams: false });
         let reply = new Telegram('Ok');
         try {
           await deliver(msg);

@@ -13,6 +13,7 @@ import { Telegram, U32, U64 } from '../blather/index.ts';
 import type { Connection, Exchange } from '../conn/connection.ts';
 import { failError, sendrecv, unexpectedReply } from '../conn/request.ts';
 import { DdmwError } from '../err.ts';
+import { isStreamStart, receiveStream, type StreamEvent } from '../strm/recv.ts';
 import { type AppChannel, formatAppChannel } from '../types.ts';
 import { discardPart, storePart } from './store.ts';
 import type { Msg, MsgInfo, StoreChoice, StoreQ, StoreType } from './types.ts';
@@ -26,7 +27,16 @@ export interface RecvOptions {
   storeq?: StoreQ;
   /** Limit of the default store, in bytes (default 64 MiB). */
   maxBuffered?: number;
+  /**
+   * Also receive streams, as {@link StreamEvent}s. Without it, a stream
+   * that arrives is skipped (read and dropped) and reported as a
+   * `BAD_PARAMS` error; the connection stays usable.
+   */
+  streams?: boolean;
 }
+
+/** Options that ask for streams too. */
+export type RecvStreamsOptions = RecvOptions & { streams: true };
 
 /** Subscribes the connection to a channel (`Sub` with `Ch`). */
 export async function subscribe(conn: Connection, ch: AppChannel): Promise<void> {
@@ -71,9 +81,8 @@ function split(choice: StoreChoice): { meta: StoreType; payload: StoreType } {
   return { meta: choice.meta ?? 'none', payload: choice.payload ?? 'none' };
 }
 
-/** Reads one message inside an exchange. */
-async function readMsg(io: Exchange, options: RecvOptions): Promise<Msg> {
-  const tg = await io.reader.readTelegram();
+/** Reads one message inside an exchange, after its telegram `tg`. */
+async function readMsg(io: Exchange, tg: Telegram, options: RecvOptions): Promise<Msg> {
   if (tg.topic === 'Fail') throw failError(tg);
   if (tg.topic !== 'Msg') throw unexpectedReply(io, tg, 'Msg');
   const info = parseInfo(io, tg);
@@ -98,20 +107,50 @@ async function readMsg(io: Exchange, options: RecvOptions): Promise<Msg> {
   const meta = await storePart(io, stores.meta, info.metaLen, 'metadata');
   try {
     const payload = await storePart(io, stores.payload, info.payloadLen, 'payload');
-    return { ...info, meta, payload };
+    return { kind: 'msg', ...info, meta, payload };
   } catch (err) {
     await discardPart(meta);
     throw err;
   }
 }
 
+/** Skips a stream nobody asked for, then reports it. */
+async function refuseStream(io: Exchange, tg: Telegram): Promise<never> {
+  const { event, done } = receiveStream(io, tg);
+  event.stream.destroy();
+  await done;
+  throw new DdmwError(
+    'BAD_PARAMS',
+    `Stream ${event.xferId ?? ''} on channel ${event.ch ?? '?'} arrived and was skipped: pass { streams: true } to receive streams`,
+  );
+}
+
 /**
- * Receives the next message. A `Fail` from the node (for instance when this
- * subscriber was too slow) is a `SERVER_ERROR`. A part stored as `'stream'`
- * must be consumed or destroyed before the next `recv`.
+ * Receives the next message (or, with `streams: true`, the next message or
+ * stream). A `Fail` from the node (for instance when this subscriber was
+ * too slow) is a `SERVER_ERROR`. A part stored as `'stream'`, and the
+ * `Readable` of a stream, must be consumed or destroyed before the next
+ * `recv`: a stream holds the connection until its end.
  */
-export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg> {
-  return conn.exclusive((io) => readMsg(io, options));
+export function recv(conn: Connection, options?: RecvOptions & { streams?: false }): Promise<Msg>;
+export function recv(conn: Connection, options: RecvStreamsOptions): Promise<Msg | StreamEvent>;
+export function recv(conn: Connection, options?: RecvOptions): Promise<Msg | StreamEvent>;
+export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg | StreamEvent> {
+  return new Promise((resolve, reject) => {
+    conn
+      .exclusive(async (io) => {
+        const tg = await io.reader.readTelegram();
+        if (!isStreamStart(tg)) {
+          resolve(await readMsg(io, tg, options));
+          return;
+        }
+        if (!options.streams) await refuseStream(io, tg);
+        const { event, done } = receiveStream(io, tg);
+        resolve(event);
+        await done; // the exchange lasts until the stream's last frame was read
+      })
+      .catch(reject); // ignored once resolved: the stream itself reports later errors
+  });
 }
 
 /** Options of {@link recvLoop} and {@link messages}. */
@@ -142,9 +181,21 @@ function closeWhenAborted(conn: Connection, signal: AbortSignal | undefined): ()
  */
 export async function recvLoop(
   conn: Connection,
-  options: LoopOptions & { onMsg: (msg: Msg) => void | Promise<void> },
+  options: LoopOptions & { streams?: false; onMsg: (msg: Msg) => void | Promise<void> },
+): Promise<void>;
+export async function recvLoop(
+  conn: Connection,
+  options: LoopOptions & {
+    streams: true;
+    onMsg: (msg: Msg | StreamEvent) => void | Promise<void>;
+  },
+): Promise<void>;
+export async function recvLoop(
+  conn: Connection,
+  options: LoopOptions & { onMsg: (msg: never) => void | Promise<void> },
 ): Promise<void> {
-  for await (const msg of messages(conn, options)) await options.onMsg(msg);
+  const onMsg = options.onMsg as (msg: Msg | StreamEvent) => void | Promise<void>;
+  for await (const msg of messages(conn, options)) await onMsg(msg);
 }
 
 /**
@@ -153,9 +204,24 @@ export async function recvLoop(
  * `'stream'` part is destroyed, which skips its rest); aborting `signal`
  * closes the connection and ends the loop quietly.
  */
-export async function* messages(conn: Connection, options: LoopOptions = {}): AsyncGenerator<Msg> {
+export function messages(
+  conn: Connection,
+  options?: LoopOptions & { streams?: false },
+): AsyncGenerator<Msg>;
+export function messages(
+  conn: Connection,
+  options: LoopOptions & { streams: true },
+): AsyncGenerator<Msg | StreamEvent>;
+export function messages(
+  conn: Connection,
+  options?: LoopOptions,
+): AsyncGenerator<Msg | StreamEvent>;
+export async function* messages(
+  conn: Connection,
+  options: LoopOptions = {},
+): AsyncGenerator<Msg | StreamEvent> {
   const stop = closeWhenAborted(conn, options.signal);
-  let last: Msg | undefined;
+  let last: Msg | StreamEvent | undefined;
   try {
     for (;;) {
       try {
@@ -168,8 +234,7 @@ export async function* messages(conn: Connection, options: LoopOptions = {}): As
     }
   } finally {
     stop();
-    if (last?.payload?.kind === 'stream' && !last.payload.stream.readableEnded) {
-      last.payload.stream.destroy();
-    }
+    const open = last?.kind === 'stream' ? last.stream : last?.payload;
+    if (open && 'stream' in open && !open.stream.readableEnded) open.stream.destroy();
   }
 }

@@ -24,12 +24,34 @@ export const DEFAULT_RETRY_DELAY_MS = 1000;
 
 /** What the subscription is doing, for logs and dashboards. */
 export type SubscriptionStatus =
-  | { type: 'subscribed'; attempt: number }
-  | { type: 'lost'; error: DdmwError }
-  | { type: 'retrying'; attempt: number; of: number; delayMs: number };
+  | {
+      /** Subscribed (again). */
+      type: 'subscribed';
+      /** Failed attempts in a row before this one (0 on a first success). */
+      attempt: number;
+    }
+  | {
+      /** The connection was lost or could not be made. */
+      type: 'lost';
+      /** Why. */
+      error: DdmwError;
+    }
+  | {
+      /** About to wait `delayMs` and try again. */
+      type: 'retrying';
+      /** Number of this retry, from 1. */
+      attempt: number;
+      /** Most retries allowed. */
+      of: number;
+      /** Wait before this retry, in milliseconds. */
+      delayMs: number;
+    };
 
-/** Options of {@link subscription}. */
-export interface SubscriptionOptions extends RecvOptions {
+/**
+ * Options of {@link subscription}. Streams are not received here (a stream
+ * that arrives is a `BAD_PARAMS` error): use `messages` with `streams: true`.
+ */
+export interface SubscriptionOptions extends Omit<RecvOptions, 'streams'> {
   /** Channel to subscribe to. Default: `config.getAppCh()`. */
   ch?: AppChannel;
   /** Credentials. Default: `config.auth`. */
@@ -108,7 +130,7 @@ export async function* subscription(
       await subscribe(conn, ch);
       onStatus?.({ type: 'subscribed', attempt: failures });
       failures = 0;
-      yield* messages(conn, options);
+      yield* messages(conn, { ...options, streams: false });
       return; // messages() only ends by itself when signal aborted
     } catch (err) {
       if (signal?.aborted) return;

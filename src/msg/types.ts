@@ -77,6 +77,8 @@ export type Storage =
 
 /** A received message. A part is `undefined` when it was empty or stored as `'none'`. */
 export interface Msg extends MsgInfo {
+  /** Tells a message from a stream (`'stream'`, see `strm.StreamEvent`). */
+  kind: 'msg';
   meta: Storage | undefined;
   payload: Storage | undefined;
 }

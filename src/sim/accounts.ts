@@ -62,10 +62,24 @@ const HASH_BYTES = 32;
 /** Token size: 128 random bits, sent as 32 hex characters. */
 const TOKEN_BYTES = 16;
 
-interface Credential {
+/** A salted scrypt hash of a passphrase. */
+export interface Credential {
   salt: Buffer;
   hash: Buffer;
 }
+
+/** An account with its credential, as the state file keeps it (no plain passphrase). */
+export interface StoredAccount {
+  id: number;
+  name: string;
+  userName: string | undefined;
+  lock: boolean;
+  perms: string[];
+  credential: Credential;
+}
+
+/** Writes a snapshot of the accounts somewhere (the state file). */
+export type AccountSaver = (accounts: StoredAccount[]) => Promise<void>;
 
 function hashPass(pass: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -123,9 +137,22 @@ export class AccountStore {
   readonly #tokens = new Map<string, number>();
   /** Compared against when the account name is unknown, so both cases take the same time. */
   readonly #decoy: Credential;
+  #saver: AccountSaver | undefined;
 
   private constructor(decoy: Credential) {
     this.#decoy = decoy;
+  }
+
+  static async #withDecoy(): Promise<AccountStore> {
+    const salt = randomBytes(SALT_BYTES);
+    const hash = await hashPass(randomBytes(SALT_BYTES).toString('hex'), salt);
+    return new AccountStore({ salt, hash });
+  }
+
+  #add(account: Account, credential: Credential): void {
+    this.#byName.set(account.name, account);
+    this.#byId.set(account.id, account);
+    this.#credentials.set(account.id, credential);
   }
 
   /**
@@ -141,13 +168,11 @@ export class AccountStore {
       }
       seen.add(spec.name);
     });
-    const decoySalt = randomBytes(SALT_BYTES);
     const salts = specs.map(() => randomBytes(SALT_BYTES));
-    const [decoyHash, ...hashes] = await Promise.all([
-      hashPass(randomBytes(SALT_BYTES).toString('hex'), decoySalt),
-      ...specs.map((spec, i) => hashPass(spec.pass, salts[i] as Buffer)),
+    const [store, hashes] = await Promise.all([
+      AccountStore.#withDecoy(),
+      Promise.all(specs.map((spec, i) => hashPass(spec.pass, salts[i] as Buffer))),
     ]);
-    const store = new AccountStore({ salt: decoySalt, hash: decoyHash as Buffer });
     specs.forEach((spec, i) => {
       const account: Account = {
         id: i + 1,
@@ -156,11 +181,68 @@ export class AccountStore {
         lock: spec.lock ?? false,
         perms: new Set(spec.perms ?? []),
       };
-      store.#byName.set(account.name, account);
-      store.#byId.set(account.id, account);
-      store.#credentials.set(account.id, { salt: salts[i] as Buffer, hash: hashes[i] as Buffer });
+      store.#add(account, { salt: salts[i] as Buffer, hash: hashes[i] as Buffer });
     });
     return store;
+  }
+
+  /** Builds a store from saved accounts (already checked by the loader), keeping their ids. */
+  static async restore(saved: readonly StoredAccount[]): Promise<AccountStore> {
+    const store = await AccountStore.#withDecoy();
+    for (const { credential, perms, ...rest } of saved) {
+      store.#add({ ...rest, perms: new Set(perms) }, credential);
+    }
+    return store;
+  }
+
+  /** Every account, by id, with its credential: what the state file keeps. */
+  snapshot(): StoredAccount[] {
+    return this.list().map((account) => ({
+      id: account.id,
+      name: account.name,
+      userName: account.userName,
+      lock: account.lock,
+      perms: [...account.perms].sort(),
+      credential: this.#credentials.get(account.id) as Credential,
+    }));
+  }
+
+  /** Makes {@link save} write every change through `saver`. */
+  persistWith(saver: AccountSaver): void {
+    this.#saver = saver;
+  }
+
+  /** Saves the accounts after a change (a no-op without a state file). */
+  async save(): Promise<void> {
+    await this.#saver?.(this.snapshot());
+  }
+
+  /** Every account, ordered by id (the built-in unauthenticated one is not in the store). */
+  list(): Account[] {
+    return [...this.#byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** Renames an account; false when another account has the name already. */
+  rename(account: Account, newName: string): boolean {
+    const other = this.#byName.get(newName);
+    if (other && other !== account) return false;
+    this.#byName.delete(account.name);
+    account.name = newName;
+    this.#byName.set(newName, account);
+    return true;
+  }
+
+  /**
+   * Removes an account. Its tokens stop working, and connections still
+   * logged in as it lose every permission (their sessions hold the object).
+   */
+  remove(account: Account): void {
+    this.#byName.delete(account.name);
+    this.#byId.delete(account.id);
+    this.#credentials.delete(account.id);
+    account.perms.clear();
+    account.lock = true;
+    for (const [digest, id] of this.#tokens) if (id === account.id) this.#tokens.delete(digest);
   }
 
   /** The account with this name, if any. */

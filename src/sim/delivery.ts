@@ -3,14 +3,17 @@
  * delivers, in arrival order, and offers the message to every connection
  * subscribed to its channel and to the push targets of that channel.
  * Messages nobody wants, or that arrive while the node is down, are
- * dropped, counted and logged; the node stores nothing.
+ * dropped, counted and logged; the node stores nothing. Stream transfers
+ * go to the stream router (strm-delivery.ts), which feeds subscribers only
+ * (push targets take messages).
  */
 import type { ArrivedTransfer } from './link-receiver.ts';
-import { parseMsgHeader, ReceivedMessage } from './message.ts';
+import { decodeHeader, type MsgHeader, parseMsgHeader, ReceivedMessage } from './message.ts';
 import type { PushTarget } from './push.ts';
 import type { Logger, Session } from './session.ts';
 import { discard, spooledSize } from './spool.ts';
 import type { SimulatorStats } from './stats.ts';
+import { type StreamOutlet, StreamRouter } from './strm-delivery.ts';
 import { type OutletOptions, Subscriber } from './subscriber.ts';
 
 /** How the router is set up. */
@@ -28,9 +31,21 @@ export class Delivery {
   #arrivals: Promise<void> = Promise.resolve();
   /** Above 0 while the receiver node is down. */
   #down = 0;
+  readonly #streams: StreamRouter;
 
   constructor(options: DeliveryOptions) {
     this.#options = options;
+    this.#streams = new StreamRouter({
+      outlets: (ch, start, xferId) => {
+        if (this.#down > 0) return [];
+        const subscribers = [...this.#subscribers.values()].filter((s) => s.channels.has(ch));
+        return subscribers
+          .map((s) => s.offerStream(start, xferId))
+          .filter((outlet): outlet is StreamOutlet => outlet !== undefined);
+      },
+      stats: options.stats,
+      log: options.log,
+    });
   }
 
   get #stats(): SimulatorStats {
@@ -80,7 +95,18 @@ export class Delivery {
 
   async #route({ header: bytes, data }: ArrivedTransfer): Promise<void> {
     const log = this.#options.log;
-    const header = await parseMsgHeader(bytes).catch(() => undefined);
+    const tg = await decodeHeader(bytes).catch(() => undefined);
+    if (tg && StreamRouter.handles(tg.topic)) {
+      this.#stats.transfersDelivered++;
+      await this.#streams.arrive(tg, data);
+      return;
+    }
+    let header: MsgHeader | undefined;
+    try {
+      header = tg && parseMsgHeader(tg);
+    } catch {
+      header = undefined;
+    }
     if (!header || header.metaLen + header.len !== spooledSize(data)) {
       this.#stats.transfersCorrupt++;
       log?.(`receiver: transfer dropped: its header is not a Msg telegram matching its size`);
@@ -112,6 +138,7 @@ export class Delivery {
   /** Stops the push targets and drops everything still queued. */
   async close(): Promise<void> {
     await this.#arrivals;
+    this.#streams.close();
     await Promise.all(this.#pushTargets.map((target) => target.close()));
     for (const subscriber of this.#subscribers.values()) subscriber.gone();
     this.#subscribers.clear();

@@ -20,7 +20,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DdmwError } from '../err.ts';
-import { AccountStore, type SimAccount } from './accounts.ts';
+import { openAccountStore } from './account-state.ts';
+import type { AccountStore, SimAccount } from './accounts.ts';
 import { Delivery } from './delivery.ts';
 import { LinkReceiver } from './link-receiver.ts';
 import { LinkSender } from './link-sender.ts';
@@ -32,6 +33,7 @@ import { PushTarget } from './push.ts';
 import type { Logger } from './session.ts';
 import { MEMORY_LIMIT, Spool } from './spool.ts';
 import { newStats, type SimulatorStats } from './stats.ts';
+import { strmCommand } from './strmif.ts';
 import { subCommand } from './subif.ts';
 
 export type { SimAccount } from './accounts.ts';
@@ -45,9 +47,13 @@ export interface SimulatorOptions {
   host?: string;
   /** TCP port of each interface. Default 0: the operating system picks a free port. */
   ports?: {
+    /** Port of the sender node's message interface (`msgif`). */
     senderMsgif?: number;
+    /** Port of the sender node's management interface (`mgmtif`). */
     senderMgmtif?: number;
+    /** Port of the receiver node's subscription interface (`subif`). */
     receiverSubif?: number;
+    /** Port of the receiver node's management interface (`mgmtif`). */
     receiverMgmtif?: number;
   };
   /**
@@ -58,6 +64,13 @@ export interface SimulatorOptions {
   unixSocketDir?: string;
   /** The accounts clients can log in as. Ids are 1, 2, ... in this order. Names must be unique. */
   accounts?: SimAccount[];
+  /**
+   * Keeps the accounts in this JSON file (scrypt hashes only, mode 0600,
+   * rewritten atomically after every account change). When the file exists
+   * at start it is loaded and `accounts` is ignored; otherwise the store is
+   * seeded from `accounts` and the file written. Tokens are not kept.
+   */
+  stateFile?: string;
   /** Reported by `GetNodeInfo` as `ddmw.version`. Default: the package version, or `0.1.0-sim`. */
   version?: string;
   /** Receives log lines (connections, requests, replies; secrets redacted). Default: no logging. */
@@ -75,9 +88,19 @@ export interface SimulatorOptions {
 /** A running simulator. */
 export interface Simulator {
   /** Client addresses of the sender node: `host:port` or a Unix socket path. */
-  sender: { msgif: string; mgmtif: string };
+  sender: {
+    /** Address of the message interface, where applications send messages. */
+    msgif: string;
+    /** Address of the management interface. */
+    mgmtif: string;
+  };
   /** Client addresses of the receiver node: `host:port` or a Unix socket path. */
-  receiver: { subif: string; mgmtif: string };
+  receiver: {
+    /** Address of the subscription interface, where applications receive messages. */
+    subif: string;
+    /** Address of the management interface. */
+    mgmtif: string;
+  };
   /** A copy of the message counters. */
   stats(): SimulatorStats;
   /**
@@ -203,7 +226,12 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
     ...common,
     type: 'sender',
     endpoint: ctx.endpointOf('sender'),
-    commands: { msgif: [['Msg', msgCommand({ spool, link, stats })]] },
+    commands: {
+      msgif: [
+        ['Msg', msgCommand({ spool, link, stats })],
+        ['Strm', strmCommand({ link, stats })],
+      ],
+    },
   });
   running.push(() => sender.close());
   const receiver = await SimNode.start({
@@ -219,7 +247,8 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
 /**
  * Starts a simulator: a sender node and a receiver node listening on their
  * client interfaces, joined by a one-way link. Throws `BAD_INPUT` for bad
- * accounts (duplicate names), ports or message-flow options, `BAD_PARAMS`
+ * accounts (duplicate names), a corrupt state file, ports or message-flow
+ * options, `IO` when the state file cannot be read or written, `BAD_PARAMS`
  * for `ports` together with `unixSocketDir`, and `IO` when an interface
  * cannot listen.
  */
@@ -234,7 +263,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
   checkPorts(opts.ports);
   const flow = flowSettings(opts);
-  const accounts = await AccountStore.create(opts.accounts ?? []);
+  const accounts = await openAccountStore(opts.accounts ?? [], opts.stateFile);
   const version = opts.version ?? (await packageVersion());
   const log = safeLogger(opts.log);
   const stats = newStats();

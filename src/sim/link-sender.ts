@@ -42,6 +42,8 @@ export interface OutgoingTransfer {
   header: Buffer;
   /** The data, front to back. Removed once sent. */
   parts: Spooled[];
+  /** Called once the transfer has left (or was dropped because the link closed). */
+  onSent?: () => void;
 }
 
 /** How the sending end is set up. */
@@ -116,6 +118,11 @@ export class LinkSender {
     return new LinkSender(socket, options);
   }
 
+  /** Bytes of data a transfer whose header has `headerSize` bytes can carry in one datagram. */
+  singleDatagramRoom(headerSize: number): number {
+    return dataRoom(0, 1, headerSize, this.#options.datagramSize);
+  }
+
   /** Queues a transfer; it is sent after the ones queued before it. Takes over its spooled parts. */
   enqueue(transfer: OutgoingTransfer): void {
     if (transfer.header.length > MAX_HEADER_SIZE) {
@@ -123,6 +130,7 @@ export class LinkSender {
     }
     if (this.#closed) {
       void Promise.all(transfer.parts.map(discard));
+      transfer.onSent?.();
       return;
     }
     this.#queue.push(transfer);
@@ -141,6 +149,7 @@ export class LinkSender {
         }
       } finally {
         await Promise.all(next.parts.map(discard));
+        next.onSent?.();
       }
     }
     this.#pump = undefined;
@@ -212,6 +221,7 @@ export class LinkSender {
       const dropped = this.#queue.splice(0);
       await this.#pump;
       await Promise.all(dropped.flatMap((transfer) => transfer.parts.map(discard)));
+      for (const transfer of dropped) transfer.onSent?.();
       await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
     })();
     return this.#closed;

@@ -32,8 +32,8 @@ export function msgTelegram(h: MsgHeader): Telegram {
   });
 }
 
-/** Decodes a transfer header that must be a `Msg` telegram; throws when it is anything else. */
-export async function parseMsgHeader(bytes: Buffer): Promise<MsgHeader> {
+/** Decodes a transfer header: exactly one telegram. Throws when it is anything else. */
+export async function decodeHeader(bytes: Buffer): Promise<Telegram> {
   let pulled = false;
   const reader = new FrameReader({
     next: async () => {
@@ -43,7 +43,13 @@ export async function parseMsgHeader(bytes: Buffer): Promise<MsgHeader> {
     },
   });
   const tg = await reader.readTelegram();
-  if (tg.topic !== 'Msg' || reader.buffered > 0) throw new Error('not a Msg header');
+  if (reader.buffered > 0) throw new Error('bytes follow the header telegram');
+  return tg;
+}
+
+/** Reads a decoded transfer header that must be a `Msg` telegram; throws when it is anything else. */
+export function parseMsgHeader(tg: Telegram): MsgHeader {
+  if (tg.topic !== 'Msg') throw new Error('not a Msg header');
   const p = tg.params;
   return {
     ch: p.getStr('_Ch'),

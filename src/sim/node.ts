@@ -2,9 +2,11 @@
  * A simulated DDMW node: a sender or a receiver with its client interfaces.
  * The sender has a message interface (msgif) and a management interface
  * (mgmtif); the receiver has a subscription interface (subif) and a
- * management interface.
+ * management interface. Both management interfaces answer the account
+ * commands.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { accountCommands } from './account-commands.ts';
 import type { AccountStore } from './accounts.ts';
 import { commonCommands } from './commands.ts';
 import { type Endpoint, InterfaceListener } from './listener.ts';
@@ -69,7 +71,12 @@ export class SimNode<T extends NodeType> {
     const interfaces: readonly InterfaceName<T>[] = NODE_INTERFACES[type];
     try {
       for (const iface of interfaces) {
-        const commands: CommandTable = new Map([...common, ...(options.commands?.[iface] ?? [])]);
+        const own = iface === 'mgmtif' ? accountCommands(options.accounts) : [];
+        const commands: CommandTable = new Map([
+          ...common,
+          ...own,
+          ...(options.commands?.[iface] ?? []),
+        ]);
         const listener = await InterfaceListener.open({
           endpoint: options.endpoint(iface),
           commands,

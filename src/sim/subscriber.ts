@@ -3,11 +3,14 @@
  * channels, its bounded queue of messages and the loop that writes them to
  * the socket as fast as the client reads (socket backpressure). A slow
  * subscriber only fills its own queue; when that overflows it gets
- * `Fail` {Reason: too slow} and is disconnected.
+ * `Fail` {Reason: too slow} and is disconnected. A stream takes one place
+ * in the queue and holds the connection until its end (strm-delivery.ts).
  */
+import type { Telegram } from '../blather/index.ts';
 import type { ReceivedMessage } from './message.ts';
 import type { Session } from './session.ts';
 import type { SimulatorStats } from './stats.ts';
+import { StreamOutlet } from './strm-delivery.ts';
 
 /** How a subscriber or push target queues messages. */
 export interface OutletOptions {
@@ -30,7 +33,9 @@ export class Subscriber {
   readonly channels = new Set<string>();
   readonly #session: Session;
   readonly #options: OutletOptions;
-  readonly #queue: ReceivedMessage[] = [];
+  readonly #queue: (ReceivedMessage | StreamOutlet)[] = [];
+  /** What the pump is writing. */
+  #current: ReceivedMessage | StreamOutlet | undefined;
   #state: 'open' | 'too-slow' | 'gone' = 'open';
   #pumping = false;
   #grace: NodeJS.Timeout | undefined;
@@ -52,11 +57,25 @@ export class Subscriber {
     if (!this.#pumping) void this.#pump();
   }
 
+  /** Opens a stream to this connection; `undefined` when it is gone, too slow or its queue is full. */
+  offerStream(start: Telegram, xferId: string): StreamOutlet | undefined {
+    if (this.#state !== 'open') return undefined;
+    if (this.#queue.length >= this.#options.queueLimit) {
+      this.#tooSlow();
+      return undefined;
+    }
+    const outlet = new StreamOutlet(start, xferId, () => this.#tooSlow());
+    this.#queue.push(outlet);
+    if (!this.#pumping) void this.#pump();
+    return outlet;
+  }
+
   /** The connection closed: drop what is queued. */
   gone(): void {
     this.#state = 'gone';
     clearTimeout(this.#grace);
     this.#drop();
+    if (this.#current instanceof StreamOutlet) this.#current.abort('the subscriber is gone');
   }
 
   #drop(): void {
@@ -64,11 +83,12 @@ export class Subscriber {
   }
 
   #tooSlow(): void {
+    if (this.#state !== 'open') return;
     this.#state = 'too-slow';
     this.#drop();
     this.#options.stats.slowSubscribersDropped++;
     this.#session.log(
-      `subscriber too slow: more than ${this.#options.queueLimit} messages waiting; disconnecting it`,
+      `subscriber too slow: more than ${this.#options.queueLimit} messages or a stream's buffer waiting; disconnecting it`,
     );
     this.#grace = setTimeout(() => this.#session.close(), SLOW_SUBSCRIBER_GRACE_MS).unref();
     if (!this.#pumping) void this.#pump();
@@ -81,6 +101,7 @@ export class Subscriber {
     const gone = () => session.socket.destroyed;
     for (let msg = this.#queue.shift(); msg; msg = this.#queue.shift()) {
       const out = msg;
+      this.#current = out;
       try {
         const whole = await session.exclusive(() =>
           out.writeTo((chunks) => session.write(...chunks), gone),
@@ -90,6 +111,7 @@ export class Subscriber {
         session.log(`closing: cannot send message ${out.header.xferId}: ${String(err)}`);
         session.close();
       } finally {
+        this.#current = undefined;
         out.release();
       }
     }

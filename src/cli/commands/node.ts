@@ -14,7 +14,7 @@ export interface NodeOptions {
 }
 
 /** The management interface address of the chosen node (flag, else config). */
-function mgmtAddress(ctx: Context, o: NodeOptions): string {
+export function mgmtAddress(ctx: Context, o: NodeOptions): string {
   const node = o.node ?? 'sender';
   if (node !== 'sender' && node !== 'receiver') {
     throw new DdmwError('BAD_PARAMS', `--node must be "sender" or "receiver", got "${node}"`);
@@ -23,7 +23,7 @@ function mgmtAddress(ctx: Context, o: NodeOptions): string {
   return ctx.address(o.addr, configured, `${node} node's management interface`);
 }
 
-function withNodeOptions(cmd: Command): Command {
+export function withNodeOptions(cmd: Command): Command {
   return cmd
     .option('--node <node>', 'sender or receiver (default: sender)')
     .option(

@@ -1,0 +1,162 @@
+/**
+ * The simulator's state file: the accounts (with scrypt hashes, never plain
+ * passphrases) kept across restarts. It is JSON, written atomically (a
+ * temporary file with mode 0600 in the same folder, then renamed) after
+ * every change. Tokens are not kept.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { validateValue } from '../blather/index.ts';
+import { DdmwError } from '../err.ts';
+import {
+  AccountStore,
+  type Credential,
+  type SimAccount,
+  type StoredAccount,
+  UNAUTHENTICATED,
+} from './accounts.ts';
+
+/** Identifies the file format. */
+const FORMAT = 'ddmw-sim-accounts';
+const VERSION = 1;
+
+/** One account as written to the file. */
+interface FileAccount {
+  id: number;
+  name: string;
+  userName?: string;
+  lock: boolean;
+  perms: string[];
+  scrypt: { salt: string; hash: string };
+}
+
+function corrupt(file: string, why: string): DdmwError {
+  return new DdmwError('BAD_INPUT', `Simulator state file ${file} is corrupt: ${why}`);
+}
+
+function isWireText(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    validateValue('text', value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hexBuffer(value: unknown, bytes: number): Buffer | undefined {
+  return typeof value === 'string' && new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(value)
+    ? Buffer.from(value, 'hex')
+    : undefined;
+}
+
+/** Checks one account of the file; returns what is wrong, or the account. */
+function parseAccount(raw: unknown): StoredAccount | string {
+  if (typeof raw !== 'object' || raw === null) return 'not an object';
+  const a = raw as Partial<Record<keyof FileAccount, unknown>>;
+  if (!(Number.isSafeInteger(a.id) && (a.id as number) > 0)) return 'id is not a positive integer';
+  if (!isWireText(a.name) || a.name.length === 0) return 'name is missing or not valid text';
+  if (a.name === UNAUTHENTICATED.name) return `name "${a.name}" is reserved`;
+  if (a.userName !== undefined && !isWireText(a.userName)) return 'userName is not valid text';
+  if (typeof a.lock !== 'boolean') return 'lock is not true or false';
+  const perms = a.perms;
+  if (!Array.isArray(perms) || !perms.every((p) => isWireText(p) && p !== '' && !p.includes(','))) {
+    return 'perms is not a list of permission names';
+  }
+  const scrypt = (a.scrypt ?? {}) as { salt?: unknown; hash?: unknown };
+  const salt = hexBuffer(scrypt.salt, 16);
+  const hash = hexBuffer(scrypt.hash, 32);
+  if (!salt || !hash) return 'scrypt salt or hash is missing or malformed';
+  const credential: Credential = { salt, hash };
+  return {
+    id: a.id as number,
+    name: a.name,
+    userName: a.userName,
+    lock: a.lock,
+    perms,
+    credential,
+  };
+}
+
+/** Reads and checks the state file; `undefined` when it does not exist. */
+async function load(file: string): Promise<StoredAccount[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DdmwError('IO', `Cannot read simulator state file ${file}: ${String(err)}`, {
+      cause: err,
+    });
+  }
+  let data: { format?: unknown; version?: unknown; accounts?: unknown };
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw corrupt(file, `not JSON (${(err as Error).message})`);
+  }
+  if (typeof data !== 'object' || data === null || data.format !== FORMAT) {
+    throw corrupt(file, `not a ${FORMAT} file`);
+  }
+  if (data.version !== VERSION) throw corrupt(file, `unsupported version ${String(data.version)}`);
+  if (!Array.isArray(data.accounts)) throw corrupt(file, 'accounts is not a list');
+  const ids = new Set<number>();
+  const names = new Set<string>();
+  return data.accounts.map((raw, index) => {
+    const account = parseAccount(raw);
+    if (typeof account === 'string') throw corrupt(file, `account #${index + 1}: ${account}`);
+    if (ids.has(account.id)) throw corrupt(file, `account id ${account.id} appears twice`);
+    if (names.has(account.name)) throw corrupt(file, `account "${account.name}" appears twice`);
+    ids.add(account.id);
+    names.add(account.name);
+    return account;
+  });
+}
+
+/** Writes `accounts` to `file` atomically, with mode 0600. */
+async function write(file: string, accounts: StoredAccount[]): Promise<void> {
+  const body: FileAccount[] = accounts.map(({ credential, userName, ...rest }) => ({
+    ...rest,
+    ...(userName === undefined ? {} : { userName }),
+    scrypt: { salt: credential.salt.toString('hex'), hash: credential.hash.toString('hex') },
+  }));
+  const text = `${JSON.stringify({ format: FORMAT, version: VERSION, accounts: body }, null, 2)}\n`;
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw new DdmwError('IO', `Cannot write simulator state file ${file}: ${String(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * The account store of a simulator. Without `stateFile`, built from
+ * `specs`. With it: an existing file is loaded and is authoritative
+ * (`specs` are ignored); otherwise the store is built from `specs` and the
+ * file written. Every later change is written, one write at a time.
+ * Throws `BAD_INPUT` for bad specs or a corrupt file, `IO` when the file
+ * cannot be read or written.
+ */
+export async function openAccountStore(
+  specs: readonly SimAccount[],
+  stateFile: string | undefined,
+): Promise<AccountStore> {
+  if (stateFile === undefined) return AccountStore.create(specs);
+  if (typeof stateFile !== 'string' || stateFile.length === 0) {
+    throw new DdmwError('BAD_INPUT', 'Simulator option stateFile must be a non-empty path');
+  }
+  const saved = await load(stateFile);
+  const store = saved ? await AccountStore.restore(saved) : await AccountStore.create(specs);
+  let writing: Promise<void> = Promise.resolve();
+  store.persistWith((accounts) => {
+    const next = writing.catch(() => {}).then(() => write(stateFile, accounts));
+    writing = next;
+    return next;
+  });
+  if (!saved) await store.save();
+  return store;
+}

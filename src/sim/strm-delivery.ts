@@ -1,0 +1,233 @@
+/**
+ * Streams on the receiver node (provisional wire format, see
+ * docs/streams.md). The link delivers a stream as a start transfer, numbered
+ * segments and an end (or abort); the router checks them (no missing
+ * segment, total length and sha-256 at the end) and hands each segment on
+ * to the subscribers at once, so they read the stream while it is sent.
+ *
+ * Each subscriber gets a {@link StreamOutlet}, written to its connection as
+ *
+ * ```
+ * S: Strm _Ch XferId Cmd
+ * S: Chunk Len + <Len bytes>   (repeated)
+ * S: StrmEnd Len Sha256        (or StrmAbort Reason)
+ * ```
+ *
+ * A stream occupies the subscriber's connection from its start to its end:
+ * messages (and other streams) that arrive meanwhile wait in the
+ * subscriber's queue. An outlet buffers at most {@link STREAM_BUFFER_LIMIT}
+ * bytes the subscriber has not taken yet; beyond that the subscriber is too
+ * slow: its stream is aborted and it is disconnected, as for messages.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { encodeTelegram, Telegram, U32 } from '../blather/index.ts';
+import type { ChunkWriter } from './message.ts';
+import type { Logger } from './session.ts';
+import { discard, type Spooled } from './spool.ts';
+import type { SimulatorStats } from './stats.ts';
+import { LINK_TOPICS } from './strmif.ts';
+
+/** Bytes of a stream one subscriber may leave untaken before it is dropped as too slow (16 MiB). */
+export const STREAM_BUFFER_LIMIT = 16 * 1024 * 1024;
+/**
+ * A stream that gets nothing from the link for this long is aborted: its end
+ * was lost (an open stream sends an empty segment when quiet, strmif.ts).
+ */
+export const STREAM_IDLE_MS = 120_000;
+
+/** One stream on its way to one subscriber. */
+export class StreamOutlet {
+  /** Identifies the stream in logs. */
+  readonly header: { xferId: string };
+  readonly #start: Buffer;
+  readonly #onOverflow: () => void;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #final: Telegram | undefined;
+  #wake: (() => void) | undefined;
+
+  /** `onOverflow` is called when the subscriber leaves more than the limit untaken. */
+  constructor(start: Telegram, xferId: string, onOverflow: () => void) {
+    this.header = { xferId };
+    this.#start = encodeTelegram(start);
+    this.#onOverflow = onOverflow;
+  }
+
+  #poke(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Queues a segment for the subscriber. */
+  push(bytes: Buffer): void {
+    if (this.#final) return;
+    if (this.#buffered + bytes.length > STREAM_BUFFER_LIMIT) {
+      this.abort('too slow: the subscriber did not keep up with the stream');
+      this.#onOverflow();
+      return;
+    }
+    this.#chunks.push(bytes);
+    this.#buffered += bytes.length;
+    this.#poke();
+  }
+
+  /** The stream is complete. */
+  end(len: number, sha256: string): void {
+    this.#final ??= new Telegram('StrmEnd', { Len: len, Sha256: sha256 });
+    this.#poke();
+  }
+
+  /** The stream will not be completed: drop what is queued and tell the subscriber. */
+  abort(reason: string): void {
+    if (this.#final) return;
+    this.#final = new Telegram('StrmAbort', { Reason: reason });
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#poke();
+  }
+
+  /** The subscriber lets go of the stream (delivered, dropped or gone). */
+  release(): void {
+    this.abort('the subscriber is gone');
+  }
+
+  /**
+   * Writes the stream as its segments arrive, awaiting `write` between
+   * chunks. Returns whether the whole stream was written.
+   */
+  async writeTo(write: ChunkWriter, gone: () => boolean): Promise<boolean> {
+    await write([this.#start]);
+    for (;;) {
+      if (gone()) return false;
+      const chunk = this.#chunks.shift();
+      if (chunk) {
+        this.#buffered -= chunk.length;
+        await write([encodeTelegram(new Telegram('Chunk', { Len: chunk.length })), chunk]);
+      } else if (this.#final) {
+        await write([encodeTelegram(this.#final)]);
+        return this.#final.topic === 'StrmEnd' && !gone();
+      } else {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+      }
+    }
+  }
+}
+
+/** Where the router finds the outlets of a new stream. */
+export interface StreamRouterOptions {
+  /**
+   * Makes one outlet per subscriber of `ch` (none while the node is down)
+   * for a stream that starts with the telegram `start`.
+   */
+  outlets: (ch: string, start: Telegram, xferId: string) => StreamOutlet[];
+  /** Counters to update. */
+  stats: SimulatorStats;
+  /** Where log lines go. */
+  log: Logger | undefined;
+}
+
+/** A stream the link is delivering. */
+interface InboundStream {
+  ch: string;
+  outlets: StreamOutlet[];
+  seq: number;
+  len: number;
+  hash: Hash;
+  idle: NodeJS.Timeout;
+}
+
+/** Checks the stream transfers coming off the link and hands them to the outlets. */
+export class StreamRouter {
+  readonly #options: StreamRouterOptions;
+  readonly #open = new Map<string, InboundStream>();
+
+  constructor(options: StreamRouterOptions) {
+    this.#options = options;
+  }
+
+  /** True when `topic` is the header topic of a stream transfer. */
+  static handles(topic: string): boolean {
+    return (Object.values(LINK_TOPICS) as string[]).includes(topic);
+  }
+
+  /** Takes one stream transfer (in link order) and its data. */
+  async arrive(tg: Telegram, data: Spooled): Promise<void> {
+    const xferId = tg.params.getStr('XferId');
+    const bytes = data.kind === 'memory' ? data.bytes : await readFile(data.path);
+    await discard(data);
+    if (tg.topic === LINK_TOPICS.start) {
+      this.#start(tg, xferId);
+      return;
+    }
+    const s = this.#open.get(xferId);
+    if (!s) {
+      // Its start was lost, or it was already aborted: nothing can be made of it.
+      this.#options.stats.transfersCorrupt++;
+      return;
+    }
+    s.idle.refresh();
+    if (tg.topic === LINK_TOPICS.segment) {
+      if (tg.params.getInt('Seq') !== s.seq++) {
+        this.#abort(xferId, 'part of the stream was lost on the link');
+        return;
+      }
+      s.hash.update(bytes);
+      s.len += bytes.length;
+      if (bytes.length > 0) for (const outlet of s.outlets) outlet.push(bytes);
+    } else if (tg.topic === LINK_TOPICS.end) {
+      const sha = s.hash.digest('hex');
+      const p = tg.params;
+      if (p.getInt('Len') !== s.len || p.getInt('Segs') !== s.seq || p.getStr('Sha256') !== sha) {
+        this.#options.stats.transfersCorrupt++;
+        this.#abort(xferId, 'the stream failed its integrity check (length or sha-256)');
+        return;
+      }
+      this.#close(xferId);
+      for (const outlet of s.outlets) outlet.end(s.len, sha);
+      this.#options.log?.(`receiver: stream ${xferId} on channel ${s.ch} complete: ${s.len} bytes`);
+    } else {
+      this.#abort(xferId, tg.params.getStrDef('Reason', 'aborted by the sender node'));
+    }
+  }
+
+  #start(tg: Telegram, xferId: string): void {
+    const ch = tg.params.getStr('_Ch');
+    const start = new Telegram('Strm', {
+      _Ch: ch,
+      XferId: xferId,
+      Cmd: tg.params.getIntDef('Cmd', 0, U32),
+    });
+    const outlets = this.#options.outlets(ch, start, xferId);
+    if (outlets.length === 0) this.#options.stats.droppedNoSubscriber++;
+    const idle = setTimeout(
+      () => this.#abort(xferId, 'nothing arrived on the link for too long'),
+      STREAM_IDLE_MS,
+    ).unref();
+    this.#open.set(xferId, { ch, outlets, seq: 0, len: 0, hash: createHash('sha256'), idle });
+    this.#options.log?.(
+      `receiver: stream ${xferId} on channel ${ch} for ${outlets.length} subscriber(s)`,
+    );
+  }
+
+  #close(xferId: string): InboundStream | undefined {
+    const s = this.#open.get(xferId);
+    if (s) clearTimeout(s.idle);
+    this.#open.delete(xferId);
+    return s;
+  }
+
+  #abort(xferId: string, reason: string): void {
+    const s = this.#close(xferId);
+    for (const outlet of s?.outlets ?? []) outlet.abort(reason);
+    this.#options.log?.(`receiver: stream ${xferId} aborted: ${reason}`);
+  }
+
+  /** Aborts every stream still open (the node is closing). */
+  close(): void {
+    for (const xferId of [...this.#open.keys()]) this.#abort(xferId, 'the receiver node closed');
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Streams on the sender node's message interface (provisional wire format,
+ * see docs/streams.md): the client opens a stream, sends it in `Chunk`
+ * frames with no reply per chunk, and ends or aborts it.
+ *
+ * ```
+ * C: Strm _Ch [Cmd]                     S: Ok XferId   (or Fail)
+ * C: Chunk Len + <Len bytes>  (repeated, no reply)
+ * C: StrmEnd                            S: Ok Len      (after the end went onto the link)
+ * C: StrmAbort Reason                   S: Ok          (instead of StrmEnd)
+ * ```
+ *
+ * The node cuts the bytes into segments of at most {@link SEGMENT_SIZE} and
+ * sends each one over the link as its own transfer as soon as it is full
+ * (or as soon as the client has nothing more on the way), so the receiver
+ * node can hand the stream on before it ends. At most {@link IN_FLIGHT}
+ * segments wait for the link; then the node stops reading the client's
+ * socket, which is the writer's only backpressure: the link has no back
+ * channel.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { encodeTelegram, Params, Telegram, U32, U64 } from '../blather/index.ts';
+import { mayUse, parseChannel } from './channels.ts';
+import type { LinkSender } from './link-sender.ts';
+import { CommandFailed, type CommandHandler, type Session } from './session.ts';
+import { MEMORY_LIMIT } from './spool.ts';
+import type { SimulatorStats } from './stats.ts';
+
+/**
+ * Largest stream segment on the link: small enough to stay in memory at the
+ * receiving end; smaller still when that makes it fit in one datagram.
+ */
+export const SEGMENT_SIZE = MEMORY_LIMIT;
+/** Bytes kept free in a segment's datagram for its header (`StrmSeg` XferId Seq). */
+const SEGMENT_HEADER_ROOM = 128;
+/** Segments of one stream that may wait for the link before the node stops reading the client. */
+export const IN_FLIGHT = 16;
+/**
+ * An open stream with nothing to send for this long sends an empty segment,
+ * so the receiving end can tell a quiet stream from one whose end was lost
+ * (it gives up after `STREAM_IDLE_MS`, strm-delivery.ts).
+ */
+export const KEEPALIVE_MS = 30_000;
+
+/** Topics of the stream transfers on the link (their headers). */
+export const LINK_TOPICS = {
+  start: 'Strm',
+  segment: 'StrmSeg',
+  end: 'StrmEnd',
+  abort: 'StrmAbort',
+} as const;
+
+/** What the `Strm` command needs from the sender node. */
+export interface StrmifContext {
+  /** Where the segments go. */
+  link: LinkSender;
+  /** Counters to update. */
+  stats: SimulatorStats;
+}
+
+/** One stream on its way onto the link: the current segment, the running hash, the pace. */
+class OutgoingStream {
+  readonly #link: LinkSender;
+  readonly #xferId: string;
+  readonly #hash = createHash('sha256');
+  readonly #segmentSize: number;
+  #segment: Buffer;
+  #filled = 0;
+  #seq = 0;
+  #inFlight = 0;
+  #wake: (() => void) | undefined;
+  #keepalive: NodeJS.Timeout | undefined;
+  #quiet = false;
+  /** Bytes of the stream so far. */
+  length = 0;
+
+  constructor(link: LinkSender, xferId: string) {
+    this.#link = link;
+    this.#xferId = xferId;
+    const room = link.singleDatagramRoom(SEGMENT_HEADER_ROOM);
+    this.#segmentSize = room >= 1024 ? Math.min(SEGMENT_SIZE, room) : SEGMENT_SIZE;
+    this.#segment = Buffer.allocUnsafe(this.#segmentSize);
+  }
+
+  #enqueue(tg: Telegram, bytes?: Buffer): void {
+    this.#inFlight++;
+    this.#quiet = false;
+    this.#link.enqueue({
+      header: encodeTelegram(tg),
+      parts: bytes ? [{ kind: 'memory', bytes }] : [],
+      onSent: () => {
+        this.#inFlight--;
+        const wake = this.#wake;
+        this.#wake = undefined;
+        wake?.();
+      },
+    });
+  }
+
+  /** Waits until at most `limit` transfers of this stream wait for the link. */
+  async #settle(limit: number): Promise<void> {
+    while (this.#inFlight > limit) {
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  /** Announces the stream on the link. */
+  start(ch: string, cmd: number): void {
+    this.#enqueue(new Telegram(LINK_TOPICS.start, { _Ch: ch, XferId: this.#xferId, Cmd: cmd }));
+    this.#keepalive = setInterval(() => {
+      if (this.#quiet && this.#filled === 0) this.#segmentOut(Buffer.alloc(0));
+      this.#quiet = true;
+    }, KEEPALIVE_MS).unref();
+  }
+
+  /** Sends one segment. */
+  #segmentOut(bytes: Buffer): void {
+    const tg = new Telegram(LINK_TOPICS.segment, { XferId: this.#xferId, Seq: this.#seq++ });
+    this.#enqueue(tg, bytes);
+  }
+
+  /** Adds bytes (copied), sending each segment that fills up. */
+  async write(piece: Buffer): Promise<void> {
+    let at = 0;
+    while (at < piece.length) {
+      const n = Math.min(piece.length - at, this.#segmentSize - this.#filled);
+      piece.copy(this.#segment, this.#filled, at, at + n);
+      this.#filled += n;
+      at += n;
+      if (this.#filled === this.#segmentSize) await this.flush();
+    }
+  }
+
+  /** Sends the partly filled segment, if any; waits while too many segments wait for the link. */
+  async flush(): Promise<void> {
+    if (this.#filled > 0) {
+      const bytes = this.#segment.subarray(0, this.#filled);
+      this.#hash.update(bytes);
+      this.length += bytes.length;
+      this.#segmentOut(bytes);
+      this.#segment = Buffer.allocUnsafe(this.#segmentSize);
+      this.#filled = 0;
+    }
+    await this.#settle(IN_FLIGHT - 1);
+  }
+
+  /** Sends the rest and the end (length, segment count, sha-256); resolves once all is on the link. */
+  async end(): Promise<void> {
+    await this.flush();
+    clearInterval(this.#keepalive);
+    const sha = this.#hash.digest('hex');
+    const params = { XferId: this.#xferId, Len: this.length, Segs: this.#seq, Sha256: sha };
+    this.#enqueue(new Telegram(LINK_TOPICS.end, params));
+    await this.#settle(0);
+  }
+
+  /** Tells the receiving end that the stream will not be completed. */
+  abort(reason: string): void {
+    clearInterval(this.#keepalive);
+    this.#enqueue(new Telegram(LINK_TOPICS.abort, { XferId: this.#xferId, Reason: reason }));
+  }
+}
+
+/** Reads and checks the request; throws `CommandFailed` (or a getter's error) for a `Fail`. */
+function readRequest(session: Session, request: Telegram): { ch: string; cmd: number } {
+  const ch = parseChannel(request.params.getStr('_Ch'));
+  const cmd = request.params.getIntDef('Cmd', 0, U32);
+  if (!mayUse(session.account, 'send', ch)) {
+    throw new CommandFailed(
+      `Permission denied: account "${session.account.name}" may not send on channel ${ch}`,
+    );
+  }
+  return { ch, cmd };
+}
+
+/** Carries the stream's frames onto the link until its end; returns the final reply. */
+async function carry(session: Session, out: OutgoingStream): Promise<Params> {
+  const reader = session.reader;
+  for (;;) {
+    const tg = await reader.readTelegram();
+    if (tg.topic === 'Chunk') {
+      const len = tg.params.getBigInt('Len', U64);
+      await reader.readChunks(len, (piece) => out.write(piece));
+      // Nothing more on the way from the client: let the receiver have what is here.
+      if (reader.buffered === 0) await out.flush();
+    } else if (tg.topic === 'StrmEnd') {
+      await out.end();
+      return new Params().set('Len', out.length);
+    } else if (tg.topic === 'StrmAbort') {
+      out.abort(`aborted by the sender: ${tg.params.getStrDef('Reason', 'no reason given')}`);
+      return new Params();
+    } else {
+      throw new Error(`"${tg.topic}" in the middle of a stream`);
+    }
+  }
+}
+
+/** The `Strm` command of the sender node's message interface. */
+export function strmCommand(ctx: StrmifContext): CommandHandler {
+  return async (session, request) => {
+    let fields: { ch: string; cmd: number };
+    try {
+      fields = readRequest(session, request);
+    } catch (err) {
+      ctx.stats.msgsRejected++;
+      throw err;
+    }
+    const xferId = randomUUID();
+    const out = new OutgoingStream(ctx.link, xferId);
+    out.start(fields.ch, fields.cmd);
+    await session.ok(new Params().set('XferId', xferId));
+    let reply: Params;
+    try {
+      reply = await carry(session, out);
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      out.abort(`the sender's connection failed: ${text}`);
+      ctx.stats.msgsAborted++;
+      if (!session.reader.error && !session.socket.destroyed) {
+        // A protocol error in the middle of a stream: the bytes that follow cannot be framed.
+        await session.fail(`Stream ${xferId} aborted: ${text}`);
+        session.close();
+        return new Params();
+      }
+      throw err;
+    }
+    if (reply.has('Len')) ctx.stats.msgsAccepted++;
+    else ctx.stats.msgsAborted++;
+    session.log(`stream ${xferId} on channel ${fields.ch}: ${out.length} bytes`);
+    return reply;
+  };
+}

@@ -1,0 +1,132 @@
+/** The `ddmw` command line tool, run as a process against a simulator started here. */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+
+let sim: Simulator;
+let dir: string;
+let conf: string;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function ddmw(...args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, ...args],
+      { env: { ...process.env, DDMW_PASS: 'cli-pass' }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ddmw-cli-'));
+  sim = await startSimulator({
+    accounts: [
+      { name: 'cli', pass: 'cli-pass', perms: ['*'] },
+      { name: 'other', pass: 'other-pass' },
+    ],
+  });
+  conf = join(dir, 'ddmwapp.toml');
+  await writeFile(
+    conf,
+    `channel = "cli"\n[auth]\nname = "cli"\n[sender]\nmsgif = "${sim.sender.msgif}"\nmgmtif = "${sim.sender.mgmtif}"\n[receiver]\nsubif = "${sim.receiver.subif}"\nmgmtif = "${sim.receiver.mgmtif}"\n`,
+  );
+});
+after(async () => {
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ddmw', () => {
+  it('probe and whoami, human and JSON', async () => {
+    const probe = await ddmw('probe', '--node', 'receiver');
+    assert.equal(probe.code, 0, probe.stderr);
+    assert.match(probe.stdout, /^receiver node, DDMW/);
+    const who = await ddmw('--json', 'whoami');
+    assert.equal(who.code, 0, who.stderr);
+    assert.equal(JSON.parse(who.stdout).name, 'cli');
+  });
+
+  it('send and recv write a payload file and a JSON sidecar', async () => {
+    const out = join(dir, 'in');
+    const recv = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        '--config',
+        conf,
+        'recv',
+        '--out',
+        out,
+        '--count',
+        '2',
+      ],
+      {
+        env: { ...process.env, DDMW_PASS: 'cli-pass' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    await new Promise<void>((resolve) =>
+      recv.stderr.on('data', (d: Buffer) => d.toString().includes('subscribed') && resolve()),
+    );
+    const file = join(dir, 'data.bin');
+    await writeFile(file, Buffer.alloc(100_000, 7));
+    const sent = await ddmw('--json', 'send', file, '--cmd', '9', '--meta', 'name=data.bin');
+    assert.equal(sent.code, 0, sent.stderr);
+    const text = await ddmw('send', '--text', 'hello');
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(await new Promise((resolve) => recv.on('exit', resolve)), 0);
+    const files = (await readdir(out)).sort();
+    assert.equal(files.length, 4);
+    const id = JSON.parse(sent.stdout).xferId;
+    const sidecar = JSON.parse(await readFile(join(out, `${id}.json`), 'utf8'));
+    assert.deepEqual(
+      [sidecar.cmd, sidecar.meta, sidecar.payloadLen],
+      [9, { name: 'data.bin' }, 100_000],
+    );
+    assert.deepEqual(await readFile(join(out, `${id}.payload`)), await readFile(file));
+  });
+
+  it('acc ls, rd, wr, rm', async () => {
+    const ls = await ddmw('--json', 'acc', 'ls');
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual(
+      JSON.parse(ls.stdout)
+        .map((e: { name: string }) => e.name)
+        .sort(),
+      ['cli', 'other'],
+    );
+    assert.equal(
+      (await ddmw('acc', 'wr', 'other', '--grant', 'send', '--user-name', 'Olga')).code,
+      0,
+    );
+    const rd = await ddmw('--json', 'acc', 'rd', 'other');
+    assert.deepEqual(JSON.parse(rd.stdout).perms, ['send']);
+    assert.equal((await ddmw('acc', 'rm', 'other')).code, 0);
+    assert.equal((await ddmw('acc', 'rd', 'other')).code, 1);
+  });
+
+  it('exit codes: 2 usage, 3 connection, 1 refused', async () => {
+    const usage = await ddmw('send', '--ch', '300', '--text', 'x');
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^ddmw send: Invalid channel "300"/);
+    assert.equal((await ddmw('probe', '--addr', '127.0.0.1:1')).code, 3);
+    assert.equal((await ddmw('--name', 'nobody', 'whoami')).code, 1);
+    assert.equal((await ddmw('no-such-command')).code, 2);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * The published package, as a user gets it: `npm pack`, install the tarball
+ * into a fresh project, import both entry points as ESM, type-check a small
+ * TypeScript file against the shipped types, and run the `ddmw` binary
+ * (`--help`, then `probe` against `ddmw sim` from the installed copy).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+const repo = resolve(import.meta.dirname, '../..');
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ddmw-pack-'));
+  const { stdout } = await exec('npm', ['pack', '--pack-destination', dir, '--silent'], {
+    cwd: repo,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const tarball = join(dir, stdout.trim().split('\n').pop() as string);
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+  );
+  await exec('npm', ['install', '--no-audit', '--no-fund', '--silent', tarball], { cwd: dir });
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the packed package', () => {
+  it('imports as ESM, both entry points', async () => {
+    const script = `
+      import { conn, msg, blather, DdmwError } from 'ddmw-client';
+      import { startSimulator } from 'ddmw-client/sim';
+      const sim = await startSimulator({ accounts: [{ name: 'a', pass: 'b', perms: ['*'] }] });
+      const c = await conn.connect(sim.sender.msgif, { auth: { name: 'a', pass: 'b' } });
+      const me = await conn.whoami(c);
+      await c.close();
+      await sim.close();
+      console.log(JSON.stringify({ me: me.name, msg: typeof msg.send, tg: new blather.Telegram('Ok').topic, err: typeof DdmwError }));
+    `;
+    await writeFile(join(dir, 'use.mjs'), script);
+    const { stdout } = await exec(process.execPath, ['use.mjs'], { cwd: dir });
+    assert.deepEqual(JSON.parse(stdout), { me: 'a', msg: 'function', tg: 'Ok', err: 'function' });
+  });
+
+  it('type-checks a TypeScript file against the shipped types', async () => {
+    await writeFile(
+      join(dir, 'typed.ts'),
+      `import { conn, msg, type DdmwErrorCode } from 'ddmw-client';
+       import { startSimulator, type Simulator } from 'ddmw-client/sim';
+       export async function go(): Promise<string> {
+         const sim: Simulator = await startSimulator({});
+         const c: conn.Connection = await conn.connect(sim.sender.msgif);
+         const id: string = await msg.send(c, { ch: 1, payload: 'x' });
+         const code: DdmwErrorCode = 'TIMEOUT';
+         return id + code;
+       }
+       // @ts-expect-error: a channel must be a number or a string
+       msg.send(null as unknown as conn.Connection, { ch: true });
+      `,
+    );
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          types: ['node'],
+          typeRoots: [join(repo, 'node_modules/@types')],
+        },
+        files: ['typed.ts'],
+      }),
+    );
+    await exec(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', dir], {
+      cwd: dir,
+    });
+  });
+
+  it('runs ddmw --help and ddmw probe against ddmw sim', async () => {
+    const bin = join(dir, 'node_modules/.bin/ddmw');
+    const help = await exec(bin, ['--help'], { cwd: dir });
+    assert.match(help.stdout, /Usage: ddmw/);
+    const sim = spawn(bin, ['sim', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const addresses = await new Promise<{ sender: { mgmtif: string } }>((resolve, reject) => {
+        let out = '';
+        sim.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(JSON.parse(out));
+        });
+        sim.on('exit', (code) => reject(new Error(`ddmw sim exited with ${code}`)));
+      });
+      const probe = await exec(
+        bin,
+        ['probe', '--config', '/dev/null', '--addr', addresses.sender.mgmtif],
+        { cwd: dir },
+      );
+      assert.match(probe.stdout, /sender node, DDMW/);
+    } finally {
+      sim.kill('SIGINT');
+    }
+    assert.ok(
+      (await readFile(join(dir, 'node_modules/ddmw-client/package.json'), 'utf8')).includes(
+        '"bin"',
+      ),
+    );
+  });
+});
