@@ -8,6 +8,7 @@ import { registerAccountCommands } from './commands/accounts.ts';
 import { registerMessageCommands } from './commands/messages.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerSimCommand } from './commands/sim.ts';
+import { registerStreamCommands } from './commands/streams.ts';
 import { EXIT } from './context.ts';
 
 const program = new Command('ddmw')
@@ -35,6 +36,7 @@ Exit codes:
 registerNodeCommands(program);
 registerMessageCommands(program);
 registerAccountCommands(program);
+registerStreamCommands(program);
 registerSimCommand(program);
 
 await program.parseAsync(process.argv);

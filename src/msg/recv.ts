@@ -36,7 +36,10 @@ export interface RecvOptions {
 }
 
 /** Options that ask for streams too. */
-export type RecvStreamsOptions = RecvOptions & { streams: true };
+export type RecvStreamsOptions = RecvOptions & {
+  /** Streams are received too. */
+  streams: true;
+};
 
 /** Subscribes the connection to a channel (`Sub` with `Ch`). */
 export async function subscribe(conn: Connection, ch: AppChannel): Promise<void> {

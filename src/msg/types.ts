@@ -17,8 +17,16 @@ export type Input =
   | string
   | Params
   | KVLines
-  | { file: string }
-  | { stream: Readable | AsyncIterable<Uint8Array>; length: number | bigint };
+  | {
+      /** Path of the file to send. */
+      file: string;
+    }
+  | {
+      /** The bytes to send (destroyed if the send fails). */
+      stream: Readable | AsyncIterable<Uint8Array>;
+      /** Exactly how many bytes `stream` yields. */
+      length: number | bigint;
+    };
 
 /** A message to send. */
 export interface MsgSpec {
@@ -56,29 +64,72 @@ export interface MsgInfo {
  * - `'stream'` (payload only): a `Readable` that must be consumed (or destroyed) before
  *   the next message can be received.
  */
-export type StoreType = 'none' | 'bytes' | 'params' | 'kvlines' | 'stream' | { file: string };
+export type StoreType =
+  | 'none'
+  | 'bytes'
+  | 'params'
+  | 'kvlines'
+  | 'stream'
+  | {
+      /** Where the part is stored once complete. */
+      file: string;
+    };
 
 /**
  * A choice for both parts at once, or for each part. `'stream'` for both
  * means: metadata as bytes, payload as a stream.
  */
-export type StoreChoice = StoreType | { meta?: StoreType; payload?: StoreType };
+export type StoreChoice =
+  | StoreType
+  | {
+      /** Store of the metadata (default `'none'`). */
+      meta?: StoreType;
+      /** Store of the payload (default `'none'`). */
+      payload?: StoreType;
+    };
 
 /** Chooses where the parts of a message go, given its header. */
 export type StoreQ = (info: MsgInfo) => StoreChoice | Promise<StoreChoice>;
 
 /** A received part, tagged by how it was stored. */
 export type Storage =
-  | { kind: 'bytes'; bytes: Buffer }
-  | { kind: 'params'; params: Params }
-  | { kind: 'kvlines'; kvlines: KVLines }
-  | { kind: 'file'; path: string }
-  | { kind: 'stream'; stream: Readable };
+  | {
+      /** Stored as bytes. */
+      kind: 'bytes';
+      /** The part's bytes. */
+      bytes: Buffer;
+    }
+  | {
+      /** Parsed as a params block. */
+      kind: 'params';
+      /** The key/value pairs. */
+      params: Params;
+    }
+  | {
+      /** Parsed as a kvlines block. */
+      kind: 'kvlines';
+      /** The ordered key/value lines. */
+      kvlines: KVLines;
+    }
+  | {
+      /** Written to a file. */
+      kind: 'file';
+      /** The complete file. */
+      path: string;
+    }
+  | {
+      /** Handed out as a stream. */
+      kind: 'stream';
+      /** The part's bytes; consume or destroy it before the next receive. */
+      stream: Readable;
+    };
 
 /** A received message. A part is `undefined` when it was empty or stored as `'none'`. */
 export interface Msg extends MsgInfo {
   /** Tells a message from a stream (`'stream'`, see `strm.StreamEvent`). */
   kind: 'msg';
+  /** The metadata, as stored. */
   meta: Storage | undefined;
+  /** The payload, as stored. */
   payload: Storage | undefined;
 }

@@ -69,6 +69,7 @@ export class StreamWriter extends Writable {
     this.opened.catch(() => {}); // also reported as 'error'
   }
 
+  /** @internal */
   override _construct(callback: (error?: Error | null) => void): void {
     const held = new Promise<void>((resolve) => {
       this.#release = resolve;
@@ -97,6 +98,7 @@ export class StreamWriter extends Writable {
       });
   }
 
+  /** @internal */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error) => void): void {
     const io = this.#io as Exchange;
     if (chunk.length === 0) {
@@ -111,6 +113,7 @@ export class StreamWriter extends Writable {
     );
   }
 
+  /** @internal */
   override _final(callback: (err?: Error) => void): void {
     const io = this.#io as Exchange;
     this.#state = 'ending';
@@ -136,6 +139,7 @@ export class StreamWriter extends Writable {
       );
   }
 
+  /** @internal */
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     const io = this.#io;
     if (this.#state !== 'open' || !io) {

@@ -37,11 +37,17 @@ export const TOPICS = {
 
 /** Parameter keys of the stream protocol. */
 export const KEYS = {
+  /** Channel of the stream. */
   channel: '_Ch',
+  /** Application command number. */
   cmd: 'Cmd',
+  /** Transfer id assigned by the sender node. */
   xferId: 'XferId',
+  /** Byte count of a chunk, or of the whole stream at its end. */
   length: 'Len',
+  /** sha-256 of the whole stream, at its end. */
   sha256: 'Sha256',
+  /** Why a stream was aborted. */
   reason: 'Reason',
 } as const;
 

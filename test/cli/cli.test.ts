@@ -121,6 +121,26 @@ describe('ddmw', () => {
     assert.equal((await ddmw('acc', 'rd', 'other')).code, 1);
   });
 
+  it('stream send and stream recv', async () => {
+    const prefix = join(dir, 'stream-out');
+    const recv = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, 'stream', 'recv', '--out', prefix],
+      { env: { ...process.env, DDMW_PASS: 'cli-pass' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    await new Promise<void>((resolve) =>
+      recv.stderr.on('data', (d: Buffer) => d.toString().includes('subscribed') && resolve()),
+    );
+    const file = join(dir, 'stream.bin');
+    await writeFile(file, Buffer.alloc(3_000_000, 3));
+    const sent = await ddmw('--json', 'stream', 'send', file);
+    assert.equal(sent.code, 0, sent.stderr);
+    const { xferId, length } = JSON.parse(sent.stdout);
+    assert.equal(length, 3_000_000);
+    assert.equal(await new Promise((resolve) => recv.on('exit', resolve)), 0);
+    assert.deepEqual(await readFile(`${prefix}.${xferId}`), await readFile(file));
+  });
+
   it('exit codes: 2 usage, 3 connection, 1 refused', async () => {
     const usage = await ddmw('send', '--ch', '300', '--text', 'x');
     assert.equal(usage.code, 2);

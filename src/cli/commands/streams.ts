@@ -1,0 +1,97 @@
+/** `ddmw stream send|recv`: streams of unknown length (provisional wire format, docs/streams.md). */
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { DdmwError } from '../../err.ts';
+import { messages, subscribe } from '../../msg/index.ts';
+import { open } from '../../strm/index.ts';
+import { parseAppChannel } from '../../types.ts';
+import { action } from '../action.ts';
+import type { Context } from '../context.ts';
+
+interface StreamFlags {
+  ch?: string;
+  cmd?: string;
+  addr?: string;
+  count?: string;
+  out?: string;
+}
+
+function channel(ctx: Context, flag: string | undefined) {
+  const ch = flag === undefined ? ctx.config?.getAppCh() : parseAppChannel(flag);
+  if (ch === undefined)
+    throw new DdmwError('BAD_PARAMS', 'No channel: pass --ch or set channel in ddmwapp.toml');
+  return ch;
+}
+
+async function runStreamSend(ctx: Context, o: StreamFlags, args: string[]): Promise<void> {
+  const ch = channel(ctx, o.ch);
+  const file = args[0];
+  const source: Readable =
+    file === undefined || file === '-' ? process.stdin : createReadStream(file);
+  const conn = await ctx.connect(
+    ctx.address(o.addr, ctx.config?.sender?.msgif, "sender node's message interface"),
+  );
+  try {
+    const writer = open(conn, { ch, cmd: o.cmd === undefined ? 0 : Number(o.cmd) });
+    await pipeline(source, writer);
+    ctx.print(
+      { xferId: writer.xferId, length: writer.length },
+      `stream ${writer.xferId} sent: ${writer.length} bytes`,
+    );
+  } finally {
+    await conn.close();
+  }
+}
+
+async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
+  const ch = channel(ctx, o.ch);
+  const count = o.count === undefined ? 1 : Number(o.count);
+  if (!(count > 0)) throw new DdmwError('BAD_PARAMS', '--count must be a positive number');
+  const conn = await ctx.connect(
+    ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
+  );
+  try {
+    await subscribe(conn, ch);
+    process.stderr.write(`subscribed to channel ${ch}; waiting for streams\n`);
+    let n = 0;
+    for await (const item of messages(conn, { streams: true })) {
+      if (item.kind !== 'stream') {
+        process.stderr.write(`skipping message ${item.xferId} (not a stream)\n`);
+        continue;
+      }
+      const sink: Writable =
+        o.out === undefined ? process.stdout : createWriteStream(`${o.out}.${item.xferId}`);
+      await pipeline(item.stream, sink, { end: sink !== process.stdout });
+      process.stderr.write(`stream ${item.xferId} received\n`);
+      if (++n >= count) break;
+    }
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Registers `stream send` and `stream recv`. */
+export function registerStreamCommands(program: Command): void {
+  const group = program
+    .command('stream')
+    .description('send or receive streams (data of unknown length)');
+  group
+    .command('send [file]')
+    .description('stream a file, or standard input ("-" or nothing), until its end')
+    .option('--ch <channel>', 'channel number or name (default: channel in the config)')
+    .option('--cmd <number>', 'application command number', '0')
+    .option('--addr <address>', "sender node's message interface; overrides the config")
+    .action(action<StreamFlags>(runStreamSend));
+  group
+    .command('recv')
+    .description(
+      'subscribe and write received streams to standard output (or --out <prefix>.<xferid>)',
+    )
+    .option('--ch <channel>', 'channel number or name (default: channel in the config)')
+    .option('--count <n>', 'stop after n streams', '1')
+    .option('--out <prefix>', 'write each stream to <prefix>.<xferid> instead of standard output')
+    .option('--addr <address>', "receiver node's subscription interface; overrides the config")
+    .action(action<StreamFlags>(runStreamRecv));
+}
