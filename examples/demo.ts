@@ -2,7 +2,8 @@
  * `npm run demo`: the whole product in one run, against the embedded
  * simulator. It probes both nodes, subscribes a receiving application to a
  * channel, sends a text message, a message with params metadata and a
- * generated 64 MiB file, receives them all through the one-way link, checks
+ * generated 64 MiB file (with a progress bar on a terminal), and a short
+ * stream, receives them all through the one-way link, checks
  * every sha-256, and prints a summary. Exits 0 only if everything verified.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,7 +11,10 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blather, conn, type msg, msg as msgApi, probe } from '../src/index.ts';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { progress } from '../src/cli/progress.ts';
+import { blather, conn, type msg, msg as msgApi, probe, strm } from '../src/index.ts';
 import { startSimulator } from '../src/sim/index.ts';
 
 const APP = { name: 'demo-app', pass: 'demo-pass' };
@@ -30,6 +34,25 @@ async function shaOfFile(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
+}
+
+/** Wraps a file payload so that its bytes move a progress bar (shown on a terminal only). */
+async function withProgress(
+  spec: msg.MsgSpec,
+  bytes: number,
+): Promise<{ spec: msg.MsgSpec; done: () => void }> {
+  const payload = spec.payload;
+  if (typeof payload !== 'object' || payload === null || !('file' in payload))
+    return { spec, done() {} };
+  const bar = progress('sending 64 MiB', bytes);
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      bar.add(chunk.length);
+      next(null, chunk);
+    },
+  });
+  const counted = createReadStream(payload.file).pipe(counter);
+  return { spec: { ...spec, payload: { stream: counted, length: bytes } }, done: () => bar.stop() };
 }
 
 function table(rows: Row[]): string {
@@ -113,7 +136,9 @@ try {
     const receiving = msgApi.recv(receiver, {
       storeq: () => ({ meta: 'params', payload: { file: join(dir, 'received.bin') } }),
     });
-    const xferId = await msgApi.send(sender, c.spec);
+    const spec = await withProgress(c.spec, c.bytes);
+    const xferId = await msgApi.send(sender, spec.spec);
+    spec.done();
     const m = await receiving;
     const ms = performance.now() - start;
     const got = m.payload?.kind === 'file' ? await shaOfFile(m.payload.path) : '';
@@ -129,6 +154,31 @@ try {
       ms,
     });
   }
+
+  // A short stream: lines written one by one, read while they are still being written.
+  const lines = Array.from(
+    { length: 200 },
+    (_, i) => `log line ${i} ${randomBytes(8).toString('hex')}\n`,
+  );
+  const start = performance.now();
+  const arriving = msgApi.recv(receiver, { streams: true });
+  arriving.catch(() => {}); // awaited below
+  const writer = strm.open(sender, { ch: CHANNEL, cmd: 3 });
+  const writing = pipeline(Readable.from(lines), writer);
+  const event = await arriving;
+  const chunks: Buffer[] = [];
+  if (event.kind === 'stream') for await (const chunk of event.stream) chunks.push(chunk as Buffer);
+  await writing;
+  const streamed = Buffer.concat(chunks);
+  const expected = Buffer.from(lines.join(''));
+  rows.push({
+    what: 'stream (200 log lines)',
+    bytes: expected.length,
+    sent: writer.length === expected.length,
+    received: event.kind === 'stream' && event.xferId === writer.xferId,
+    verified: sha(streamed) === sha(expected),
+    ms: performance.now() - start,
+  });
   await sender.close();
   await receiver.close();
 } catch (err) {
