@@ -63,7 +63,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ddmw-examples-'));
   const pushPort = await freePort();
   sim = await startSimulator({
-    accounts: [{ ...APP, perms: ['*'] }],
+    accounts: [
+      { ...APP, perms: ['*'] },
+      { name: 'reader', pass: 'reader-pass' },
+    ],
     push: [{ ch: 'pushed', addr: `127.0.0.1:${pushPort}` }],
   });
   conf = join(dir, 'ddmwapp.toml');
@@ -132,5 +135,20 @@ describe('examples', () => {
     assert.equal(await new Promise((resolve) => sender.on('exit', resolve)), 0);
     assert.equal(await receiver.exit, 0, receiver.output());
     assert.match(receiver.output(), /pushed .* on channel pushed/);
+  });
+
+  it('account-admin.ts', async () => {
+    const admin = run('account-admin.ts', 'reader', 'subscribe');
+    assert.equal(await admin.exit, 0, admin.output());
+    assert.match(admin.output(), /account \d+: reader/);
+    assert.match(admin.output(), /reader: \(no permissions\)/);
+    assert.match(admin.output(), /reader: subscribe/);
+  });
+
+  it('stream.ts', async () => {
+    const streamer = run('stream.ts', '500');
+    assert.equal(await streamer.exit, 0, streamer.output());
+    const m = /wrote (\d+) bytes, received (\d+) bytes/.exec(streamer.output());
+    assert.ok(m && m[1] === m[2] && Number(m[1]) > 0, streamer.output());
   });
 });
