@@ -7,6 +7,7 @@ import type { Auth } from '../auth.ts';
 import { type Config, load } from '../conf.ts';
 import { type Connection, connect } from '../conn/index.ts';
 import { DdmwError, type DdmwErrorCode } from '../err.ts';
+import { type AppChannel, parseAppChannel } from '../types.ts';
 
 /** Global options, shared by every subcommand. */
 export interface GlobalOptions {
@@ -84,6 +85,14 @@ export class Context {
       );
     }
     return addr;
+  }
+
+  /** The channel: the flag, else the config's `channel`, else a usage error. */
+  channel(flag: string | undefined): AppChannel {
+    const ch = flag === undefined ? this.config?.getAppCh() : parseAppChannel(flag);
+    if (ch === undefined)
+      throw new DdmwError('BAD_PARAMS', 'No channel: pass --ch or set channel in ddmwapp.toml');
+    return ch;
   }
 
   /** Connect timeout in milliseconds (default 10 s). */

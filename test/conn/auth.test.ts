@@ -10,25 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { accpass, authenticate, getPass, getToken, token, unauthenticate } from '../../src/auth.ts';
 import { connect, whoami } from '../../src/conn/index.ts';
-import { DdmwError } from '../../src/err.ts';
 import { getNodeInfo } from '../../src/probe.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 
 const ACCOUNTS = [
   { name: 'frank', pass: 'secret-frank', perms: ['send'] },
   { name: 'locked', pass: 'secret-locked', lock: true },
 ];
-
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<DdmwError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof DdmwError, `not a DdmwError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 function assertNoSecret(e: unknown, ...secrets: string[]): void {
   const text = `${String(e)} ${inspect(e, { depth: 5 })}`;

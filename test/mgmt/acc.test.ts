@@ -10,9 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { accpass, token } from '../../src/auth.ts';
 import { encodeTelegram, type ParamValue, Telegram } from '../../src/blather/index.ts';
 import { type Connection, connect, whoami } from '../../src/conn/index.ts';
-import { DdmwError } from '../../src/err.ts';
 import { acc } from '../../src/mgmt/index.ts';
 import { type SimAccount, type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 import { startFakeServer } from '../helpers/fake-server.ts';
 
 const ACCOUNTS: SimAccount[] = [
@@ -24,17 +24,6 @@ const ACCOUNTS: SimAccount[] = [
   { name: 'victim', pass: 'victim-pass' },
   { name: 'target', pass: 'target-pass', perms: ['send'] },
 ];
-
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<DdmwError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof DdmwError, `not a DdmwError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 for (const node of ['sender', 'receiver'] as const) {
   describe(`mgmt.acc on the ${node} node's mgmtif`, () => {

@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import { FrameReader, Params } from '../../blather/index.ts';
 import { DdmwError } from '../../err.ts';
 import { type Input, type Msg, messages, send, subscribe } from '../../msg/index.ts';
-import { parseAppChannel } from '../../types.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
 import { type Progress, progress } from '../progress.ts';
@@ -29,13 +28,6 @@ interface RecvOptions {
   count?: string;
   exec?: string;
   addr?: string;
-}
-
-function channel(ctx: Context, flag: string | undefined) {
-  const ch = flag === undefined ? ctx.config?.getAppCh() : parseAppChannel(flag);
-  if (ch === undefined)
-    throw new DdmwError('BAD_PARAMS', 'No channel: pass --ch or set channel in ddmwapp.toml');
-  return ch;
 }
 
 function counted(source: Readable, bar: Progress): Readable {
@@ -90,7 +82,7 @@ async function payloadOf(
 }
 
 async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<void> {
-  const ch = channel(ctx, o.ch);
+  const ch = ctx.channel(o.ch);
   const cmd = o.cmd === undefined ? 0 : Number(o.cmd);
   let meta: Input | undefined = o.meta?.length ? metaFromFlags(o.meta) : undefined;
   if (o.metaFile !== undefined) {
@@ -183,7 +175,7 @@ function runHook(
 }
 
 async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
-  const ch = channel(ctx, o.ch);
+  const ch = ctx.channel(o.ch);
   const count = o.count === undefined ? Number.POSITIVE_INFINITY : Number(o.count);
   if (!(count > 0)) throw new DdmwError('BAD_PARAMS', '--count must be a positive number');
   await mkdir(o.out, { recursive: true });

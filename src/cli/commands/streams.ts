@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { DdmwError } from '../../err.ts';
 import { messages, subscribe } from '../../msg/index.ts';
 import { open } from '../../strm/index.ts';
-import { parseAppChannel } from '../../types.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
 
@@ -18,15 +17,8 @@ interface StreamFlags {
   out?: string;
 }
 
-function channel(ctx: Context, flag: string | undefined) {
-  const ch = flag === undefined ? ctx.config?.getAppCh() : parseAppChannel(flag);
-  if (ch === undefined)
-    throw new DdmwError('BAD_PARAMS', 'No channel: pass --ch or set channel in ddmwapp.toml');
-  return ch;
-}
-
 async function runStreamSend(ctx: Context, o: StreamFlags, args: string[]): Promise<void> {
-  const ch = channel(ctx, o.ch);
+  const ch = ctx.channel(o.ch);
   const file = args[0];
   const source: Readable =
     file === undefined || file === '-' ? process.stdin : createReadStream(file);
@@ -46,7 +38,7 @@ async function runStreamSend(ctx: Context, o: StreamFlags, args: string[]): Prom
 }
 
 async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
-  const ch = channel(ctx, o.ch);
+  const ch = ctx.channel(o.ch);
   const count = o.count === undefined ? 1 : Number(o.count);
   if (!(count > 0)) throw new DdmwError('BAD_PARAMS', '--count must be a positive number');
   const conn = await ctx.connect(
