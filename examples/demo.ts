@@ -11,9 +11,9 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { progress } from '../src/cli/progress.ts';
+import { counted, progress } from '../src/cli/progress.ts';
 import { blather, conn, type msg, msg as msgApi, probe, strm } from '../src/index.ts';
 import { startSimulator } from '../src/sim/index.ts';
 
@@ -37,22 +37,13 @@ async function shaOfFile(path: string): Promise<string> {
 }
 
 /** Wraps a file payload so that its bytes move a progress bar (shown on a terminal only). */
-async function withProgress(
-  spec: msg.MsgSpec,
-  bytes: number,
-): Promise<{ spec: msg.MsgSpec; done: () => void }> {
+function withProgress(spec: msg.MsgSpec, bytes: number): { spec: msg.MsgSpec; done: () => void } {
   const payload = spec.payload;
   if (typeof payload !== 'object' || payload === null || !('file' in payload))
     return { spec, done() {} };
   const bar = progress('sending 64 MiB', bytes);
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, next) {
-      bar.add(chunk.length);
-      next(null, chunk);
-    },
-  });
-  const counted = createReadStream(payload.file).pipe(counter);
-  return { spec: { ...spec, payload: { stream: counted, length: bytes } }, done: () => bar.stop() };
+  const stream = counted(createReadStream(payload.file), bar);
+  return { spec: { ...spec, payload: { stream, length: bytes } }, done: () => bar.stop() };
 }
 
 function table(rows: Row[]): string {
@@ -136,7 +127,7 @@ try {
     const receiving = msgApi.recv(receiver, {
       storeq: () => ({ meta: 'params', payload: { file: join(dir, 'received.bin') } }),
     });
-    const spec = await withProgress(c.spec, c.bytes);
+    const spec = withProgress(c.spec, c.bytes);
     const xferId = await msgApi.send(sender, spec.spec);
     spec.done();
     const m = await receiving;

@@ -4,7 +4,9 @@
  *
  * @module
  */
+export { decodeKVLines, decodeParams } from './block.ts';
 export { encodeKVLines, encodeParams, encodeTelegram, telegramText } from './encode.ts';
+export { type FedReadable, fedReadable } from './fed-readable.ts';
 export { KVLines } from './kvlines.ts';
 export { Params, type ParamsInit, type ParamValue } from './params.ts';
 export {

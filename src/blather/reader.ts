@@ -15,9 +15,10 @@
  * at once, and every decode error is fatal: later calls fail with it again.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { type Cursor, scanTelegram } from './fastpath.ts';
+import { fedReadable } from './fed-readable.ts';
 import { writeChunksToFile } from './file-sink.ts';
 import { KVLines } from './kvlines.ts';
 import { Params } from './params.ts';
@@ -228,44 +229,28 @@ export class FrameReader {
     const count = byteCount(n);
     this.#enter();
     this.#streaming = true;
-    let destroyed = false;
-    let wantMore: (() => void) | undefined;
-    const release = () => {
-      const w = wantMore;
-      wantMore = undefined;
-      w?.();
-    };
     const finish = () => {
       this.#streaming = false;
       this.#draining = undefined;
       this.#busy = false;
     };
-    const stream = new Readable({
-      read: release,
-      destroy: (err, callback) => {
-        // The rest of the payload is dropped; the next read waits until that is done.
-        if (this.#streaming && !destroyed) this.#draining = finished;
-        destroyed = true;
-        release();
-        callback(err);
+    // Destroyed early, the rest of the payload is dropped; the next read waits until that is done.
+    const fed = fedReadable({
+      onDestroy: () => {
+        if (this.#streaming) this.#draining = finished;
       },
     });
-    const finished = this.#rawChunks(count, (piece) => {
-      if (destroyed || stream.push(piece)) return;
-      return new Promise<void>((resolve) => {
-        wantMore = resolve;
-      });
-    }).then(
+    const finished = this.#rawChunks(count, (piece) => fed.offer(piece)).then(
       () => {
         finish();
-        if (!destroyed) stream.push(null);
+        if (!fed.destroyed) fed.stream.push(null);
       },
       (err: unknown) => {
         finish();
-        stream.destroy(this.#fatal(err));
+        fed.stream.destroy(this.#fatal(err));
       },
     );
-    return stream;
+    return fed.stream;
   }
 
   #enter(): void {

@@ -2,6 +2,7 @@
  * A transfer progress bar on stderr (bytes, rate, ETA), shown only when
  * stderr is a terminal, so scripts and pipes get clean output.
  */
+import { type Readable, Transform } from 'node:stream';
 import { Bar, Presets } from 'cli-progress';
 
 /** Counts transferred bytes; a no-op when stderr is not a terminal. */
@@ -38,4 +39,16 @@ export function progress(label: string, total: number): Progress {
       bar.stop();
     },
   };
+}
+
+/** `source` piped through a pass-through that moves `bar` by each chunk's size. */
+export function counted(source: Readable, bar: Progress): Readable {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bar.add(chunk.length);
+      done(null, chunk);
+    },
+  });
+  source.on('error', (err) => counter.destroy(err));
+  return source.pipe(counter);
 }

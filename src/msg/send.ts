@@ -15,7 +15,15 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Auth } from '../auth.ts';
-import { encodeKVLines, encodeParams, KVLines, Params, Telegram, U32 } from '../blather/index.ts';
+import {
+  byteCount,
+  encodeKVLines,
+  encodeParams,
+  KVLines,
+  Params,
+  Telegram,
+  U32,
+} from '../blather/index.ts';
 import type { ProtAddr } from '../conn/addr.ts';
 import { connect } from '../conn/connect.ts';
 import type { Connection, Exchange } from '../conn/connection.ts';
@@ -66,14 +74,6 @@ async function filePart(path: string, what: string): Promise<Part> {
   };
 }
 
-function checkLength(n: number | bigint, what: string): number {
-  const v = typeof n === 'bigint' ? Number(n) : n;
-  if (!Number.isSafeInteger(v) || v < 0 || BigInt(v) !== BigInt(n)) {
-    throw new DdmwError('BAD_INPUT', `The ${what} length ${n} is not a byte count (0 to 2^53-1)`);
-  }
-  return v;
-}
-
 /** Resolves an input to its length and writer; every check happens here, before sending. */
 async function toPart(input: Input | undefined, what: 'metadata' | 'payload'): Promise<Part> {
   if (input === undefined) return bytesPart(Buffer.alloc(0));
@@ -82,7 +82,7 @@ async function toPart(input: Input | undefined, what: 'metadata' | 'payload'): P
   if (input instanceof Params) return bytesPart(encodeParams(input));
   if (input instanceof KVLines) return bytesPart(encodeKVLines(input));
   if ('file' in input) return filePart(input.file, what);
-  if ('stream' in input) return streamPart(input.stream, checkLength(input.length, what));
+  if ('stream' in input) return streamPart(input.stream, byteCount(input.length));
   throw new DdmwError(
     'BAD_INPUT',
     `Unsupported ${what} input: use a Buffer, string, Params, KVLines, { file } or { stream, length }`,

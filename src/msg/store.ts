@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FrameReader } from '../blather/index.ts';
+import { decodeKVLines, decodeParams } from '../blather/index.ts';
 import type { Exchange } from '../conn/connection.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import type { Storage, StoreType } from './types.ts';
@@ -20,25 +20,16 @@ function partialName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
 }
 
-/** Parses exactly `bytes` as a params or kvlines block; trailing bytes are an error. */
+/** Parses exactly `bytes` as a params or kvlines block; a malformed block is `BAD_INPUT`. */
 async function parseBlock(
   bytes: Buffer,
   kind: 'params' | 'kvlines',
   what: PartName,
 ): Promise<Storage> {
-  const reader = new FrameReader(
-    (async function* () {
-      yield bytes;
-    })(),
-    { maxLineLength: Number.POSITIVE_INFINITY },
-  );
   try {
-    const storage: Storage =
-      kind === 'params'
-        ? { kind, params: await reader.readParams() }
-        : { kind, kvlines: await reader.readKVLines() };
-    if (reader.buffered !== 0) throw new Error('bytes follow the empty line that ends the block');
-    return storage;
+    return kind === 'params'
+      ? { kind, params: await decodeParams(bytes) }
+      : { kind, kvlines: await decodeKVLines(bytes) };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new DdmwError('BAD_INPUT', `The ${what} is not a valid ${kind} block: ${reason}`, {

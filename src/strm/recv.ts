@@ -6,8 +6,8 @@
  * the `Readable` fail; it never ends as if it were complete.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { type Telegram, U32, U64 } from '../blather/index.ts';
+import type { Readable } from 'node:stream';
+import { fedReadable, type Telegram, U32, U64 } from '../blather/index.ts';
 import type { Exchange } from '../conn/connection.ts';
 import { failError, unexpectedReply } from '../conn/request.ts';
 import { DdmwError } from '../err.ts';
@@ -52,24 +52,11 @@ export function receiveStream(
 ): { event: StreamEvent; done: Promise<void> } {
   const p = tg.params;
   const xferId = p.get(KEYS.xferId);
-  let destroyed = false;
-  let wantMore: (() => void) | undefined;
-  const release = () => {
-    const w = wantMore;
-    wantMore = undefined;
-    w?.();
-  };
-  const stream = new Readable({
-    highWaterMark: READ_AHEAD,
-    read: release,
-    destroy: (err, callback) => {
-      destroyed = true; // the rest is read and dropped, to keep the connection in step
-      release();
-      callback(err);
-    },
-  });
+  // Destroyed early, the rest is still read and dropped, to keep the connection in step.
+  const fed = fedReadable({ highWaterMark: READ_AHEAD });
+  const stream = fed.stream;
   const fail = (err: DdmwError) => {
-    if (!destroyed) stream.destroy(err);
+    if (!fed.destroyed) stream.destroy(err);
   };
   const done = (async () => {
     const hash = createHash('sha256');
@@ -80,10 +67,7 @@ export function receiveStream(
         await io.reader.readChunks(frame.params.getBigInt(KEYS.length, U64), (piece) => {
           hash.update(piece);
           len += piece.length;
-          if (destroyed || stream.push(Buffer.from(piece))) return;
-          return new Promise<void>((resolve) => {
-            wantMore = resolve;
-          });
+          return fed.offer(piece);
         });
       } else if (frame.topic === TOPICS.end) {
         const sha = hash.digest('hex');
@@ -96,7 +80,7 @@ export function receiveStream(
               `Stream ${xferId ?? ''} failed its integrity check: ${len} bytes with sha-256 ${sha}, the node sent ${wantLen} bytes with sha-256 ${wantSha}`,
             ),
           );
-        } else if (!destroyed) stream.push(null);
+        } else if (!fed.destroyed) stream.push(null);
         return;
       } else if (frame.topic === TOPICS.abort) {
         const reason = frame.params.getStrDef(KEYS.reason, 'no reason given');

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
-import { encodeTelegram, FrameReader, Telegram } from '../../src/blather/index.ts';
+import {
+  decodeKVLines,
+  decodeParams,
+  encodeTelegram,
+  FrameReader,
+  Telegram,
+} from '../../src/blather/index.ts';
 import { isAsciiKeyByte, TOPIC_FIRST_BYTE, TOPIC_REST_BYTE } from '../../src/blather/validate.ts';
 import { DdmwError } from '../../src/err.ts';
 import { chunksOf } from '../helpers/chunks.ts';
@@ -94,6 +100,21 @@ describe('errors', () => {
       maxLineLength: Number.POSITIVE_INFINITY,
     });
     assert.equal((await unlimited.readTelegram()).params.get('x'.repeat(70_000)), 'y');
+  });
+});
+
+describe('whole blocks in memory', () => {
+  it('decodes a params or kvlines block that fills the buffer, and refuses trailing bytes', async () => {
+    assert.deepEqual((await decodeParams(Buffer.from('a 1\nb 2\n\n'))).toObject(), {
+      a: '1',
+      b: '2',
+    });
+    assert.deepEqual((await decodeKVLines(Buffer.from('a 1\na 2\n\n'))).toArray(), [
+      ['a', '1'],
+      ['a', '2'],
+    ]);
+    await rejectsCode(decodeParams(Buffer.from('a 1\n\nextra')), 'BLATHER');
+    await rejectsCode(decodeParams(Buffer.from('a 1\n')), 'DISCONNECTED');
   });
 });
 

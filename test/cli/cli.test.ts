@@ -1,6 +1,6 @@
 /** The `ddmw` command line tool, run as a process against a simulator started here. */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,39 @@ function ddmw(...args: string[]): Promise<Result> {
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;
         resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
       },
+    );
+  });
+}
+
+/** Runs ddmw with `input` on its standard input. */
+function ddmwWithInput(input: string, ...args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, ...args],
+      { env: { ...process.env, DDMW_PASS: 'cli-pass' }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+    );
+    child.stdin?.end(input);
+  });
+}
+
+/** The child's exit code, also when it has already exited. */
+function exitCode(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', resolve));
+}
+
+/** Waits until a `recv` child says it subscribed; fails (rather than hangs) if it exits first. */
+function subscribedOrExit(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('subscribed')) resolve();
+    });
+    child.on('exit', (code) =>
+      reject(new Error(`recv exited (${code}) before subscribing: ${err}`)),
     );
   });
 }
@@ -74,25 +107,27 @@ describe('ddmw', () => {
         '--out',
         out,
         '--count',
-        '2',
+        '3',
       ],
       {
         env: { ...process.env, DDMW_PASS: 'cli-pass' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    await new Promise<void>((resolve) =>
-      recv.stderr.on('data', (d: Buffer) => d.toString().includes('subscribed') && resolve()),
-    );
+    await subscribedOrExit(recv);
     const file = join(dir, 'data.bin');
     await writeFile(file, Buffer.alloc(100_000, 7));
     const sent = await ddmw('--json', 'send', file, '--cmd', '9', '--meta', 'name=data.bin');
     assert.equal(sent.code, 0, sent.stderr);
     const text = await ddmw('send', '--text', 'hello');
     assert.equal(text.code, 0, text.stderr);
-    assert.equal(await new Promise((resolve) => recv.on('exit', resolve)), 0);
+    const piped = await ddmwWithInput('from stdin\n', '--json', 'send', '-');
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(await exitCode(recv), 0);
     const files = (await readdir(out)).sort();
-    assert.equal(files.length, 4);
+    assert.equal(files.length, 6);
+    const pipedId = JSON.parse(piped.stdout).xferId;
+    assert.equal(await readFile(join(out, `${pipedId}.payload`), 'utf8'), 'from stdin\n');
     const id = JSON.parse(sent.stdout).xferId;
     const sidecar = JSON.parse(await readFile(join(out, `${id}.json`), 'utf8'));
     assert.deepEqual(
@@ -128,16 +163,14 @@ describe('ddmw', () => {
       ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, 'stream', 'recv', '--out', prefix],
       { env: { ...process.env, DDMW_PASS: 'cli-pass' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    await new Promise<void>((resolve) =>
-      recv.stderr.on('data', (d: Buffer) => d.toString().includes('subscribed') && resolve()),
-    );
+    await subscribedOrExit(recv);
     const file = join(dir, 'stream.bin');
     await writeFile(file, Buffer.alloc(3_000_000, 3));
     const sent = await ddmw('--json', 'stream', 'send', file);
     assert.equal(sent.code, 0, sent.stderr);
     const { xferId, length } = JSON.parse(sent.stdout);
     assert.equal(length, 3_000_000);
-    assert.equal(await new Promise((resolve) => recv.on('exit', resolve)), 0);
+    assert.equal(await exitCode(recv), 0);
     assert.deepEqual(await readFile(`${prefix}.${xferId}`), await readFile(file));
   });
 

@@ -7,26 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
-import { DdmwError } from '../../src/err.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { connectTo, expectOk, type WireClient } from './wire-client.ts';
+import { rejectsCode } from '../helpers/errors.ts';
+import { connectTo, expectOk, failOnUnhandledRejections, type WireClient } from './wire-client.ts';
 
 const ACCOUNTS = [{ name: 'frank', pass: 'frank-secret' }];
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-before(() => process.on('unhandledRejection', onUnhandled));
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled promise rejections');
-});
+failOnUnhandledRejections();
 
 function tg(topic: string, params?: Record<string, string>): Buffer {
   return encodeTelegram(new Telegram(topic, params));
-}
-
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => err instanceof DdmwError && err.code === code);
 }
 
 describe('one simulator', () => {

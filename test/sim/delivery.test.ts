@@ -11,6 +11,7 @@ import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
 import {
   connectTo,
   expectOk,
+  failOnUnhandledRejections,
   readMsg,
   sendMsg,
   sha,
@@ -20,13 +21,7 @@ import {
 
 const ACCOUNTS = [{ name: 'all', pass: 'pw', perms: ['*'] }];
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-before(() => process.on('unhandledRejection', onUnhandled));
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no unhandled promise rejections');
-});
+failOnUnhandledRejections();
 
 /** A simulator, its log and its clients, all closed by `stop()`. */
 async function setup(options: SimulatorOptions = {}) {

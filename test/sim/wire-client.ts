@@ -2,8 +2,10 @@
  * A bare test client for the simulator: a real socket, the blather encoder
  * and a FrameReader, and nothing of the client library.
  */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { after, before } from 'node:test';
 import { encodeTelegram, FrameReader, type ParamsInit, Telegram } from '../../src/blather/index.ts';
 
 /** A connection to one simulator interface. */
@@ -144,4 +146,15 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 50
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Registers hooks that fail the file's tests if any promise rejection went unhandled. */
+export function failOnUnhandledRejections(): void {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  before(() => process.on('unhandledRejection', onUnhandled));
+  after(() => {
+    process.off('unhandledRejection', onUnhandled);
+    assert.deepEqual(unhandled, [], 'no unhandled promise rejections');
+  });
 }

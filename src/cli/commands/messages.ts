@@ -1,17 +1,17 @@
 /** `ddmw send` and `ddmw recv`: messages through the sender and receiver nodes. */
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { FrameReader, Params } from '../../blather/index.ts';
+import { decodeParams, Params } from '../../blather/index.ts';
 import { DdmwError } from '../../err.ts';
 import { type Input, type Msg, messages, send, subscribe } from '../../msg/index.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
-import { type Progress, progress } from '../progress.ts';
+import { counted, progress } from '../progress.ts';
 
 interface SendOptions {
   ch?: string;
@@ -30,17 +30,6 @@ interface RecvOptions {
   addr?: string;
 }
 
-function counted(source: Readable, bar: Progress): Readable {
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bar.add(chunk.length);
-      done(null, chunk);
-    },
-  });
-  source.on('error', (err) => counter.destroy(err));
-  return source.pipe(counter);
-}
-
 function metaFromFlags(pairs: string[]): Params {
   const meta = new Params();
   for (const pair of pairs) {
@@ -51,33 +40,46 @@ function metaFromFlags(pairs: string[]): Params {
   return meta;
 }
 
-async function readStdin(): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of process.stdin) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
+/**
+ * Standard input spooled to a temporary file: a message needs its length
+ * before it is sent, and a large input must not be held in memory.
+ */
+async function spoolStdin(): Promise<{ file: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ddmw-stdin-'));
+  const file = join(dir, 'stdin');
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  await pipeline(process.stdin, createWriteStream(file)).catch(async (err: unknown) => {
+    await cleanup();
+    throw err;
+  });
+  return { file, cleanup };
 }
 
 /** The payload: --text, a file (streamed, with progress), or `-` for standard input. */
 async function payloadOf(
   o: SendOptions,
   file: string | undefined,
-): Promise<{ input?: Input; stop(): void }> {
+): Promise<{ input?: Input; stop(): Promise<void> }> {
   if (o.text !== undefined) {
     if (file !== undefined)
       throw new DdmwError('BAD_PARAMS', 'Give either a file or --text, not both');
-    return { input: o.text, stop() {} };
+    return { input: o.text, stop: async () => {} };
   }
-  if (file === undefined) return { stop() {} };
-  if (file === '-') return { input: await readStdin(), stop() {} };
+  if (file === undefined) return { stop: async () => {} };
+  const spooled = file === '-' ? await spoolStdin() : undefined;
+  const path = spooled?.file ?? file;
   const size = (
-    await stat(file).catch((err) => {
+    await stat(path).catch((err) => {
       throw new DdmwError('IO', `Cannot read ${file}: ${(err as Error).message}`);
     })
   ).size;
   const bar = progress('send', size);
   return {
-    input: { stream: counted(createReadStream(file), bar), length: size },
-    stop: () => bar.stop(),
+    input: { stream: counted(createReadStream(path), bar), length: size },
+    stop: async () => {
+      bar.stop();
+      await spooled?.cleanup();
+    },
   };
 }
 
@@ -97,7 +99,7 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
     const xferId = await send(conn, { ch, cmd, meta, payload: payload.input });
     ctx.print({ xferId, ch, cmd }, `sent on channel ${ch} as ${xferId}`);
   } finally {
-    payload.stop();
+    await payload.stop();
     await conn.close();
   }
 }
@@ -105,15 +107,10 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
 /** The metadata as key/values when it is a params block, else as base64. */
 function describeMeta(bytes: Buffer | undefined): Promise<unknown> {
   if (!bytes) return Promise.resolve(undefined);
-  const reader = new FrameReader(
-    (async function* () {
-      yield bytes;
-    })(),
+  return decodeParams(bytes).then(
+    (p) => p.toObject(),
+    () => ({ base64: bytes.toString('base64') }),
   );
-  return reader
-    .readParams()
-    .then((p) => (reader.buffered === 0 ? p.toObject() : { base64: bytes.toString('base64') }))
-    .catch(() => ({ base64: bytes.toString('base64') }));
 }
 
 async function store(ctx: Context, o: RecvOptions, m: Msg): Promise<string> {
