@@ -14,8 +14,14 @@ export {
   DEFAULT_MAX_LINE_LENGTH,
   FrameReader,
   type FrameReaderOptions,
+  type TelegramCallback,
 } from './reader.ts';
-export { type ByteSource, type ByteSourceLike, toByteSource } from './source.ts';
+export {
+  type ByteSource,
+  type ByteSourceLike,
+  type ChunkCallback,
+  toByteSource,
+} from './source.ts';
 export { Telegram } from './telegram.ts';
 export { validateKey, validateTopic, validateValue } from './validate.ts';
 export {

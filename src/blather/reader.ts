@@ -26,6 +26,9 @@ import { type ByteSource, type ByteSourceLike, toByteSource } from './source.ts'
 import { Telegram } from './telegram.ts';
 import { validateKey, validateTopic } from './validate.ts';
 
+/** Receives the outcome of {@link FrameReader.nextTelegramCallback}: a telegram, `undefined` at a clean end, or an error. */
+export type TelegramCallback = (tg: Telegram | undefined, err?: DdmwError) => void;
+
 /** Default maximum line length: 64 KiB. */
 export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 
@@ -98,44 +101,66 @@ export class FrameReader {
    */
   nextTelegram(): Promise<Telegram | undefined> {
     const tg = this.tryReadTelegram();
-    return tg ? Promise.resolve(tg) : this.#pullTelegram();
+    if (tg) return Promise.resolve(tg);
+    return new Promise((resolve, reject) =>
+      this.nextTelegramCallback((next, err) => (err ? reject(err) : resolve(next))),
+    );
   }
 
   /** Reads the next telegram; end of data is a `DISCONNECTED` error. */
   readTelegram(): Promise<Telegram> {
     const tg = this.tryReadTelegram();
     if (tg) return Promise.resolve(tg);
-    return this.#pullTelegram().then((next) => {
-      if (next) return next;
-      throw new DdmwError('DISCONNECTED', 'Disconnected: the peer closed the connection');
-    });
+    return new Promise((resolve, reject) =>
+      this.nextTelegramCallback((next, err) => {
+        if (next) resolve(next);
+        else reject(err ?? this.#ended());
+      }),
+    );
   }
 
   /**
-   * The telegram after the buffered bytes. When nothing is buffered (the
-   * usual case for a reply), one chunk is pulled and the fast path tried
-   * straight away, with as few promise hops as possible: on a request/reply
-   * connection they are a measurable part of each round trip.
+   * Callback form of {@link nextTelegram}: calls `onTelegram` once with the
+   * telegram, with `undefined` at a clean end of data, or with an error.
+   * When the telegram is buffered, or arrives whole in the next chunk, the
+   * call happens synchronously (inside the source's data event): a server
+   * can then answer a request without a single promise, which counts on a
+   * request/reply connection. `onTelegram` must not throw.
    */
-  #pullTelegram(): Promise<Telegram | undefined> {
+  nextTelegramCallback(onTelegram: TelegramCallback): void {
+    const tg = this.tryReadTelegram();
+    if (tg) {
+      onTelegram(tg);
+      return;
+    }
     const idle = !this.#busy && !this.#error && !this.#draining && !this.#eof;
-    if (!idle || this.#pos < this.#buf.length) return this.#op(() => this.#slowTelegram());
+    if (!idle || this.#pos < this.#buf.length) {
+      this.#op(() => this.#slowTelegram()).then(
+        (next) => onTelegram(next),
+        (err: unknown) => onTelegram(undefined, toDdmwError(err)),
+      );
+      return;
+    }
     this.#busy = true;
-    return this.#source.next().then(
-      (chunk) => {
-        this.#busy = false;
-        if (chunk === null) {
-          this.#eof = true;
-          return undefined;
-        }
+    const onChunk = (chunk: Buffer | null, err?: DdmwError) => {
+      this.#busy = false;
+      if (err) onTelegram(undefined, this.#fatal(err));
+      else if (chunk === null) {
+        this.#eof = true;
+        onTelegram(undefined);
+      } else {
         this.#setChunk(chunk);
-        return this.tryReadTelegram() ?? this.#op(() => this.#slowTelegram());
-      },
-      (err: unknown) => {
-        this.#busy = false;
-        throw this.#fatal(err);
-      },
-    );
+        this.nextTelegramCallback(onTelegram);
+      }
+    };
+    const source = this.#source;
+    if (source.nextChunk) source.nextChunk(onChunk);
+    else source.next().then(onChunk, (e: unknown) => onChunk(null, toDdmwError(e)));
+  }
+
+  /** The error for a telegram that never came: the peer closed the connection between frames. */
+  #ended(): DdmwError {
+    return new DdmwError('DISCONNECTED', 'Disconnected: the peer closed the connection');
   }
 
   /**

@@ -5,12 +5,21 @@
  * unread data stays in the kernel and TCP flow control does the backpressure.
  */
 import type { Readable } from 'node:stream';
-import { toDdmwError } from '../err.ts';
+import { type DdmwError, toDdmwError } from '../err.ts';
+
+/** Receives the outcome of {@link ByteSource.nextChunk}: a chunk, `null` at end of data, or an error. */
+export type ChunkCallback = (chunk: Buffer | null, err?: DdmwError) => void;
 
 /** A pull-based stream of byte chunks. `null` means end of data. */
 export interface ByteSource {
   /** The next chunk, or `null` at end of data. Rejects with a `DdmwError` on failure. */
   next(): Promise<Buffer | null>;
+  /**
+   * Optional callback form of {@link next}: calls `onChunk` exactly once, at
+   * once when a chunk is ready, else from the stream's event. It spares a
+   * promise per chunk, which counts on request/reply connections.
+   */
+  nextChunk?(onChunk: ChunkCallback): void;
 }
 
 /** What a {@link FrameReader} can read from. */
@@ -22,60 +31,76 @@ function asBuffer(chunk: Uint8Array | string): Buffer {
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
+/** Bytes a flowing source queues before it pauses its stream. */
+const QUEUE_HIGH_WATER = 64 * 1024;
+
 /**
- * Pulls chunks from a paused `Readable`. When the reader is waiting, the
- * chunk is read inside the 'readable' event and handed over directly;
- * otherwise data stays in the stream (and the kernel) until asked for.
+ * Pulls chunks from a `Readable` in flowing mode. A chunk that arrives
+ * while the reader waits is handed over inside the 'data' event (no extra
+ * tick, which matters for request/reply round trips); otherwise it is
+ * queued, and the stream is paused once the queue holds
+ * {@link QUEUE_HIGH_WATER} bytes, so unread data stays in the kernel and
+ * TCP flow control does the backpressure.
  */
 class ReadableSource implements ByteSource {
   readonly #stream: Readable;
+  readonly #queue: Buffer[] = [];
+  #queued = 0;
   #ended = false;
   #error: unknown;
-  #waiter: { resolve: (chunk: Buffer | null) => void; reject: (err: unknown) => void } | undefined;
+  #waiter: ChunkCallback | undefined;
 
   constructor(stream: Readable) {
     this.#stream = stream;
-    stream.on('readable', () => this.#serve());
+    stream.on('data', (chunk: Buffer | string) => this.#arrive(asBuffer(chunk)));
     stream.on('end', () => this.#finish());
     stream.on('close', () => this.#finish());
     stream.on('error', (err) => {
       this.#error = err;
-      this.#serve();
+      this.#finish();
     });
+  }
+
+  #arrive(chunk: Buffer): void {
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = undefined;
+      waiter(chunk);
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    if (this.#queued >= QUEUE_HIGH_WATER) this.#stream.pause();
   }
 
   #finish(): void {
     this.#ended = true;
-    this.#serve();
-  }
-
-  /** Settles the waiting `next()` if there is something to give it. */
-  #serve(): void {
     const waiter = this.#waiter;
-    if (!waiter) return;
-    const outcome = this.#take();
-    if (outcome === undefined) return;
+    if (!waiter || this.#queue.length > 0) return;
     this.#waiter = undefined;
-    if (outcome instanceof Error) waiter.reject(outcome);
-    else waiter.resolve(outcome);
+    if (this.#error !== undefined) waiter(null, toDdmwError(this.#error, 'read failed'));
+    else waiter(null);
   }
 
-  /** A chunk, `null` at end, an error, or `undefined` when nothing is available yet. */
-  #take(): Buffer | null | Error | undefined {
-    const chunk = this.#stream.read() as Buffer | string | null;
-    if (chunk !== null) return asBuffer(chunk);
-    if (this.#error !== undefined) return toDdmwError(this.#error, 'read failed');
-    if (this.#ended || this.#stream.destroyed) return null;
-    return undefined;
+  nextChunk(onChunk: ChunkCallback): void {
+    const chunk = this.#queue.shift();
+    if (chunk) {
+      this.#queued -= chunk.length;
+      if (this.#queued < QUEUE_HIGH_WATER && !this.#ended) this.#stream.resume();
+      onChunk(chunk);
+    } else if (this.#error !== undefined) {
+      onChunk(null, toDdmwError(this.#error, 'read failed'));
+    } else if (this.#ended || this.#stream.destroyed) {
+      onChunk(null);
+    } else {
+      this.#waiter = onChunk;
+    }
   }
 
   next(): Promise<Buffer | null> {
-    const outcome = this.#take();
-    if (outcome instanceof Error) return Promise.reject(outcome);
-    if (outcome !== undefined) return Promise.resolve(outcome);
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-    });
+    return new Promise((resolve, reject) =>
+      this.nextChunk((chunk, err) => (err ? reject(err) : resolve(chunk))),
+    );
   }
 }
 

@@ -36,6 +36,14 @@ export interface Exchange {
   /** Encodes and writes a telegram. */
   writeTelegram(tg: Telegram): Promise<void>;
   /**
+   * Writes a small request (its wire text, sent as UTF-8) without waiting
+   * for the socket to drain: the caller reads the reply next, and a failed
+   * write shows as the connection's failure on that read. A string goes to
+   * the socket without an intermediate buffer. Throws when the connection
+   * has failed.
+   */
+  writeRequest(text: string): void;
+  /**
    * Writes exactly `length` bytes from `stream` with backpressure. A stream
    * that ends short or runs long is a `BAD_INPUT` error, and closes the
    * connection before the excess or missing bytes could complete the payload.
@@ -99,6 +107,10 @@ export class Connection {
       reader: this.#reader,
       write: (data) => this.#write(data),
       writeTelegram: (tg) => this.#write(encodeTelegram(tg)),
+      writeRequest: (text) => {
+        if (this.#failure) throw this.#failure;
+        this.#socket.write(text);
+      },
       writeStream: (stream, length) => this.#writeStream(stream, length),
       fail: (err) => {
         this.fail(err);
@@ -123,22 +135,45 @@ export class Connection {
    * and makes every later call fail with it; other errors (a server `Fail`,
    * bad arguments) leave the connection usable.
    */
-  async exclusive<T>(fn: (io: Exchange) => Promise<T>): Promise<T> {
-    if (this.#locked) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    else this.#locked = true;
-    try {
-      if (this.#failure) throw this.#failure;
-      return await fn(this.#exchange);
-    } catch (err) {
-      const e = err instanceof DdmwError ? err : toDdmwError(err);
-      if (FATAL_CODES.has(e.code) || this.#reader.error) this.fail(e);
-      throw e;
-    } finally {
-      // Hand the lock straight to the next caller, in call order.
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#locked = false;
+  exclusive<T>(fn: (io: Exchange) => Promise<T>): Promise<T> {
+    if (!this.#locked) {
+      this.#locked = true;
+      return this.#run(fn);
     }
+    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() => this.#run(fn));
+  }
+
+  /**
+   * Runs one exchange while holding the lock, then hands the lock on. Built
+   * from plain promise callbacks rather than `async`/`await`: a request and
+   * its reply are a few microseconds, and each extra promise hop shows.
+   */
+  #run<T>(fn: (io: Exchange) => Promise<T>): Promise<T> {
+    let result: Promise<T>;
+    try {
+      result = this.#failure ? Promise.reject(this.#failure) : fn(this.#exchange);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    return result.then(
+      (value) => {
+        this.#release();
+        return value;
+      },
+      (err: unknown) => {
+        const e = err instanceof DdmwError ? err : toDdmwError(err);
+        if (FATAL_CODES.has(e.code) || this.#reader.error) this.fail(e);
+        this.#release();
+        throw e;
+      },
+    );
+  }
+
+  /** Hands the lock straight to the next caller, in call order. */
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#locked = false;
   }
 
   /**

@@ -2,7 +2,7 @@
  * Request/reply helpers: the DDMW reply convention is `Ok` (its parameters
  * are the result) or `Fail` (its parameters describe the error).
  */
-import { type Params, Telegram } from '../blather/index.ts';
+import { type Params, Telegram, telegramText } from '../blather/index.ts';
 import { DdmwError } from '../err.ts';
 import type { Connection, Exchange } from './connection.ts';
 
@@ -19,11 +19,12 @@ export interface WhoAmI {
  * `SERVER_ERROR` carrying the params, anything else `BAD_STATE` (which closes
  * the connection), end of data `DISCONNECTED`.
  */
-export async function readOkFail(io: Exchange): Promise<Params> {
-  const tg = await io.reader.readTelegram();
-  if (tg.topic === 'Ok') return tg.params;
-  if (tg.topic === 'Fail') throw failError(tg);
-  throw unexpectedReply(io, tg, 'Ok or Fail');
+export function readOkFail(io: Exchange): Promise<Params> {
+  return io.reader.readTelegram().then((tg) => {
+    if (tg.topic === 'Ok') return tg.params;
+    if (tg.topic === 'Fail') throw failError(tg);
+    throw unexpectedReply(io, tg, 'Ok or Fail');
+  });
 }
 
 /** The `SERVER_ERROR` for a `Fail` telegram, carrying its parameters. */
@@ -56,14 +57,24 @@ export function expectOkFail(conn: Connection): Promise<Params> {
 
 /** Sends `tg` and returns the params of the `Ok` reply; `Fail` is a `SERVER_ERROR`. */
 export function sendrecv(conn: Connection, tg: Telegram): Promise<Params> {
-  return conn.exclusive(async (io) => {
-    await io.writeTelegram(tg);
+  return request(conn, () => telegramText(tg));
+}
+
+/** Sends the request `encode()` returns (encoded inside the exchange, so its errors reject) and reads the reply. */
+function request(conn: Connection, encode: () => string): Promise<Params> {
+  return conn.exclusive((io) => {
+    io.writeRequest(encode());
     return readOkFail(io);
   });
 }
 
+/** `WhoAmI` has no parameters: it is encoded once. */
+const WHOAMI = telegramText(new Telegram('WhoAmI'));
+
 /** Asks the server which account owns this connection. */
-export async function whoami(conn: Connection): Promise<WhoAmI> {
-  const reply = await sendrecv(conn, new Telegram('WhoAmI'));
-  return { id: reply.getInt('Id'), name: reply.getStr('Name') };
+export function whoami(conn: Connection): Promise<WhoAmI> {
+  return request(conn, () => WHOAMI).then((reply) => ({
+    id: reply.getInt('Id'),
+    name: reply.getStr('Name'),
+  }));
 }

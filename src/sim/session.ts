@@ -8,7 +8,7 @@
  * control), so memory stays bounded.
  */
 import type { Socket } from 'node:net';
-import { encodeTelegram, FrameReader, Params, Telegram } from '../blather/index.ts';
+import { encodeTelegram, FrameReader, Params, Telegram, telegramText } from '../blather/index.ts';
 import { type DdmwError, isDdmwError } from '../err.ts';
 import { type Account, UNAUTHENTICATED } from './accounts.ts';
 import { writeChunks } from './socket-write.ts';
@@ -126,18 +126,28 @@ export class Session {
 
   /** Writes an `Ok` reply. */
   ok(params: Params = new Params()): Promise<void> {
-    return this.#reply(new Telegram('Ok', params));
+    return this.#reply(new Telegram('Ok', params)) ?? Promise.resolve();
   }
 
   /** Writes a `Fail` reply whose `Reason` is `reason`. */
   fail(reason: string): Promise<void> {
-    return this.#reply(new Telegram('Fail', { Reason: reason }));
+    return this.#reply(new Telegram('Fail', { Reason: reason })) ?? Promise.resolve();
   }
 
-  #reply(tg: Telegram): Promise<void> {
+  /**
+   * Writes a reply; `undefined` when it went out at once, else a promise
+   * that settles once it is written (behind an exclusive writer, or after
+   * the socket drained).
+   */
+  #reply(tg: Telegram): Promise<void> | undefined {
     if (this.#options.log) this.log(`> ${describe(tg)}`);
-    const bytes = encodeTelegram(tg);
-    return this.#writer ? this.exclusive(() => this.write(bytes)) : this.write(bytes);
+    if (this.#writer) {
+      const bytes = encodeTelegram(tg);
+      return this.exclusive(() => this.write(bytes));
+    }
+    if (this.socket.destroyed || !this.socket.writable) return undefined;
+    this.socket.write(telegramText(tg)); // a string goes out without an intermediate buffer
+    return this.socket.writableNeedDrain ? this.write() : undefined;
   }
 
   /** Closes the connection at once; the request loop then ends. */
@@ -148,35 +158,99 @@ export class Session {
   /**
    * Serves requests until the client disconnects, a decode error occurs or
    * the session is closed. Never rejects. Ends the socket when done.
+   *
+   * Driven by callbacks rather than an `await` loop: a request that arrives
+   * whole and has a synchronous handler is answered inside the socket's data
+   * event, without a promise.
    */
-  async run(): Promise<void> {
-    try {
-      for (;;) {
-        const request = await this.reader.nextTelegram();
-        if (!request) break;
-        if (!(await this.#dispatch(request))) break;
-      }
-      if (!this.socket.destroyed) this.socket.end(); // after the replies already written
-    } catch (err) {
-      this.#closeOnError(err);
-    }
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#stopped = resolve;
+      this.#serve();
+    });
   }
 
-  /** Runs one request; false when the connection must close. */
-  async #dispatch(request: Telegram): Promise<boolean> {
+  /** Resolves {@link run}'s promise; `undefined` once the session has stopped. */
+  #stopped: (() => void) | undefined;
+
+  /** Answers every buffered request, then waits for the next one. */
+  readonly #serve = (): void => {
+    for (;;) {
+      if (this.socket.destroyed) {
+        this.#stop();
+        return;
+      }
+      const request = this.reader.tryReadTelegram();
+      if (!request) {
+        this.reader.nextTelegramCallback(this.#onRequest);
+        return;
+      }
+      if (!this.#handle(request)) return;
+    }
+  };
+
+  readonly #onRequest = (request: Telegram | undefined, err?: DdmwError): void => {
+    if (!request) this.#stop(err);
+    else if (this.#handle(request)) this.#serve();
+  };
+
+  /** Runs one request; false when the session goes on later (after an asynchronous reply) or has stopped. */
+  #handle(request: Telegram): boolean {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#dispatch(request);
+    } catch (err) {
+      this.#stop(err);
+      return false;
+    }
+    if (!pending) return true;
+    pending.then(this.#serve, (err: unknown) => this.#stop(err));
+    return false;
+  }
+
+  /** Ends the session: after a clean end of data the socket is ended, after an error it is closed. */
+  #stop(err?: unknown): void {
+    const stopped = this.#stopped;
+    if (!stopped) return;
+    this.#stopped = undefined;
+    if (err !== undefined) this.#closeOnError(err);
+    else if (!this.socket.destroyed) this.socket.end(); // after the replies already written
+    stopped();
+  }
+
+  /**
+   * Runs one request. A synchronous handler whose reply goes out at once
+   * completes here (`undefined`): most requests are small, and a promise
+   * per request is a measurable part of a round trip. Otherwise the
+   * returned promise settles when the reply is written.
+   */
+  #dispatch(request: Telegram): Promise<void> | undefined {
     if (this.#options.log) this.log(`< ${describe(request)}`);
     const handler = this.#options.commands.get(request.topic);
     if (!handler) {
-      await this.fail(`Unknown command "${request.topic}" on ${this.#options.interfaceName}`);
-      return true;
+      return this.#reply(
+        new Telegram('Fail', {
+          Reason: `Unknown command "${request.topic}" on ${this.#options.interfaceName}`,
+        }),
+      );
     }
+    let result: Params | Promise<Params>;
     try {
-      await this.ok(await handler(this, request));
+      result = handler(this, request);
     } catch (err) {
-      if (this.reader.error || !(err instanceof CommandFailed || isBadRequest(err))) throw err;
-      await this.fail(err.message);
+      return this.#replyFailure(err);
     }
-    return !this.socket.destroyed;
+    if (result instanceof Params) return this.#reply(new Telegram('Ok', result));
+    return result.then(
+      (params) => this.ok(params),
+      (err: unknown) => this.#replyFailure(err),
+    );
+  }
+
+  /** Replies `Fail` for a refused or bad request; rethrows anything else (it closes the session). */
+  #replyFailure(err: unknown): Promise<void> | undefined {
+    if (this.reader.error || !(err instanceof CommandFailed || isBadRequest(err))) throw err;
+    return this.#reply(new Telegram('Fail', { Reason: err.message }));
   }
 
   #closeOnError(err: unknown): void {
