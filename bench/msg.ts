@@ -139,7 +139,7 @@ function endToEndRate(total: number): Promise<number> {
 }
 
 /** Peak RSS of a separate client process receiving `total` bytes to a file. */
-function receiveToFilePeakRss(total: number, dir: string): Promise<number> {
+export function receiveToFilePeakRss(total: number, dir: string): Promise<number> {
   return withSim(async (sim) => {
     const child = await childPeakRss(sim.receiver.subif, join(dir, 'received.bin'));
     await child.ready;

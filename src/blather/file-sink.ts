@@ -57,14 +57,16 @@ export async function writeChunksToFile(
 const BATCH_BYTES = 1024 * 1024;
 
 /**
- * Appends chunks to a file in batches, with one batch being written while
- * the next is gathered: at most two batches are held. The chunks must not
- * be changed after they are added (socket chunks never are).
+ * Appends chunks to a file in batches: chunks are copied into one of two
+ * reused 1 MiB buffers, one being written while the other fills. Memory
+ * stays at 2 MiB however long the payload, and a chunk is no longer needed
+ * once `add` has settled (a lending source may then reuse it).
  */
 class BatchWriter {
   readonly #fh: FileHandle;
-  #batch: Buffer[] = [];
-  #batchBytes = 0;
+  #batch: Buffer | undefined;
+  #spare: Buffer | undefined;
+  #fill = 0;
   #inflight: Promise<void> = Promise.resolve();
   /** The error of a finished write, kept until the next call reports it. */
   #error: unknown;
@@ -73,11 +75,16 @@ class BatchWriter {
     this.#fh = fh;
   }
 
-  /** Adds a chunk; waits only when a full batch must wait for the previous write. */
+  /** Copies a chunk in; waits only when a full batch must wait for the previous write. */
   async add(chunk: Buffer): Promise<void> {
-    this.#batch.push(chunk);
-    this.#batchBytes += chunk.length;
-    if (this.#batchBytes >= BATCH_BYTES) await this.#startWrite();
+    let at = 0;
+    while (at < chunk.length) {
+      this.#batch ??= Buffer.allocUnsafe(BATCH_BYTES);
+      const copied = chunk.copy(this.#batch, this.#fill, at);
+      this.#fill += copied;
+      at += copied;
+      if (this.#fill === BATCH_BYTES) await this.#startWrite();
+    }
   }
 
   /** Writes what is left and waits for every write. */
@@ -90,15 +97,27 @@ class BatchWriter {
   async #startWrite(): Promise<void> {
     await this.#inflight;
     if (this.#error !== undefined) throw this.#error;
-    if (this.#batchBytes === 0) return;
     const batch = this.#batch;
-    this.#batch = [];
-    this.#batchBytes = 0;
-    this.#inflight = this.#fh.writev(batch).then(
+    if (!batch || this.#fill === 0) return;
+    const bytes = batch.subarray(0, this.#fill);
+    // The buffer being written becomes the spare once its write is done.
+    this.#batch = this.#spare;
+    this.#spare = batch;
+    this.#fill = 0;
+    this.#inflight = writeAll(this.#fh, bytes).then(
       () => {},
       (err: unknown) => {
         this.#error = err;
       },
     );
+  }
+}
+
+/** Writes all of `bytes` at the file's current position (a write may take fewer bytes than asked). */
+async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, null);
+    done += bytesWritten;
   }
 }

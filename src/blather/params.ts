@@ -74,6 +74,21 @@ export class Params implements Iterable<[string, string]> {
   }
 
   /**
+   * Copies the decoded bytes these params still point into, so that they no
+   * longer depend on the decoder's buffer (which a lending source reuses).
+   * @internal Used by the decoder only.
+   */
+  ownBytes(): void {
+    const buf = this.#lazyBuf;
+    const offsets = this.#lazyOffsets;
+    if (!buf || !offsets || offsets.length === 0) return;
+    const start = offsets[0] as number;
+    const copy = Buffer.from(buf.subarray(start, offsets[offsets.length - 1]));
+    this.#lazyBuf = copy;
+    this.#lazyOffsets = offsets.map((o) => o - start);
+  }
+
+  /**
    * Builds params from already decoded entries, without validation.
    * @internal Used by the decoder only (it validates keys itself).
    */

@@ -179,7 +179,16 @@ export class FrameReader {
     cursor.pos = this.#pos;
     const tg = scanTelegram(buf, cursor, this.#maxLine, this.#bufAscii);
     this.#pos = cursor.pos;
+    if (tg && this.#source.release) {
+      tg.params.ownBytes();
+      this.#releaseIfDone();
+    }
     return tg;
+  }
+
+  /** Gives a lent chunk back to its source once every byte of it is consumed. */
+  #releaseIfDone(): void {
+    if (this.#pos >= this.#buf.length) this.#source.release?.();
   }
 
   /** Reads a params block (key/value lines up to an empty line). */
@@ -223,7 +232,8 @@ export class FrameReader {
   /**
    * Hands exactly `n` raw bytes to `onChunk`, one piece at a time, awaiting
    * it between pieces (backpressure). Pieces are views into the reader's
-   * buffer: copy them if you keep them past the callback. If `onChunk`
+   * buffer, valid until the callback's promise settles: copy them if you
+   * keep them longer. If `onChunk`
    * throws, the rest of the payload is still read (and dropped) so the
    * reader stays in sync, and the call then rejects with that error.
    */
@@ -258,6 +268,7 @@ export class FrameReader {
       this.#streaming = false;
       this.#draining = undefined;
       this.#busy = false;
+      this.#releaseIfDone();
     };
     // Destroyed early, the rest of the payload is dropped; the next read waits until that is done.
     const fed = fedReadable({
@@ -265,7 +276,11 @@ export class FrameReader {
         if (this.#streaming) this.#draining = finished;
       },
     });
-    const finished = this.#rawChunks(count, (piece) => fed.offer(piece)).then(
+    // A lent chunk is reused once given back: the stream gets copies.
+    const lent = this.#source.release !== undefined;
+    const finished = this.#rawChunks(count, (piece) =>
+      fed.offer(lent ? Buffer.from(piece) : piece),
+    ).then(
       () => {
         finish();
         if (!fed.destroyed) fed.stream.push(null);
@@ -304,6 +319,7 @@ export class FrameReader {
     } finally {
       this.#busy = false;
       this.#inSync = true;
+      this.#releaseIfDone();
     }
   }
 

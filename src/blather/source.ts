@@ -20,6 +20,14 @@ export interface ByteSource {
    * promise per chunk, which counts on request/reply connections.
    */
   nextChunk?(onChunk: ChunkCallback): void;
+  /**
+   * Present on a source that lends its chunks: a chunk it hands out is a
+   * view of memory it reuses, valid until the reader calls `release()` or
+   * asks for the next chunk. The reader copies whatever it keeps longer
+   * (see `FrameReader`). Lending spares an allocation per socket read,
+   * which keeps a long receive's memory flat.
+   */
+  release?(): void;
 }
 
 /** What a {@link FrameReader} can read from. */

@@ -8,6 +8,7 @@ import { type Auth, authenticate } from '../auth.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { formatProtAddr, type ProtAddr, toProtAddr } from './addr.ts';
 import { Connection } from './connection.ts';
+import { type SocketSource, socketSource } from './socket-source.ts';
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -21,10 +22,15 @@ export interface ConnectOptions {
   maxLineLength?: number;
 }
 
-function openSocket(addr: ProtAddr): Socket {
-  return addr.kind === 'tcp'
-    ? netConnect({ host: addr.host, port: addr.port })
-    : netConnect({ path: addr.path });
+/** Opens the socket, reading into the lent buffer of a {@link SocketSource}. */
+function openSocket(addr: ProtAddr): { socket: Socket; source: SocketSource } {
+  const { source, onread } = socketSource();
+  const socket =
+    addr.kind === 'tcp'
+      ? netConnect({ host: addr.host, port: addr.port, onread })
+      : netConnect({ path: addr.path, onread });
+  source.attach(socket);
+  return { socket, source };
 }
 
 /** Waits for the socket to connect; rejects with an `IO` error naming the address. */
@@ -58,7 +64,7 @@ export async function connect(
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
     throw new DdmwError('BAD_PARAMS', `timeoutMs must be a non-negative number, got ${timeoutMs}`);
   }
-  const socket = openSocket(pa);
+  const { socket, source } = openSocket(pa);
   // The first of: abort, time limit. Either destroys the socket, which fails whatever is pending.
   let stopped: DdmwError | undefined;
   const stop = (err: DdmwError) => {
@@ -79,7 +85,7 @@ export async function connect(
         );
   try {
     await whenConnected(socket, address);
-    const conn = new Connection(socket, pa, { maxLineLength: options.maxLineLength });
+    const conn = new Connection(socket, pa, { maxLineLength: options.maxLineLength, source });
     if (options.auth) await authenticate(conn, options.auth);
     if (stopped) throw stopped;
     return conn;

@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { encodeTelegram, FrameReader, type Telegram } from '../blather/index.ts';
+import { type ByteSource, encodeTelegram, FrameReader, type Telegram } from '../blather/index.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { formatProtAddr, type ProtAddr } from './addr.ts';
 
@@ -85,10 +85,14 @@ export class Connection {
   #stopSource: (() => void) | undefined;
 
   /** @internal Use `connect()`. */
-  constructor(socket: Socket, addr: ProtAddr, options: { maxLineLength?: number } = {}) {
+  constructor(
+    socket: Socket,
+    addr: ProtAddr,
+    options: { maxLineLength?: number; source?: ByteSource } = {},
+  ) {
     this.addr = addr;
     this.#socket = socket;
-    this.#reader = new FrameReader(socket, options);
+    this.#reader = new FrameReader(options.source ?? socket, options);
     socket.on('error', () => {}); // errors surface through reads and writes
     socket.setNoDelay(true); // request/reply traffic: do not wait to coalesce small writes
     socket.on('drain', () => this.#wakeWriters());

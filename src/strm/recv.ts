@@ -67,7 +67,7 @@ export function receiveStream(
         await io.reader.readChunks(frame.params.getBigInt(KEYS.length, U64), (piece) => {
           hash.update(piece);
           len += piece.length;
-          return fed.offer(piece);
+          return fed.offer(Buffer.from(piece)); // the reader's pieces are only lent to this callback
         });
       } else if (frame.topic === TOPICS.end) {
         const sha = hash.digest('hex');

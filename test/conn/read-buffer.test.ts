@@ -1,0 +1,121 @@
+/**
+ * A client connection reads into one reused buffer that it lends to the
+ * decoder (`conn/socket-source.ts`). These tests check that nothing handed
+ * to the caller still points into that buffer once it is reused: decoded
+ * params, payload bytes, payload streams and chunk callbacks, whether the
+ * data arrives in one piece or split across reads.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { type Params, Telegram } from '../../src/blather/index.ts';
+import { connect, sendrecv } from '../../src/conn/index.ts';
+import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+
+/** A reply whose value fills a good part of the read buffer, so later reads overwrite it. */
+function bigReply(tag: string): string {
+  return `Ok\nTag ${tag}\nFill ${tag.repeat(20_000)}\n\n`;
+}
+
+const servers: FakeServer[] = [];
+after(async () => {
+  for (const s of servers) await s.close();
+});
+
+/** Answers every request with the next of `replies`, written in one piece. */
+async function replying(replies: string[]): Promise<FakeServer> {
+  const server = await startFakeServer(async ({ socket, reader }) => {
+    for (const reply of replies) {
+      if (!(await reader.nextTelegram())) return;
+      socket.write(reply);
+    }
+  });
+  servers.push(server);
+  return server;
+}
+
+describe('lent read buffer', () => {
+  it('params decoded earlier keep their values after later replies reuse the buffer', async () => {
+    const server = await replying([bigReply('a'), bigReply('b'), bigReply('c')]);
+    const conn = await connect(server.addr);
+    const kept: Params[] = [];
+    for (let i = 0; i < 3; i++) kept.push(await sendrecv(conn, new Telegram('Get')));
+    assert.deepEqual(
+      kept.map((p) => p.getStr('Tag')),
+      ['a', 'b', 'c'],
+    );
+    assert.equal(kept[0]?.getStr('Fill'), 'a'.repeat(20_000));
+    assert.equal(kept[1]?.getStr('Fill'), 'b'.repeat(20_000));
+    await conn.close();
+  });
+
+  it('a telegram, raw bytes and another telegram in one write decode intact', async () => {
+    const payload = Buffer.alloc(50_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+    const server = await startFakeServer(async ({ socket, reader }) => {
+      await reader.nextTelegram();
+      socket.write(
+        Buffer.concat([
+          Buffer.from(`Ok\nLen ${payload.length}\n\n`),
+          payload,
+          Buffer.from('Ok\nAfter yes\n\n'),
+        ]),
+      );
+    });
+    servers.push(server);
+    const conn = await connect(server.addr);
+    const result = await conn.exclusive(async (io) => {
+      io.writeRequest('Get\n\n');
+      const head = await io.reader.readTelegram();
+      const bytes = await io.reader.readBytes(head.params.getInt('Len'));
+      const tail = await io.reader.readTelegram();
+      return { head, bytes, tail };
+    });
+    assert.equal(result.head.params.getInt('Len'), payload.length);
+    assert.ok(result.bytes.equals(payload));
+    assert.equal(result.tail.params.getStr('After'), 'yes');
+    await conn.close();
+  });
+
+  it('a payload read as a stream or in chunks is delivered intact across many reads', async () => {
+    const payload = Buffer.alloc(3 * 1024 * 1024 + 123);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + (i >> 12)) & 0xff;
+    const expected = createHash('sha256').update(payload).digest('hex');
+    const server = await startFakeServer(async ({ socket, reader }) => {
+      while (await reader.nextTelegram()) {
+        socket.write(`Ok\nLen ${payload.length}\n\n`);
+        socket.write(payload);
+      }
+    });
+    servers.push(server);
+    const conn = await connect(server.addr);
+
+    // As a stream, consumed slowly: chunks must not change after they are handed out.
+    const streamed = await conn.exclusive(async (io) => {
+      io.writeRequest('Get\n\n');
+      const head = await io.reader.readTelegram();
+      const held: Buffer[] = [];
+      for await (const chunk of io.reader.readStream(head.params.getInt('Len'))) {
+        held.push(chunk as Buffer);
+        if (held.length % 8 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      return Buffer.concat(held);
+    });
+    assert.equal(createHash('sha256').update(streamed).digest('hex'), expected);
+
+    // In chunks, with an asynchronous callback: each piece is valid until its promise settles.
+    const hash = createHash('sha256');
+    await conn.exclusive(async (io) => {
+      io.writeRequest('Get\n\n');
+      const head = await io.reader.readTelegram();
+      await io.reader.readChunks(head.params.getInt('Len'), async (piece) => {
+        const before = Buffer.from(piece);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.ok(piece.equals(before), 'a piece changed before its callback settled');
+        hash.update(piece);
+      });
+    });
+    assert.equal(hash.digest('hex'), expected);
+    await within(conn.close(), 2000, 'close');
+  });
+});
