@@ -70,8 +70,8 @@ async function childPeakRss(
   subif: string,
   file: string,
 ): Promise<{ ready: Promise<void>; rss: Promise<number> }> {
-  // The child runs the compiled library on plain Node (npm run bench builds dist/ first).
-  const script = fileURLToPath(new URL('./recv-child.mjs', import.meta.url));
+  // The benchmark runs compiled (see run.ts), so the child is the compiled recv-child.js next to this file.
+  const script = fileURLToPath(new URL('./recv-child.js', import.meta.url));
   const child = spawn(process.execPath, [script, subif, APP.name, APP.pass, file], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

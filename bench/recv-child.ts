@@ -1,15 +1,14 @@
 /**
  * Child process of the `recv.file.1GiB.peakRss` figure: subscribes, receives
  * one message with its payload stored to a file, and prints its peak RSS.
- * It runs the compiled library (dist/, built by `npm run bench`) on plain
- * Node, as an application would, so the figure is not inflated by a
- * TypeScript loader.
- * Usage: recv-child.mjs <subif> <account> <pass> <file>
+ * Like the whole benchmark, it runs compiled (`npm run bench` compiles
+ * `src/` and `bench/` with tsc), on plain Node, as an application would.
+ * Usage: recv-child.js <subif> <account> <pass> <file>
  */
 import { readFileSync } from 'node:fs';
-import { conn as connModule, msg } from '../dist/index.js';
+import { conn as connModule, msg } from '../src/index.ts';
 
-const [subif, name, pass, file] = process.argv.slice(2);
+const [subif = '', name = '', pass = '', file = ''] = process.argv.slice(2);
 const conn = await connModule.connect(subif, { auth: { name, pass } });
 await msg.subscribe(conn, 'bench');
 process.stdout.write('subscribed\n');
@@ -23,7 +22,7 @@ process.stdout.write(`received ${m.payloadLen} bytes peakRssMiB=${peakRssMiB.toF
  * (getrusage) keeps the high-water mark across `exec`, so in a child it can
  * report the RSS the parent had when it forked, not this process's own.
  */
-function peakRssKiB() {
+function peakRssKiB(): number {
   try {
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
     if (hwm) return Number(hwm[1]);
