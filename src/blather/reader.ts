@@ -142,21 +142,32 @@ export class FrameReader {
       return;
     }
     this.#busy = true;
-    const onChunk = (chunk: Buffer | null, err?: DdmwError) => {
-      this.#busy = false;
-      if (err) onTelegram(undefined, this.#fatal(err));
-      else if (chunk === null) {
-        this.#eof = true;
-        onTelegram(undefined);
-      } else {
-        this.#setChunk(chunk);
-        this.nextTelegramCallback(onTelegram);
-      }
-    };
+    this.#telegramWaiter = onTelegram;
     const source = this.#source;
-    if (source.nextChunk) source.nextChunk(onChunk);
-    else source.next().then(onChunk, (e: unknown) => onChunk(null, toDdmwError(e)));
+    if (source.nextChunk) source.nextChunk(this.#onTelegramChunk);
+    else
+      source
+        .next()
+        .then(this.#onTelegramChunk, (e: unknown) => this.#onTelegramChunk(null, toDdmwError(e)));
   }
+
+  /** Who waits in {@link nextTelegramCallback} for the chunk being pulled. */
+  #telegramWaiter: TelegramCallback | undefined;
+
+  /** The chunk pulled for {@link nextTelegramCallback} (one function for all calls: no closure per request). */
+  readonly #onTelegramChunk = (chunk: Buffer | null, err?: DdmwError): void => {
+    const onTelegram = this.#telegramWaiter as TelegramCallback;
+    this.#telegramWaiter = undefined;
+    this.#busy = false;
+    if (err) onTelegram(undefined, this.#fatal(err));
+    else if (chunk === null) {
+      this.#eof = true;
+      onTelegram(undefined);
+    } else {
+      this.#setChunk(chunk);
+      this.nextTelegramCallback(onTelegram);
+    }
+  };
 
   /** The error for a telegram that never came: the peer closed the connection between frames. */
   #ended(): DdmwError {

@@ -36,9 +36,34 @@ export function validateTopic(topic: string): void {
   );
 }
 
+/** Up to this length a character loop beats a regex call (keys and values are mostly short). */
+const SHORT_TEXT = 32;
+
+/** True for a short, non-empty key of printable ASCII (the common case, checked without a regex). */
+function isShortAsciiKey(key: string): boolean {
+  const n = key.length;
+  if (n === 0 || n > SHORT_TEXT) return false;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** True for a short value with no LF, no surrogate and no trailing CR (fine to send, no regex needed). */
+function isShortPlainValue(value: string): boolean {
+  const n = value.length;
+  if (n > SHORT_TEXT) return false;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 10 || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return n === 0 || value.charCodeAt(n - 1) !== 13;
+}
+
 /** Throws a `BLATHER` error unless `key` is a valid Telegram/Params key. */
 export function validateKey(key: string): void {
-  if (ASCII_KEY_RE.test(key) || KEY_RE.test(key)) return;
+  if (isShortAsciiKey(key) || ASCII_KEY_RE.test(key) || KEY_RE.test(key)) return;
   if (key.length === 0) {
     throw new DdmwError('BLATHER', 'Empty or broken key: a parameter key cannot be empty');
   }
@@ -54,7 +79,7 @@ export function validateKey(key: string): void {
  * strips as part of CRLF), or holds a lone surrogate. The value itself is never quoted (it may be a secret).
  */
 export function validateValue(key: string, value: string): void {
-  if (!BAD_VALUE_RE.test(value)) return;
+  if (isShortPlainValue(value) || !BAD_VALUE_RE.test(value)) return;
   if (value.indexOf('\n') !== -1) {
     throw new DdmwError(
       'BLATHER',

@@ -159,19 +159,21 @@ export class Connection {
     } catch (err) {
       result = Promise.reject(err);
     }
-    return result.then(
-      (value) => {
-        this.#release();
-        return value;
-      },
-      (err: unknown) => {
-        const e = err instanceof DdmwError ? err : toDdmwError(err);
-        if (FATAL_CODES.has(e.code) || this.#reader.error) this.fail(e);
-        this.#release();
-        throw e;
-      },
-    );
+    return result.then(this.#afterRun, this.#afterFailedRun);
   }
+
+  readonly #afterRun = <T>(value: T): T => {
+    this.#release();
+    return value;
+  };
+
+  /** Makes an error that leaves the stream out of sync fatal, then hands the lock on. */
+  readonly #afterFailedRun = (err: unknown): never => {
+    const e = err instanceof DdmwError ? err : toDdmwError(err);
+    if (FATAL_CODES.has(e.code) || this.#reader.error) this.fail(e);
+    this.#release();
+    throw e;
+  };
 
   /** Hands the lock straight to the next caller, in call order. */
   #release(): void {
