@@ -13,6 +13,8 @@ import {
   KVLines,
   Params,
   Telegram,
+  validateKey,
+  validateValue,
 } from '../../src/blather/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { chunksOf, splitAt } from '../helpers/chunks.ts';
@@ -198,6 +200,46 @@ describe('properties', () => {
         assert.deepEqual(fast, reference);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('validation fast paths', () => {
+  // The reference rules, as the wire-protocol spec states them (validate.ts tries cheaper forms first).
+  const keyOk = (k: string) => /^[\p{Alphabetic}\p{N}!-/:-@[-`{-~]+$/u.test(k);
+  const valueOk = (v: string) => !/\n|\r$|[\uD800-\uDFFF]/u.test(v);
+  const accepts = (fn: () => void) => {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      assert.ok(e instanceof DdmwError && e.code === 'BLATHER');
+      return false;
+    }
+  };
+  const text = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.string({
+      unit: fc.constantFrom('a', ' ', '\r', '\n', '~', '\x7f', '\uD83D', '\uDE00', 'é'),
+      maxLength: 40,
+    }),
+  );
+
+  it('keys and values are accepted exactly when the reference rules accept them', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        assert.equal(
+          accepts(() => validateKey(s)),
+          keyOk(s),
+          `key ${JSON.stringify(s)}`,
+        );
+        assert.equal(
+          accepts(() => validateValue('k', s)),
+          valueOk(s),
+          `value ${JSON.stringify(s)}`,
+        );
+      }),
+      { numRuns: 2000 },
     );
   });
 });
