@@ -260,7 +260,9 @@ export class FrameReader {
   readToFile(path: string, n: number | bigint, options: { mode?: number } = {}): Promise<void> {
     const count = byteCount(n);
     return this.#op(() =>
-      writeChunksToFile(path, options.mode, (onChunk) => this.#rawChunks(count, onChunk)),
+      writeChunksToFile(path, options.mode, (onChunk) => this.#rawChunks(count, onChunk), {
+        copy: this.#source.release !== undefined,
+      }),
     );
   }
 
