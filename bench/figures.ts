@@ -35,6 +35,17 @@ export function figure(
 }
 
 /**
+ * The best of `runs` measurements (each a rate: higher is better). For
+ * figures made of one long transfer, where a single run is at the mercy of
+ * the machine's other work; figure and baseline get the same number of runs.
+ */
+export async function bestOf(runs: number, measure: () => Promise<number>): Promise<number> {
+  let best = 0;
+  for (let i = 0; i < runs; i++) best = Math.max(best, await measure());
+  return best;
+}
+
+/**
  * Runs `fn` (which does `units` units of work per call) repeatedly for about
  * `seconds`, `rounds` times, and returns the best rate in units per second.
  */

@@ -56,17 +56,17 @@ export async function writeChunksToFile(
 }
 
 /** Bytes gathered before one write: far fewer system calls than a write per socket chunk. */
-const BATCH_BYTES = 1024 * 1024;
+const BATCH_BYTES = 2 * 1024 * 1024;
 
 /**
  * Batches written at once. A write to the file system takes a trip through
  * the thread pool; with several under way, the disk keeps pace with the
  * socket instead of the socket waiting for each write in turn.
  */
-const MAX_WRITES_IN_FLIGHT = 3;
+const MAX_WRITES_IN_FLIGHT = 2;
 
 /**
- * Appends chunks to a file in batches of about 1 MiB, each written at its
+ * Appends chunks to a file in batches of about 2 MiB, each written at its
  * own offset while the next ones gather. Owned chunks are written as they
  * are (`writev`, no copy). Lent chunks (`copy`) are copied into reused
  * buffers, so they are no longer needed once `add` has settled and memory

@@ -40,7 +40,7 @@ function asBuffer(chunk: Uint8Array | string): Buffer {
 }
 
 /** Bytes a flowing source queues before it pauses its stream. */
-const QUEUE_HIGH_WATER = 64 * 1024;
+const QUEUE_HIGH_WATER = 1024 * 1024;
 
 /**
  * Pulls chunks from a `Readable` in flowing mode. A chunk that arrives
