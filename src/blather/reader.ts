@@ -14,9 +14,10 @@
  * `DISCONNECTED` error (never a silent loss), zero-length raw reads complete
  * at once, and every decode error is fatal: later calls fail with it again.
  */
-import { isAscii, isUtf8 } from 'node:buffer';
+import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { DdmwError, toDdmwError } from '../err.ts';
+import { ChunkCursor } from './chunk-cursor.ts';
 import { type Cursor, scanTelegram } from './fastpath.ts';
 import { fedReadable } from './fed-readable.ts';
 import { writeChunksToFile } from './file-sink.ts';
@@ -41,8 +42,6 @@ export interface FrameReaderOptions {
   maxLineLength?: number;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /** Turns a byte count (number or bigint) into a safe integer number, or throws `BAD_INPUT`. */
 export function byteCount(n: number | bigint): number {
   const v = typeof n === 'bigint' ? Number(n) : n;
@@ -58,12 +57,9 @@ export function byteCount(n: number | bigint): number {
 /** Pull-based decoder over a byte source. One operation at a time. */
 export class FrameReader {
   readonly #source: ByteSource;
+  readonly #chunks: ChunkCursor;
   readonly #maxLine: number;
-  #buf: Buffer = EMPTY;
-  #pos = 0;
-  #bufAscii: boolean | undefined;
   readonly #cursor: Cursor = { pos: 0 };
-  #eof = false;
   #error: DdmwError | undefined;
   #busy = false;
   /** True while a Readable from {@link readStream} is still being read. */
@@ -75,6 +71,7 @@ export class FrameReader {
 
   constructor(source: ByteSourceLike, options: FrameReaderOptions = {}) {
     this.#source = toByteSource(source);
+    this.#chunks = new ChunkCursor(this.#source);
     const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     if (!(max === Number.POSITIVE_INFINITY || (Number.isSafeInteger(max) && max > 0))) {
       throw new DdmwError(
@@ -87,7 +84,7 @@ export class FrameReader {
 
   /** Bytes received from the source but not consumed yet. */
   get buffered(): number {
-    return this.#buf.length - this.#pos;
+    return this.#chunks.buffered;
   }
 
   /** The fatal error that stopped this reader, if any. */
@@ -133,8 +130,8 @@ export class FrameReader {
       onTelegram(tg);
       return;
     }
-    const idle = !this.#busy && !this.#error && !this.#draining && !this.#eof;
-    if (!idle || this.#pos < this.#buf.length) {
+    const idle = !this.#busy && !this.#error && !this.#draining && !this.#chunks.eof;
+    if (!idle || this.#chunks.buffered > 0) {
       this.#op(() => this.#slowTelegram()).then(
         (next) => onTelegram(next),
         (err: unknown) => onTelegram(undefined, toDdmwError(err)),
@@ -161,10 +158,10 @@ export class FrameReader {
     this.#busy = false;
     if (err) onTelegram(undefined, this.#fatal(err));
     else if (chunk === null) {
-      this.#eof = true;
+      this.#chunks.eof = true;
       onTelegram(undefined);
     } else {
-      this.#setChunk(chunk);
+      this.#chunks.setChunk(chunk);
       this.nextTelegramCallback(onTelegram);
     }
   };
@@ -183,23 +180,19 @@ export class FrameReader {
   }
 
   #scanFast(): Telegram | undefined {
-    const buf = this.#buf;
-    if (this.#pos >= buf.length) return undefined;
-    if (this.#bufAscii === undefined) this.#bufAscii = isAscii(buf);
+    const chunks = this.#chunks;
+    const buf = chunks.buf;
+    if (chunks.pos >= buf.length) return undefined;
+    chunks.ascii ??= isAscii(buf);
     const cursor = this.#cursor;
-    cursor.pos = this.#pos;
-    const tg = scanTelegram(buf, cursor, this.#maxLine, this.#bufAscii);
-    this.#pos = cursor.pos;
+    cursor.pos = chunks.pos;
+    const tg = scanTelegram(buf, cursor, this.#maxLine, chunks.ascii);
+    chunks.pos = cursor.pos;
     if (tg && this.#source.release) {
       tg.params.ownBytes();
-      this.#releaseIfDone();
+      chunks.releaseIfDone();
     }
     return tg;
-  }
-
-  /** Gives a lent chunk back to its source once every byte of it is consumed. */
-  #releaseIfDone(): void {
-    if (this.#pos >= this.#buf.length) this.#source.release?.();
   }
 
   /** Reads a params block (key/value lines up to an empty line). */
@@ -281,7 +274,7 @@ export class FrameReader {
       this.#streaming = false;
       this.#draining = undefined;
       this.#busy = false;
-      this.#releaseIfDone();
+      this.#chunks.releaseIfDone();
     };
     // Destroyed early, the rest of the payload is dropped; the next read waits until that is done.
     const fed = fedReadable({
@@ -332,7 +325,7 @@ export class FrameReader {
     } finally {
       this.#busy = false;
       this.#inSync = true;
-      this.#releaseIfDone();
+      this.#chunks.releaseIfDone();
     }
   }
 
@@ -343,110 +336,19 @@ export class FrameReader {
     return e;
   }
 
-  /** Replaces the (fully consumed) buffer with the next chunk; false at end of data. */
-  async #pull(): Promise<boolean> {
-    if (this.#eof) return false;
-    for (;;) {
-      const chunk = await this.#source.next();
-      if (chunk === null) {
-        this.#eof = true;
-        return false;
-      }
-      if (chunk.length > 0) {
-        this.#setChunk(chunk);
-        return true;
-      }
-    }
-  }
-
-  /** Makes `chunk` the current buffer (the previous one must be fully consumed). */
-  #setChunk(chunk: Buffer): void {
-    this.#buf = chunk;
-    this.#pos = 0;
-    this.#bufAscii = undefined;
-  }
-
-  async #rawChunks(n: number, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
-    let left = n;
-    let consumerFailed = false;
-    let consumerError: unknown;
-    while (left > 0) {
-      if (this.#pos >= this.#buf.length && !(await this.#pull())) {
-        throw new DdmwError(
-          'DISCONNECTED',
-          `Disconnected: the data ended ${left} bytes before the end of a ${n}-byte payload`,
-        );
-      }
-      const take = Math.min(left, this.#buf.length - this.#pos);
-      const piece = this.#buf.subarray(this.#pos, this.#pos + take);
-      this.#pos += take;
-      left -= take;
-      if (consumerFailed) continue;
-      try {
-        await onChunk(piece);
-      } catch (err) {
-        consumerFailed = true;
-        consumerError = err;
-      }
-    }
-    this.#inSync = true;
-    if (consumerFailed) throw consumerError;
-  }
-
   /**
-   * Reads one line and returns its content (EOL removed) as bytes, or `null`
-   * when the data ends exactly at a line start. Enforces the line limit as
-   * soon as more than `maxLineLength` bytes are buffered with no LF.
+   * Reads `n` raw bytes into `onChunk`. Once they are all read the frame is
+   * done, so a consumer's error is thrown as is, not as a fatal one.
    */
-  async #readLine(): Promise<Buffer | null> {
-    let partial: Buffer | undefined;
-    for (;;) {
-      const buf = this.#buf;
-      const pos = this.#pos;
-      const have = partial ? partial.length : 0;
-      const lf = buf.indexOf(10, pos);
-      const avail = (lf < 0 ? buf.length : lf) - pos;
-      if (have + avail > this.#maxLine) {
-        throw new DdmwError(
-          'BLATHER',
-          `Exceeded maximum line length of ${this.#maxLine} bytes; raise maxLineLength if the peer really sends longer lines`,
-        );
-      }
-      if (lf >= 0) {
-        this.#pos = lf + 1;
-        const part = buf.subarray(pos, lf);
-        const line = partial ? Buffer.concat([partial, part]) : part;
-        return line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, -1) : line;
-      }
-      if (avail > 0) {
-        const rest = buf.subarray(pos);
-        partial = partial ? Buffer.concat([partial, rest]) : Buffer.from(rest);
-      }
-      this.#pos = buf.length;
-      if (!(await this.#pull())) {
-        if (partial)
-          throw new DdmwError('DISCONNECTED', 'Disconnected: the data ended inside a line');
-        return null;
-      }
-    }
-  }
-
-  /** Reads a line as UTF-8 text; `null` when the data ends at a line start. */
-  async #readLineText(): Promise<string | null> {
-    const line = await this.#readLine();
-    if (line === null) return null;
-    if (!isUtf8(line)) {
-      throw new DdmwError(
-        'BLATHER',
-        'Unable to decode input as UTF8: a received line is not valid UTF-8',
-      );
-    }
-    return line.toString('utf8');
+  async #rawChunks(n: number, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+    const outcome = await this.#chunks.rawChunks(n, onChunk);
+    this.#inSync = true;
+    if (outcome.failed) throw outcome.error;
   }
 
   /** Reads a line inside a frame, where end of data is an error. */
   async #readFrameLine(): Promise<string> {
-    const line = await this.#readLineText();
+    const line = await this.#chunks.readLineText(this.#maxLine);
     if (line === null)
       throw new DdmwError('DISCONNECTED', 'Disconnected: the data ended inside a frame');
     return line;
@@ -468,10 +370,10 @@ export class FrameReader {
 
   /** The reference (line by line) telegram decoder; `undefined` at a clean end. */
   async #slowTelegram(): Promise<Telegram | undefined> {
-    if (this.#pos >= this.#buf.length && !(await this.#pull())) return undefined;
+    if (this.#chunks.buffered === 0 && !(await this.#chunks.pull())) return undefined;
     const fast = this.#scanFast();
     if (fast) return fast;
-    const topic = await this.#readLineText();
+    const topic = await this.#chunks.readLineText(this.#maxLine);
     if (topic === null) return undefined;
     if (topic === '') {
       throw new DdmwError('BLATHER', 'Received an empty line where a telegram topic was expected');
