@@ -7,7 +7,10 @@
  * beyond the current frame stay buffered for the next call.
  *
  * Memory is bounded: the reader holds at most the current source chunk plus
- * one partial line (itself bounded by `maxLineLength`).
+ * one partial line (itself bounded by `maxLineLength`). A source may lend
+ * its chunks (`ByteSource.release`, a client connection does): then what
+ * the reader hands out for longer than a call (decoded params, payload
+ * stream chunks) is copied, and the source reads no more while a chunk is out.
  *
  * Stricter than blather 0.8, on purpose: a topic-less telegram (an empty line
  * in telegram mode) is an error, end of data inside a frame or payload is a

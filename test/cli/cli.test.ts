@@ -178,6 +178,9 @@ describe('ddmw', () => {
     const usage = await ddmw('send', '--ch', '300', '--text', 'x');
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /^ddmw send: Invalid channel "300"/);
+    const badMeta = await ddmw('send', '--text', 'x', '--meta', 'note=two\nlines');
+    assert.equal(badMeta.code, 2, badMeta.stderr);
+    assert.match(badMeta.stderr, /--meta note: .*line/);
     assert.equal((await ddmw('probe', '--addr', '127.0.0.1:1')).code, 3);
     assert.equal((await ddmw('--name', 'nobody', 'whoami')).code, 1);
     assert.equal((await ddmw('no-such-command')).code, 2);

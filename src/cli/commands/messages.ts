@@ -35,7 +35,13 @@ function metaFromFlags(pairs: string[]): Params {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new DdmwError('BAD_INPUT', `--meta expects key=value, got "${pair}"`);
-    meta.set(pair.slice(0, eq), pair.slice(eq + 1));
+    try {
+      meta.set(pair.slice(0, eq), pair.slice(eq + 1));
+    } catch (err) {
+      // A bad key or a value with a line break is a usage error, not a protocol one.
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new DdmwError('BAD_INPUT', `--meta ${pair.slice(0, eq)}: ${reason}`);
+    }
   }
   return meta;
 }
