@@ -1,0 +1,149 @@
+/**
+ * Reading the standard keys out of a parsed `ddmwapp.toml` for `conf.ts`:
+ * type checks, `CONFIG` errors that name the file, key and line, duration
+ * parsing, and hiding the secrets from display. Internal to the library.
+ */
+import { inspect } from 'node:util';
+// parse-duration: tiny, no dependencies, ships its own ESM types, and handles
+// long unit names ("1 minute") and compound durations ("1m 30s"); `ms`
+// handles neither compounds nor TS types without @types/ms.
+import parseDuration from 'parse-duration';
+import type { ConfigTable, ConfigValue } from './conf.ts';
+import { DdmwError } from './err.ts';
+
+const REDACTED = '<redacted>';
+/**
+ * Makes `table` redact its `pass` and `token` in `util.inspect` and
+ * `JSON.stringify`, while property access still returns the real values.
+ * The hooks are non-enumerable, so `Object.keys` and spreading are unchanged.
+ */
+export function hideSecrets<T extends object>(table: T): T {
+  const redacted = (): Record<string, unknown> => {
+    const copy: Record<string, unknown> = { ...(table as Record<string, unknown>) };
+    for (const key of ['pass', 'token']) if (copy[key] !== undefined) copy[key] = REDACTED;
+    return copy;
+  };
+  Object.defineProperty(table, inspect.custom, {
+    configurable: true,
+    value: (_depth: number, options: object, inspectFn: typeof inspect) =>
+      inspectFn(redacted(), options),
+  });
+  Object.defineProperty(table, 'toJSON', { configurable: true, value: redacted });
+  return table;
+}
+
+/** A `CONFIG` error about `key`, located as precisely as known. */
+export function configError(
+  source: string | undefined,
+  line: number | undefined,
+  problem: string,
+  cause?: unknown,
+): DdmwError {
+  const where =
+    source === undefined
+      ? ''
+      : line === undefined
+        ? ` in ${source}`
+        : ` in ${source} at line ${line}`;
+  return new DdmwError('CONFIG', `Invalid config${where}: ${problem}`, { cause });
+}
+
+/**
+ * Finds the line (1-based) that sets `key` in `[table]` (or at the top level
+ * when `table` is undefined), also as a dotted `table.key` at the top level.
+ * A best-effort scan, not a TOML parser: inline tables and keys inside
+ * multi-line strings are not recognized. Keys here are fixed identifiers, so
+ * they need no regex escaping.
+ */
+export function findKeyLine(
+  text: string,
+  table: string | undefined,
+  key: string,
+): number | undefined {
+  const plain = new RegExp(`^(["']?)${key}\\1\\s*=`);
+  const dotted = table === undefined ? undefined : new RegExp(`^${table}\\s*\\.\\s*${key}\\s*=`);
+  let current = ''; // '' is the top level
+  for (const [index, rawLine] of text.split('\n').entries()) {
+    const line = rawLine.trim();
+    if (line.startsWith('[')) {
+      const header = /^\[\s*(["']?)([\w-]+)\1\s*\]/.exec(line);
+      current = header?.[2] ?? '[other]'; // arrays of tables and dotted headers never match
+    } else if (
+      (current === (table ?? '') && plain.test(line)) ||
+      (current === '' && dotted?.test(line))
+    ) {
+      return index + 1;
+    }
+  }
+  return undefined;
+}
+
+/** Drops the keys whose value is `undefined`, so sections list only what the file sets. */
+export function compact<T extends object>(section: T): T {
+  return Object.fromEntries(Object.entries(section).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Describes a TOML value's type for an error message, never its content. */
+function typeName(value: ConfigValue): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Date) return 'a date';
+  if (typeof value === 'object') return 'a table';
+  return `a ${typeof value}`;
+}
+
+/**
+ * Reads the standard keys out of a parsed document, throwing `CONFIG` errors
+ * that name the file, the key and its line.
+ */
+export class Extractor {
+  constructor(
+    private readonly text: string,
+    private readonly source: string,
+  ) {}
+
+  fail(table: string | undefined, key: string, problem: string): DdmwError {
+    const name = table === undefined ? key : `${table}.${key}`;
+    return configError(this.source, findKeyLine(this.text, table, key), `${name} ${problem}`);
+  }
+
+  wrongType(table: string | undefined, key: string, want: string, got: ConfigValue): DdmwError {
+    return this.fail(table, key, `must be ${want} (found ${typeName(got)})`);
+  }
+
+  section(doc: ConfigTable, name: string): ConfigTable | undefined {
+    const value = doc[name];
+    if (value === undefined) return undefined;
+    if (typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)) {
+      return value;
+    }
+    throw this.wrongType(undefined, name, `a table ([${name}])`, value);
+  }
+
+  string(
+    section: ConfigTable,
+    table: string | undefined,
+    key: string,
+    like = '',
+  ): string | undefined {
+    const value = section[key];
+    if (value === undefined || typeof value === 'string') return value;
+    throw this.wrongType(table, key, `a string${like}`, value);
+  }
+
+  address(section: ConfigTable, table: string, key: string): string | undefined {
+    return this.string(section, table, key, ' like "host:port" or a Unix socket path');
+  }
+}
+
+/** Parses `"1 minute"`, `"30s"`, `"1m 30s"`, `"500ms"`: number-unit pairs, units required. */
+export function durationMs(text: string): number | undefined {
+  if (!/^\s*(\d+(\.\d+)?\s*\p{L}+\s*)+$/u.test(text)) return undefined;
+  let total = 0;
+  // Each pair on its own, so that an unknown unit fails instead of being skipped.
+  for (const [pair] of text.matchAll(/\d+(\.\d+)?\s*\p{L}+/gu)) {
+    const ms = parseDuration(pair);
+    if (ms === null) return undefined;
+    total += ms;
+  }
+  return total;
+}
