@@ -49,6 +49,16 @@ export class ChunkCursor {
     if (this.pos >= this.buf.length) this.source.release?.();
   }
 
+  /**
+   * Copies the unconsumed bytes out of a lent chunk and gives it back, so
+   * that the source can read on. Only while nothing else uses the chunk.
+   */
+  ownRest(): void {
+    if (!this.source.release || this.pos >= this.buf.length) return;
+    this.setChunk(Buffer.from(this.buf.subarray(this.pos)));
+    this.source.release();
+  }
+
   /** Replaces the (fully consumed) buffer with the next chunk; false at end of data. */
   async pull(): Promise<boolean> {
     if (this.eof) return false;

@@ -153,6 +153,7 @@ async function writeAll(fh: FileHandle, pieces: Buffer[], position: number): Pro
   let rest = pieces;
   while (rest.length > 0) {
     const { bytesWritten } = await fh.writev(rest, at);
+    if (bytesWritten === 0) throw new Error('the file system took no bytes (disk full?)');
     at += bytesWritten;
     rest = dropBytes(rest, bytesWritten);
   }

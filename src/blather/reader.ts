@@ -90,6 +90,16 @@ export class FrameReader {
     return this.#chunks.buffered;
   }
 
+  /**
+   * Between frames, copies bytes already received beyond them out of a chunk
+   * the source lent, and gives the chunk back. A connection calls this when
+   * an exchange ends: an idle connection then keeps reading (a little) and
+   * notices when its peer closes. Does nothing while a read is under way.
+   */
+  ownBuffered(): void {
+    if (!this.#busy && !this.#streaming) this.#chunks.ownRest();
+  }
+
   /** The fatal error that stopped this reader, if any. */
   get error(): DdmwError | undefined {
     return this.#error;

@@ -48,7 +48,8 @@ const QUEUE_HIGH_WATER = 1024 * 1024;
  * tick, which matters for request/reply round trips); otherwise it is
  * queued, and the stream is paused once the queue holds
  * {@link QUEUE_HIGH_WATER} bytes, so unread data stays in the kernel and
- * TCP flow control does the backpressure.
+ * TCP flow control does the backpressure. The source is the stream's only
+ * reader: a stream that also has a 'readable' listener does not flow.
  */
 class ReadableSource implements ByteSource {
   readonly #stream: Readable;
@@ -102,6 +103,7 @@ class ReadableSource implements ByteSource {
       onChunk(null);
     } else {
       this.#waiter = onChunk;
+      this.#stream.resume(); // also starts a stream that was handed over paused
     }
   }
 
@@ -142,7 +144,11 @@ function isReadable(x: unknown): x is Readable {
   return typeof r?.read === 'function' && typeof r?.on === 'function';
 }
 
-/** Adapts a `Readable`, an async iterable of chunks, or a `ByteSource` to a `ByteSource`. */
+/**
+ * Adapts a `Readable`, an async iterable of chunks, or a `ByteSource` to a
+ * `ByteSource`. A `Readable` is read through its `data` events: give it to
+ * one reader only.
+ */
 export function toByteSource(src: ByteSourceLike): ByteSource {
   if (isReadable(src)) return new ReadableSource(src);
   if (Symbol.asyncIterator in src) return new IterableSource(src as AsyncIterable<Uint8Array>);

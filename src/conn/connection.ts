@@ -155,7 +155,8 @@ export class Connection {
   #run<T>(fn: (io: Exchange) => Promise<T>): Promise<T> {
     let result: Promise<T>;
     try {
-      result = this.#failure ? Promise.reject(this.#failure) : fn(this.#exchange);
+      // Promise.resolve: a JavaScript caller's fn may return a plain value.
+      result = this.#failure ? Promise.reject(this.#failure) : Promise.resolve(fn(this.#exchange));
     } catch (err) {
       result = Promise.reject(err);
     }
@@ -163,6 +164,7 @@ export class Connection {
   }
 
   readonly #afterRun = <T>(value: T): T => {
+    this.#reader.ownBuffered();
     this.#release();
     return value;
   };
@@ -171,6 +173,7 @@ export class Connection {
   readonly #afterFailedRun = (err: unknown): never => {
     const e = err instanceof DdmwError ? err : toDdmwError(err);
     if (FATAL_CODES.has(e.code) || this.#reader.error) this.fail(e);
+    this.#reader.ownBuffered();
     this.#release();
     throw e;
   };

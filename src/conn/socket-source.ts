@@ -1,10 +1,11 @@
 /**
  * `SocketSource`: the byte source of a client connection. The socket reads
- * into one reused buffer (`net` `onread`), and that buffer is lent to the
- * `FrameReader` chunk by chunk (see `ByteSource.release`). While the reader
- * holds a chunk the socket does not read, so the buffer is never
- * overwritten under it, and unread data waits in the kernel (TCP flow
- * control is the backpressure). Compared with a `Readable` socket, no
+ * into one reused buffer (`net` `onread`), and that buffer is lent to a
+ * waiting `FrameReader` (see `ByteSource.release`). While the reader holds
+ * it the socket does not read, so the buffer is never overwritten under
+ * it, and unread data waits in the kernel (TCP flow control is the
+ * backpressure). Bytes that come while nobody reads are copied, up to a
+ * small limit. Compared with a `Readable` socket, no
  * memory is allocated per read and no stream machinery runs: a long receive
  * keeps a flat memory profile, and a request/reply round trip is shorter.
  */
@@ -30,11 +31,19 @@ export function socketSource(): {
   };
 }
 
+/**
+ * Bytes that arrive while nobody reads are copied and queued, up to this
+ * much; then the socket pauses. An idle connection so still reads a little,
+ * enough to notice when the peer closes.
+ */
+const QUEUE_LIMIT = 64 * 1024;
+
 export class SocketSource implements ByteSource {
   #socket: Socket | undefined;
-  /** Bytes read while nobody was waiting; the socket is paused until they are taken. */
-  #pending: Buffer | undefined;
-  /** True while the reader holds a lent chunk. */
+  /** Copies of bytes read while nobody was waiting. */
+  readonly #queue: Buffer[] = [];
+  #queued = 0;
+  /** True while the reader holds a lent chunk (the socket is paused meanwhile). */
   #lent = false;
   #waiter: ChunkCallback | undefined;
   #ended = false;
@@ -52,14 +61,16 @@ export class SocketSource implements ByteSource {
   }
 
   /**
-   * Called by the socket for each read. Returns false to stop reading while
-   * the buffer is still in use (lent, or holding unread bytes).
+   * Called by the socket for each read. A waiting reader gets the buffer
+   * itself, lent; otherwise a copy is queued. Returns false to stop reading:
+   * while the buffer is lent, or once the queue is full.
    */
   arrive(chunk: Buffer): boolean {
     const waiter = this.#waiter;
     if (!waiter) {
-      this.#pending = chunk;
-      return false;
+      this.#queue.push(Buffer.from(chunk));
+      this.#queued += chunk.length;
+      return this.#queued < QUEUE_LIMIT;
     }
     this.#waiter = undefined;
     this.#lent = true;
@@ -70,25 +81,29 @@ export class SocketSource implements ByteSource {
   release(): void {
     if (!this.#lent) return;
     this.#lent = false;
-    if (!this.#pending && !this.#ended) this.#socket?.resume();
+    this.#resume();
   }
 
   nextChunk(onChunk: ChunkCallback): void {
     this.#lent = false; // asking for more means the previous chunk is done with
-    const pending = this.#pending;
-    if (pending) {
-      this.#pending = undefined;
-      this.#lent = true;
-      onChunk(pending);
-      if (!this.#lent && !this.#ended) this.#socket?.resume();
+    const queued = this.#queue.shift();
+    if (queued) {
+      this.#queued -= queued.length;
+      this.#resume();
+      onChunk(queued); // a copy: not lent
     } else if (this.#error !== undefined) {
       onChunk(null, toDdmwError(this.#error, 'read failed'));
     } else if (this.#ended) {
       onChunk(null);
     } else {
       this.#waiter = onChunk;
-      this.#socket?.resume();
+      this.#resume();
     }
+  }
+
+  /** Reads on, unless the queue is full or the socket is done. */
+  #resume(): void {
+    if (this.#queued < QUEUE_LIMIT && !this.#ended) this.#socket?.resume();
   }
 
   next(): Promise<Buffer | null> {
@@ -100,7 +115,7 @@ export class SocketSource implements ByteSource {
   #finish(): void {
     this.#ended = true;
     const waiter = this.#waiter;
-    if (!waiter || this.#pending) return;
+    if (!waiter || this.#queue.length > 0) return;
     this.#waiter = undefined;
     if (this.#error !== undefined) waiter(null, toDdmwError(this.#error, 'read failed'));
     else waiter(null);

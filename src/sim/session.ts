@@ -175,22 +175,40 @@ export class Session {
 
   /** Answers every buffered request, then waits for the next one. */
   readonly #serve = (): void => {
-    for (;;) {
-      if (this.socket.destroyed) {
-        this.#stop();
-        return;
+    this.#serving = true;
+    try {
+      for (;;) {
+        if (this.socket.destroyed) {
+          this.#stop();
+          return;
+        }
+        let request = this.reader.tryReadTelegram();
+        if (!request) {
+          this.reader.nextTelegramCallback(this.#onRequest);
+          // A request that came at once (queued data) is served by this loop, not by a nested call.
+          const next = this.#arrived;
+          this.#arrived = undefined;
+          if (!next) return;
+          if (!next.request) {
+            this.#stop(next.err);
+            return;
+          }
+          request = next.request;
+        }
+        if (!this.#handle(request)) return;
       }
-      const request = this.reader.tryReadTelegram();
-      if (!request) {
-        this.reader.nextTelegramCallback(this.#onRequest);
-        return;
-      }
-      if (!this.#handle(request)) return;
+    } finally {
+      this.#serving = false;
     }
   };
 
+  /** True while {@link #serve} runs; a request that arrives meanwhile waits in {@link #arrived}. */
+  #serving = false;
+  #arrived: { request: Telegram | undefined; err: DdmwError | undefined } | undefined;
+
   readonly #onRequest = (request: Telegram | undefined, err?: DdmwError): void => {
-    if (!request) this.#stop(err);
+    if (this.#serving) this.#arrived = { request, err };
+    else if (!request) this.#stop(err);
     else if (this.#handle(request)) this.#serve();
   };
 
@@ -241,7 +259,7 @@ export class Session {
       return this.#replyFailure(err);
     }
     if (result instanceof Params) return this.#reply(new Telegram('Ok', result));
-    return result.then(
+    return Promise.resolve(result).then(
       (params) => this.ok(params),
       (err: unknown) => this.#replyFailure(err),
     );

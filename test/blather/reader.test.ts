@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -206,5 +206,17 @@ describe('over a real socket', () => {
     assert.equal(await r.nextTelegram(), undefined);
     sock.destroy();
     server.close();
+  });
+});
+
+describe('Readable sources', () => {
+  it('a stream handed over paused is read all the same', async () => {
+    const stream = new PassThrough();
+    stream.pause();
+    const reader = new FrameReader(stream);
+    stream.write('Hi\nA 1\n\n');
+    const tg = await reader.nextTelegram();
+    assert.equal(tg?.topic, 'Hi');
+    assert.equal(tg?.params.getInt('A'), 1);
   });
 });

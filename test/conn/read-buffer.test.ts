@@ -119,3 +119,32 @@ describe('lent read buffer', () => {
     await within(conn.close(), 2000, 'close');
   });
 });
+
+describe('connection between exchanges', () => {
+  it('an idle connection notices the peer closing, even with extra bytes left after a reply', async () => {
+    const server = await startFakeServer(async ({ socket, reader }) => {
+      await reader.nextTelegram();
+      socket.write('Ok\nA 1\n\nOk\nB '); // a reply, then the start of another
+      setTimeout(() => socket.end(), 50);
+    });
+    servers.push(server);
+    const conn = await connect(server.addr);
+    const reply = await sendrecv(conn, new Telegram('Get'));
+    assert.equal(reply.getStr('A'), '1');
+    await within(conn.closed, 2000, 'noticing the close');
+    assert.equal(conn.isClosed, true);
+  });
+
+  it('exclusive accepts a callback that returns a plain value, and hands the lock on', async () => {
+    const server = await replying([]);
+    const conn = await connect(server.addr);
+    const plain = (() => 42) as unknown as () => Promise<number>;
+    const results = await Promise.all([
+      conn.exclusive(plain),
+      conn.exclusive(plain),
+      conn.exclusive(async () => 'third'),
+    ]);
+    assert.deepEqual(results, [42, 42, 'third']);
+    await conn.close();
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * The simulator's request loop (`src/sim/session.ts`) over a real socket,
+ * with a command table of its own: requests that queue up behind a slow
+ * command, and handlers that are plain functions.
+ */
+import assert from 'node:assert/strict';
+import { createServer, connect as netConnect, type Server } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { Params } from '../../src/blather/index.ts';
+import { type CommandHandler, Session } from '../../src/sim/session.ts';
+import { within } from '../helpers/fake-server.ts';
+
+const servers: Server[] = [];
+after(() => {
+  for (const s of servers) s.close();
+});
+
+async function serve(commands: Map<string, CommandHandler>): Promise<number> {
+  const server = createServer((socket) => {
+    void new Session(socket, {
+      commands,
+      interfaceName: 'test',
+      label: 'test',
+      log: undefined,
+    }).run();
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+describe('simulator session', () => {
+  it('answers thousands of requests that queued up behind a slow command, in order', async () => {
+    let releaseSlow: () => void = () => {};
+    const slowDone = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    let pings = 0;
+    const port = await serve(
+      new Map<string, CommandHandler>([
+        ['Slow', () => slowDone.then(() => new Params().set('Slow', 'done'))],
+        ['Ping', () => new Params().set('N', ++pings)],
+      ]),
+    );
+    const client = netConnect(port, '127.0.0.1');
+    const count = 3000;
+    let text = '';
+    const allReplies = new Promise<void>((resolve) => {
+      client.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (text.split('Ok\n').length - 1 === count + 1) resolve();
+      });
+    });
+    client.write('Slow\n\n');
+    // One request per write and per event-loop turn: each arrives as its own chunk.
+    for (let i = 0; i < count; i++) {
+      client.write('Ping\n\n');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    releaseSlow();
+    await within(allReplies, 10_000, 'the replies');
+    const replies = text.split('\n\n').filter((r) => r !== '');
+    assert.equal(replies[0], 'Ok\nSlow done');
+    assert.equal(replies[count], `Ok\nN ${count}`);
+    client.destroy();
+  });
+
+  it('an asynchronous handler replies when it settles; an internal error closes the session', async () => {
+    const port = await serve(
+      new Map<string, CommandHandler>([
+        ['Later', () => Promise.resolve(new Params().set('A', 1))],
+        ['Boom', () => Promise.reject(new Error('internal'))],
+      ]),
+    );
+    const client = netConnect(port, '127.0.0.1');
+    let text = '';
+    const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+    client.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    client.write('Later\n\nBoom\n\n');
+    await within(closed, 5000, 'the session closing after an internal error');
+    assert.equal(text, 'Ok\nA 1\n\n');
+  });
+});
