@@ -89,8 +89,12 @@ export class SocketSource implements ByteSource {
     const queued = this.#queue.shift();
     if (queued) {
       this.#queued -= queued.length;
-      this.#resume();
-      onChunk(queued); // a copy: not lent
+      // Held like a lent chunk: no reading meanwhile, so that later data goes
+      // straight to a waiting reader (lent) instead of being copied.
+      this.#lent = true;
+      this.#socket?.pause();
+      onChunk(queued);
+      if (!this.#lent) this.#resume();
     } else if (this.#error !== undefined) {
       onChunk(null, toDdmwError(this.#error, 'read failed'));
     } else if (this.#ended) {
