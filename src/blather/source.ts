@@ -39,6 +39,54 @@ function asBuffer(chunk: Uint8Array | string): Buffer {
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
+/**
+ * What the sources over a stream share: the one reader waiting for a chunk,
+ * the chunks queued while nobody waits, and the stream's end and error.
+ * @internal
+ */
+export abstract class StreamSource implements ByteSource {
+  protected readonly queue: Buffer[] = [];
+  protected queued = 0;
+  protected waiter: ChunkCallback | undefined;
+  protected ended = false;
+  #error: unknown;
+
+  abstract nextChunk(onChunk: ChunkCallback): void;
+
+  next(): Promise<Buffer | null> {
+    return new Promise((resolve, reject) =>
+      this.nextChunk((chunk, err) => (err ? reject(err) : resolve(chunk))),
+    );
+  }
+
+  /** Watches the stream's end, close and error. */
+  protected watch(stream: Readable): void {
+    stream.on('end', () => this.#finish());
+    stream.on('close', () => this.#finish());
+    stream.on('error', (err) => {
+      this.#error = err;
+      this.#finish();
+    });
+  }
+
+  /** For a reader asking when nothing is queued: calls it back with the error or the end, if so; false while the stream goes on. */
+  protected answerEnd(onChunk: ChunkCallback): boolean {
+    if (this.#error !== undefined) onChunk(null, toDdmwError(this.#error, 'read failed'));
+    else if (this.ended) onChunk(null);
+    else return false;
+    return true;
+  }
+
+  /** The stream ended or failed: a waiting reader learns it once the queue is read. */
+  #finish(): void {
+    this.ended = true;
+    const waiter = this.waiter;
+    if (!waiter || this.queue.length > 0) return;
+    this.waiter = undefined;
+    this.answerEnd(waiter);
+  }
+}
+
 /** Bytes a flowing source queues before it pauses its stream. */
 const QUEUE_HIGH_WATER = 1024 * 1024;
 
@@ -51,66 +99,42 @@ const QUEUE_HIGH_WATER = 1024 * 1024;
  * TCP flow control does the backpressure. The source is the stream's only
  * reader: a stream that also has a 'readable' listener does not flow.
  */
-class ReadableSource implements ByteSource {
+class ReadableSource extends StreamSource {
   readonly #stream: Readable;
-  readonly #queue: Buffer[] = [];
-  #queued = 0;
-  #ended = false;
-  #error: unknown;
-  #waiter: ChunkCallback | undefined;
 
   constructor(stream: Readable) {
+    super();
     this.#stream = stream;
     stream.on('data', (chunk: Buffer | string) => this.#arrive(asBuffer(chunk)));
-    stream.on('end', () => this.#finish());
-    stream.on('close', () => this.#finish());
-    stream.on('error', (err) => {
-      this.#error = err;
-      this.#finish();
-    });
+    this.watch(stream);
   }
 
   #arrive(chunk: Buffer): void {
-    const waiter = this.#waiter;
+    const waiter = this.waiter;
     if (waiter) {
-      this.#waiter = undefined;
+      this.waiter = undefined;
       waiter(chunk);
       return;
     }
-    this.#queue.push(chunk);
-    this.#queued += chunk.length;
-    if (this.#queued >= QUEUE_HIGH_WATER) this.#stream.pause();
-  }
-
-  #finish(): void {
-    this.#ended = true;
-    const waiter = this.#waiter;
-    if (!waiter || this.#queue.length > 0) return;
-    this.#waiter = undefined;
-    if (this.#error !== undefined) waiter(null, toDdmwError(this.#error, 'read failed'));
-    else waiter(null);
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    if (this.queued >= QUEUE_HIGH_WATER) this.#stream.pause();
   }
 
   nextChunk(onChunk: ChunkCallback): void {
-    const chunk = this.#queue.shift();
+    const chunk = this.queue.shift();
     if (chunk) {
-      this.#queued -= chunk.length;
-      if (this.#queued < QUEUE_HIGH_WATER && !this.#ended) this.#stream.resume();
+      this.queued -= chunk.length;
+      if (this.queued < QUEUE_HIGH_WATER && !this.ended) this.#stream.resume();
       onChunk(chunk);
-    } else if (this.#error !== undefined) {
-      onChunk(null, toDdmwError(this.#error, 'read failed'));
-    } else if (this.#ended || this.#stream.destroyed) {
+    } else if (this.answerEnd(onChunk)) {
+      return;
+    } else if (this.#stream.destroyed) {
       onChunk(null);
     } else {
-      this.#waiter = onChunk;
+      this.waiter = onChunk;
       this.#stream.resume(); // also starts a stream that was handed over paused
     }
-  }
-
-  next(): Promise<Buffer | null> {
-    return new Promise((resolve, reject) =>
-      this.nextChunk((chunk, err) => (err ? reject(err) : resolve(chunk))),
-    );
   }
 }
 

@@ -10,8 +10,8 @@
  * keeps a flat memory profile, and a request/reply round trip is shorter.
  */
 import type { Socket } from 'node:net';
-import type { ByteSource, ChunkCallback } from '../blather/index.ts';
-import { toDdmwError } from '../err.ts';
+import type { ChunkCallback } from '../blather/index.ts';
+import { StreamSource } from '../blather/source.ts';
 
 /** Size of the reused read buffer: 64 KiB, as Node reads sockets by default. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -38,26 +38,15 @@ export function socketSource(): {
  */
 const QUEUE_LIMIT = 64 * 1024;
 
-export class SocketSource implements ByteSource {
+export class SocketSource extends StreamSource {
   #socket: Socket | undefined;
-  /** Copies of bytes read while nobody was waiting. */
-  readonly #queue: Buffer[] = [];
-  #queued = 0;
   /** True while the reader holds a lent chunk (the socket is paused meanwhile). */
   #lent = false;
-  #waiter: ChunkCallback | undefined;
-  #ended = false;
-  #error: unknown;
 
   /** Binds the source to its socket (created with the `onread` option of {@link socketSource}). */
   attach(socket: Socket): void {
     this.#socket = socket;
-    socket.on('end', () => this.#finish());
-    socket.on('close', () => this.#finish());
-    socket.on('error', (err) => {
-      this.#error = err;
-      this.#finish();
-    });
+    this.watch(socket);
   }
 
   /**
@@ -66,13 +55,13 @@ export class SocketSource implements ByteSource {
    * while the buffer is lent, or once the queue is full.
    */
   arrive(chunk: Buffer): boolean {
-    const waiter = this.#waiter;
+    const waiter = this.waiter;
     if (!waiter) {
-      this.#queue.push(Buffer.from(chunk));
-      this.#queued += chunk.length;
-      return this.#queued < QUEUE_LIMIT;
+      this.queue.push(Buffer.from(chunk));
+      this.queued += chunk.length;
+      return this.queued < QUEUE_LIMIT;
     }
-    this.#waiter = undefined;
+    this.waiter = undefined;
     this.#lent = true;
     waiter(chunk);
     return !this.#lent;
@@ -86,42 +75,23 @@ export class SocketSource implements ByteSource {
 
   nextChunk(onChunk: ChunkCallback): void {
     this.#lent = false; // asking for more means the previous chunk is done with
-    const queued = this.#queue.shift();
+    const queued = this.queue.shift();
     if (queued) {
-      this.#queued -= queued.length;
+      this.queued -= queued.length;
       // Held like a lent chunk: no reading meanwhile, so that later data goes
       // straight to a waiting reader (lent) instead of being copied.
       this.#lent = true;
       this.#socket?.pause();
       onChunk(queued);
       if (!this.#lent) this.#resume();
-    } else if (this.#error !== undefined) {
-      onChunk(null, toDdmwError(this.#error, 'read failed'));
-    } else if (this.#ended) {
-      onChunk(null);
-    } else {
-      this.#waiter = onChunk;
+    } else if (!this.answerEnd(onChunk)) {
+      this.waiter = onChunk;
       this.#resume();
     }
   }
 
   /** Reads on, unless the queue is full or the socket is done. */
   #resume(): void {
-    if (this.#queued < QUEUE_LIMIT && !this.#ended) this.#socket?.resume();
-  }
-
-  next(): Promise<Buffer | null> {
-    return new Promise((resolve, reject) =>
-      this.nextChunk((chunk, err) => (err ? reject(err) : resolve(chunk))),
-    );
-  }
-
-  #finish(): void {
-    this.#ended = true;
-    const waiter = this.#waiter;
-    if (!waiter || this.#queue.length > 0) return;
-    this.#waiter = undefined;
-    if (this.#error !== undefined) waiter(null, toDdmwError(this.#error, 'read failed'));
-    else waiter(null);
+    if (this.queued < QUEUE_LIMIT && !this.ended) this.#socket?.resume();
   }
 }
