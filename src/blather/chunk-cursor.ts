@@ -23,8 +23,6 @@ export class ChunkCursor {
   /** The current chunk; bytes before `pos` are consumed. */
   buf: Buffer = EMPTY;
   pos = 0;
-  /** Whether `buf` is all ASCII; `undefined` until someone needs to know. */
-  ascii: boolean | undefined;
   /** Set once the source has ended. */
   eof = false;
 
@@ -41,7 +39,6 @@ export class ChunkCursor {
   setChunk(chunk: Buffer): void {
     this.buf = chunk;
     this.pos = 0;
-    this.ascii = undefined;
   }
 
   /** Gives a lent chunk back to its source once every byte of it is consumed. */

@@ -56,12 +56,27 @@ function internTopic(buf: Buffer, start: number, end: number): string {
 /** Values longer than this are searched with native `indexOf` instead of a byte loop. */
 const SHORT_VALUE = 48;
 
+/**
+ * Set by {@link findLF} when a value it searched may hold non-ASCII bytes
+ * (it saw one, or searched natively without looking): the telegram's bytes
+ * then need a UTF-8 check. A module variable rather than a result object,
+ * to allocate nothing per value.
+ */
+let mayBeNonAscii = false;
+
 /** Index of the LF that ends a value starting at `from`, or -1. */
 function findLF(buf: Buffer, from: number): number {
   const stop = Math.min(buf.length, from + SHORT_VALUE);
   let i = from;
-  while (i < stop && buf[i] !== LF) i++;
+  let bits = 0;
+  for (; i < stop; i++) {
+    const b = buf[i] as number;
+    if (b === LF) break;
+    bits |= b;
+  }
+  if (bits >= 0x80) mayBeNonAscii = true;
   if (i < stop) return i;
+  mayBeNonAscii = true;
   return stop < buf.length ? buf.indexOf(LF, stop) : -1;
 }
 
@@ -70,15 +85,11 @@ function findLF(buf: Buffer, from: number): number {
  * moves the cursor past the telegram's empty line. One pass over the bytes:
  * topic and key bytes are checked as they are scanned, values are only
  * searched for their LF.
+ * Topic and keys are ASCII by the byte tables; values are checked for
+ * UTF-8 only when one may hold a non-ASCII byte.
  * @param maxLine maximum line content length (bytes, CR included, LF excluded)
- * @param knownAscii true when the caller knows every byte of `buf` is ASCII
  */
-export function scanTelegram(
-  buf: Buffer,
-  cursor: Cursor,
-  maxLine: number,
-  knownAscii: boolean,
-): Telegram | undefined {
+export function scanTelegram(buf: Buffer, cursor: Cursor, maxLine: number): Telegram | undefined {
   const len = buf.length;
   const pos = cursor.pos;
   let q = pos;
@@ -90,6 +101,7 @@ export function scanTelegram(
   if (q >= len || buf[q] !== LF || q - pos > maxLine) return undefined;
   q++;
   const offsets: number[] = [];
+  mayBeNonAscii = false;
   for (;;) {
     const p = q;
     while (q < len && isAsciiKeyByte(buf[q] as number)) q++;
@@ -111,7 +123,7 @@ export function scanTelegram(
     if (empty) break; // the empty line that ends the telegram
     // A non-empty line without a space is dropped (blather rule).
   }
-  if (!knownAscii && !isUtf8(buf.subarray(pos, q))) return undefined;
+  if (mayBeNonAscii && !isUtf8(buf.subarray(pos, q))) return undefined;
   cursor.pos = q;
   return Telegram.fromDecoded(internTopic(buf, pos, topicEnd), Params.fromIndex(buf, offsets));
 }

@@ -17,7 +17,6 @@
  * `DISCONNECTED` error (never a silent loss), zero-length raw reads complete
  * at once, and every decode error is fatal: later calls fail with it again.
  */
-import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { ChunkCursor } from './chunk-cursor.ts';
@@ -196,10 +195,9 @@ export class FrameReader {
     const chunks = this.#chunks;
     const buf = chunks.buf;
     if (chunks.pos >= buf.length) return undefined;
-    chunks.ascii ??= isAscii(buf);
     const cursor = this.#cursor;
     cursor.pos = chunks.pos;
-    const tg = scanTelegram(buf, cursor, this.#maxLine, chunks.ascii);
+    const tg = scanTelegram(buf, cursor, this.#maxLine);
     chunks.pos = cursor.pos;
     if (tg && this.#source.release) {
       tg.params.ownBytes();
