@@ -1,18 +1,23 @@
 /**
  * `conn.whoami.roundtrips`: WhoAmI round trips per second on one connection
  * to the simulator, beside a raw-socket ping-pong of the same bytes (the
- * same request, a fixed reply of the same size) measured in the same run.
+ * same request, a fixed reply of the same size) measured in the same run,
+ * in alternating rounds.
  */
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { connect, whoami } from '../src/conn/index.ts';
 import { startSimulator } from '../src/sim/index.ts';
-import { bestRate, type Figure, figure } from './figures.ts';
+import { bestOfPaired, bestRate, type Figure, figure } from './figures.ts';
 
 const BATCH = 2000;
+/** Half-second rounds of each, alternating (see `bestOfPaired`). */
+const ROUNDS = 4;
 const REQUEST = Buffer.from('WhoAmI\n\n');
 
-/** Raw baseline: write the request, wait for `replyLength` bytes, repeat. */
-async function rawPingPong(replyLength: number): Promise<number> {
+/** Raw baseline: a server that answers each request with `replyLength` fixed bytes, and a client for it. */
+async function rawPingPong(
+  replyLength: number,
+): Promise<{ batch: () => Promise<number>; close: () => void }> {
   const reply = Buffer.alloc(replyLength, 'x');
   const server = createServer((s) => {
     let pending = 0;
@@ -38,7 +43,7 @@ async function rawPingPong(replyLength: number): Promise<number> {
       wake?.();
     }
   });
-  const rate = await bestRate(async () => {
+  const batch = async () => {
     for (let i = 0; i < BATCH; i++) {
       const got = new Promise<void>((resolve) => {
         wake = resolve;
@@ -47,23 +52,33 @@ async function rawPingPong(replyLength: number): Promise<number> {
       await got;
     }
     return BATCH;
-  });
-  sock.destroy();
-  server.close();
-  return rate;
+  };
+  const close = () => {
+    sock.destroy();
+    server.close();
+  };
+  return { batch, close };
 }
 
 export async function connFigures(): Promise<Figure[]> {
   const sim = await startSimulator({ accounts: [{ name: 'bench', pass: 'bench-pass' }] });
   const conn = await connect(sim.sender.mgmtif, { auth: { name: 'bench', pass: 'bench-pass' } });
-  const replyLength = `Ok\nId 1\nName bench\n\n`.length;
-  const value = await bestRate(async () => {
-    for (let i = 0; i < BATCH; i++) await whoami(conn);
-    return BATCH;
-  });
+  const raw = await rawPingPong(`Ok\nId 1\nName bench\n\n`.length);
+  const { value, baseline } = await bestOfPaired(
+    ROUNDS,
+    () =>
+      bestRate(
+        async () => {
+          for (let i = 0; i < BATCH; i++) await whoami(conn);
+          return BATCH;
+        },
+        { rounds: 1 },
+      ),
+    () => bestRate(raw.batch, { rounds: 1 }),
+  );
+  raw.close();
   await conn.close();
   await sim.close();
-  const baseline = await rawPingPong(replyLength);
   return [
     figure('conn.whoami.roundtrips', 'round trips/s', value, {
       value: baseline,

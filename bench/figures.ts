@@ -35,14 +35,23 @@ export function figure(
 }
 
 /**
- * The best of `runs` measurements (each a rate: higher is better). For
- * figures made of one long transfer, where a single run is at the mercy of
- * the machine's other work; figure and baseline get the same number of runs.
+ * Measures a figure and its baseline `runs` times each, alternately, and
+ * returns the best of each (rates: higher is better). Alternating puts both
+ * under the same conditions when the machine's other load drifts; the best
+ * run is the one least slowed by it.
  */
-export async function bestOf(runs: number, measure: () => Promise<number>): Promise<number> {
-  let best = 0;
-  for (let i = 0; i < runs; i++) best = Math.max(best, await measure());
-  return best;
+export async function bestOfPaired(
+  runs: number,
+  measure: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<{ value: number; baseline: number }> {
+  let value = 0;
+  let base = 0;
+  for (let i = 0; i < runs; i++) {
+    value = Math.max(value, await measure());
+    base = Math.max(base, await baseline());
+  }
+  return { value, baseline: base };
 }
 
 /**

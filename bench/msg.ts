@@ -8,8 +8,9 @@
  * - `recv.file.1GiB.peakRss`: peak RSS of a separate client process that
  *   receives a 1 GiB payload to a file.
  * Throughputs are the best of three runs (each against a fresh simulator),
- * their baselines too: one long transfer is easily slowed by the machine's
- * other work (on a small VM, page cache writeback for one).
+ * alternating with three of their baseline: one long transfer is easily
+ * slowed by the machine's other work (on a small VM, page cache writeback
+ * for one).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,10 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../src/conn/index.ts';
 import { recv, send, subscribe } from '../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../src/sim/index.ts';
-import { bestOf, type Figure, figure } from './figures.ts';
+import { bestOfPaired, type Figure, figure } from './figures.ts';
 
 const MiB = 1024 * 1024;
-/** Runs per throughput figure and per baseline (the best counts; see `bestOf`). */
+/** Runs per throughput figure and per baseline (the best counts; see `bestOfPaired`). */
 const RUNS = 3;
 const CHUNK = Buffer.alloc(MiB, 0x5a);
 const APP = { name: 'bench', pass: 'bench-pass' };
@@ -158,19 +159,25 @@ export function receiveToFilePeakRss(total: number, dir: string): Promise<number
 export async function msgFigures(): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ddmw-bench-'));
   try {
-    const send256 = await bestOf(RUNS, () => sendRate(256 * MiB));
-    const rawSend = await bestOf(RUNS, () => rawSocketThroughput(256 * MiB));
-    const e2e64 = await bestOf(RUNS, () => endToEndRate(64 * MiB));
-    const rawE2e = await bestOf(RUNS, () => rawSocketThroughput(64 * MiB));
+    const send = await bestOfPaired(
+      RUNS,
+      () => sendRate(256 * MiB),
+      () => rawSocketThroughput(256 * MiB),
+    );
+    const e2e = await bestOfPaired(
+      RUNS,
+      () => endToEndRate(64 * MiB),
+      () => rawSocketThroughput(64 * MiB),
+    );
     const peakRss = await receiveToFilePeakRss(1024 * MiB, dir);
     return [
-      figure('msg.send.256MiB', 'MiB/s', send256, {
-        value: rawSend,
+      figure('msg.send.256MiB', 'MiB/s', send.value, {
+        value: send.baseline,
         name: 'raw socket write',
         target: 0.8,
       }),
-      figure('msg.e2e.64MiB', 'MiB/s', e2e64, {
-        value: rawE2e,
+      figure('msg.e2e.64MiB', 'MiB/s', e2e.value, {
+        value: e2e.baseline,
         name: 'raw socket throughput',
         target: 0.3,
       }),
