@@ -229,6 +229,9 @@ export class Connection {
     let exhausted = false;
     // A source that stalls must not outlive the connection: closing it stops the source.
     this.#stopSource = () => stopSource(stream, source);
+    // Bulk data: let TCP coalesce the tail of each write with the next one
+    // (Nagle). Turning it back off afterwards also sends what is still held.
+    this.#socket.setNoDelay(false);
     try {
       for (;;) {
         const next = await source.next();
@@ -250,6 +253,7 @@ export class Connection {
       this.fail(e);
       throw e;
     } finally {
+      if (!this.#socket.destroyed) this.#socket.setNoDelay(true);
       this.#stopSource = undefined;
       if (!exhausted) stopSource(stream, source);
     }
