@@ -1,7 +1,8 @@
 /**
  * Byte sources for the pull-based {@link FrameReader}: a Node `Readable`
  * (such as a socket) or any async iterable of byte chunks. A source hands out
- * one chunk per call and is only asked when the reader needs more bytes, so
+ * one chunk per call and is only asked when the reader needs more bytes. It
+ * holds at most a bounded queue of chunks nobody asked for yet; beyond that,
  * unread data stays in the kernel and TCP flow control does the backpressure.
  */
 import type { Readable } from 'node:stream';
