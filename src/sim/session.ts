@@ -8,10 +8,10 @@
  * control), so memory stays bounded.
  */
 import type { Socket } from 'node:net';
-import { encodeTelegram, FrameReader, Params, Telegram, telegramText } from '../blather/index.ts';
+import { FrameReader, Params, Telegram, telegramText } from '../blather/index.ts';
 import { type DdmwError, isDdmwError } from '../err.ts';
 import { type Account, UNAUTHENTICATED } from './accounts.ts';
-import { writeChunks } from './socket-write.ts';
+import { writeChunks, writeChunksNow } from './socket-write.ts';
 
 /** Maximum line length accepted from clients (64 KiB). */
 const MAX_LINE_LENGTH = 64 * 1024;
@@ -131,7 +131,11 @@ export class Session {
 
   /** Writes a `Fail` reply whose `Reason` is `reason`. */
   fail(reason: string): Promise<void> {
-    return this.#reply(new Telegram('Fail', { Reason: reason })) ?? Promise.resolve();
+    return this.#replyFail(reason) ?? Promise.resolve();
+  }
+
+  #replyFail(reason: string): Promise<void> | undefined {
+    return this.#reply(new Telegram('Fail', { Reason: reason }));
   }
 
   /**
@@ -141,13 +145,9 @@ export class Session {
    */
   #reply(tg: Telegram): Promise<void> | undefined {
     if (this.#options.log) this.log(`> ${describe(tg)}`);
-    if (this.#writer) {
-      const bytes = encodeTelegram(tg);
-      return this.exclusive(() => this.write(bytes));
-    }
-    if (this.socket.destroyed || !this.socket.writable) return undefined;
-    this.socket.write(telegramText(tg)); // a string goes out without an intermediate buffer
-    return this.socket.writableNeedDrain ? this.write() : undefined;
+    const text = [telegramText(tg)]; // a string goes out without an intermediate buffer
+    if (this.#writer) return this.exclusive(() => writeChunks(this.socket, text));
+    return writeChunksNow(this.socket, text);
   }
 
   /** Closes the connection at once; the request loop then ends. */
@@ -246,10 +246,8 @@ export class Session {
     if (this.#options.log) this.log(`< ${describe(request)}`);
     const handler = this.#options.commands.get(request.topic);
     if (!handler) {
-      return this.#reply(
-        new Telegram('Fail', {
-          Reason: `Unknown command "${request.topic}" on ${this.#options.interfaceName}`,
-        }),
+      return this.#replyFail(
+        `Unknown command "${request.topic}" on ${this.#options.interfaceName}`,
       );
     }
     let result: Params | Promise<Params>;
@@ -268,7 +266,7 @@ export class Session {
   /** Replies `Fail` for a refused or bad request; rethrows anything else (it closes the session). */
   #replyFailure(err: unknown): Promise<void> | undefined {
     if (this.reader.error || !(err instanceof CommandFailed || isBadRequest(err))) throw err;
-    return this.#reply(new Telegram('Fail', { Reason: err.message }));
+    return this.#replyFail(err.message);
   }
 
   #closeOnError(err: unknown): void {

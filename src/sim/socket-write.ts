@@ -7,12 +7,27 @@ import type { Socket } from 'node:net';
  * payload in pieces and awaits each call gets backpressure. Writes to a
  * closed socket are dropped (the promise still resolves).
  */
-export function writeChunks(socket: Socket, chunks: readonly Uint8Array[]): Promise<void> {
+export function writeChunks(
+  socket: Socket,
+  chunks: readonly (Uint8Array | string)[],
+): Promise<void> {
+  return writeChunksNow(socket, chunks) ?? Promise.resolve();
+}
+
+/**
+ * {@link writeChunks} without a promise when none is needed: `undefined`
+ * when the socket took everything at once (or is gone), else a promise that
+ * settles once it drained. For replies, where a promise each is measurable.
+ */
+export function writeChunksNow(
+  socket: Socket,
+  chunks: readonly (Uint8Array | string)[],
+): Promise<void> | undefined {
   for (const chunk of chunks) {
-    if (socket.destroyed || !socket.writable) return Promise.resolve();
+    if (socket.destroyed || !socket.writable) return undefined;
     socket.write(chunk);
   }
-  return socket.writableNeedDrain ? drained(socket) : Promise.resolve();
+  return socket.writableNeedDrain ? drained(socket) : undefined;
 }
 
 /** Resolves when the socket can take more data, or is gone. */
