@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { type as osType } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { connectTo, expectFail, expectOk, type WireClient } from './wire-client.ts';
+import { expectFail, expectOk, WireClients } from './wire-client.ts';
 
 const ACCOUNTS = [
   { name: 'frank', pass: 'frank-secret', perms: ['send'] },
@@ -14,7 +14,8 @@ const ACCOUNTS = [
 
 let sim: Simulator;
 const logLines: string[] = [];
-const clients: WireClient[] = [];
+const clients = new WireClients();
+const open = (address: string) => clients.open(address);
 
 /** Every interface of the simulator: name and address. */
 const INTERFACES: [string, () => string][] = [
@@ -24,18 +25,12 @@ const INTERFACES: [string, () => string][] = [
   ['receiver mgmtif', () => sim.receiver.mgmtif],
 ];
 
-async function open(address: string): Promise<WireClient> {
-  const client = await connectTo(address);
-  clients.push(client);
-  return client;
-}
-
 before(async () => {
   sim = await startSimulator({ accounts: ACCOUNTS, log: (line) => logLines.push(line) });
 });
 
 after(async () => {
-  for (const client of clients) client.socket.destroy();
+  clients.destroyAll();
   await sim.close();
 });
 

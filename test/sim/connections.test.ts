@@ -9,7 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { connectTo, expectOk, failOnUnhandledRejections, type WireClient } from './wire-client.ts';
+import { connectTo, expectOk, failOnUnhandledRejections, WireClients } from './wire-client.ts';
 
 const ACCOUNTS = [{ name: 'frank', pass: 'frank-secret' }];
 
@@ -21,18 +21,14 @@ function tg(topic: string, params?: Record<string, string>): Buffer {
 
 describe('one simulator', () => {
   let sim: Simulator;
-  const clients: WireClient[] = [];
-  const open = async (address: string) => {
-    const client = await connectTo(address);
-    clients.push(client);
-    return client;
-  };
+  const clients = new WireClients();
+  const open = (address: string) => clients.open(address);
 
   before(async () => {
     sim = await startSimulator({ accounts: ACCOUNTS });
   });
   after(async () => {
-    for (const client of clients) client.socket.destroy();
+    clients.destroyAll();
     await sim.close();
   });
 

@@ -15,11 +15,12 @@ import {
   readMsg,
   sendMsg,
   sha,
-  type WireClient,
+  WireClients,
   waitFor,
 } from './wire-client.ts';
 
-const ACCOUNTS = [{ name: 'all', pass: 'pw', perms: ['*'] }];
+const ALL = { name: 'all', pass: 'pw' };
+const ACCOUNTS = [{ ...ALL, perms: ['*'] }];
 
 failOnUnhandledRejections();
 
@@ -31,21 +32,12 @@ async function setup(options: SimulatorOptions = {}) {
     log: (line) => log.push(line),
     ...options,
   });
-  const clients: WireClient[] = [];
-  const login = async (address: string) => {
-    const client = await connectTo(address);
-    clients.push(client);
-    await expectOk(client, 'Auth', { AccName: 'all', Pass: 'pw' });
-    return client;
-  };
-  const subscriber = async (ch: string | number) => {
-    const client = await login(sim.receiver.subif);
-    await expectOk(client, 'Sub', { Ch: String(ch) });
-    return client;
-  };
+  const clients = new WireClients();
+  const login = (address: string) => clients.open(address, ALL);
+  const subscriber = (ch: string | number) => clients.subscriber(sim.receiver.subif, ch, ALL);
   const spoolDir = log.find((line) => line.startsWith('spool folder '))?.slice(13) ?? '';
   const stop = async () => {
-    for (const client of clients) client.socket.destroy();
+    clients.destroyAll();
     await sim.close();
   };
   return { sim, log, login, subscriber, spoolDir, stop };

@@ -8,13 +8,12 @@ import { dataRoom } from '../../src/sim/link-format.ts';
 import { msgTelegram } from '../../src/sim/message.ts';
 import { DEFAULT_DATAGRAM_SIZE } from '../../src/sim/options.ts';
 import {
-  connectTo,
   expectFail,
   expectOk,
   readMsg,
   sendMsg,
   sha,
-  type WireClient,
+  WireClients,
   waitFor,
 } from './wire-client.ts';
 
@@ -28,27 +27,18 @@ const ACCOUNTS = [
 ];
 
 let sim: Simulator;
-const clients: WireClient[] = [];
-
-async function login(address: string, name?: string): Promise<WireClient> {
-  const client = await connectTo(address);
-  clients.push(client);
-  if (name) await expectOk(client, 'Auth', { AccName: name, Pass: 'pw' });
-  return client;
-}
-
-async function subscriber(ch: string | number, name = 'all'): Promise<WireClient> {
-  const client = await login(sim.receiver.subif, name);
-  await expectOk(client, 'Sub', { Ch: String(ch) });
-  return client;
-}
+const clients = new WireClients();
+const login = (address: string, name?: string) =>
+  clients.open(address, name ? { name, pass: 'pw' } : undefined);
+const subscriber = (ch: string | number, name = 'all') =>
+  clients.subscriber(sim.receiver.subif, ch, { name, pass: 'pw' });
 
 before(async () => {
   sim = await startSimulator({ accounts: ACCOUNTS });
 });
 
 after(async () => {
-  for (const client of clients) client.socket.destroy();
+  clients.destroyAll();
   await sim.close();
 });
 

@@ -158,3 +158,34 @@ export function failOnUnhandledRejections(): void {
     assert.deepEqual(unhandled, [], 'no unhandled promise rejections');
   });
 }
+
+/** An account to log in with. */
+export interface Login {
+  name: string;
+  pass: string;
+}
+
+/** The wire clients a test opens, destroyed together when it is done. */
+export class WireClients {
+  readonly #all: WireClient[] = [];
+
+  /** Connects to `address`, and logs in when `login` is given. */
+  async open(address: string, login?: Login): Promise<WireClient> {
+    const client = await connectTo(address);
+    this.#all.push(client);
+    if (login) await expectOk(client, 'Auth', { AccName: login.name, Pass: login.pass });
+    return client;
+  }
+
+  /** Connects to a subscription interface, logs in and subscribes to `ch`. */
+  async subscriber(address: string, ch: string | number, login: Login): Promise<WireClient> {
+    const client = await this.open(address, login);
+    await expectOk(client, 'Sub', { Ch: String(ch) });
+    return client;
+  }
+
+  /** Destroys every client opened so far. */
+  destroyAll(): void {
+    for (const client of this.#all.splice(0)) client.socket.destroy();
+  }
+}
