@@ -30,6 +30,11 @@ export class ChunkCursor {
     this.source = source;
   }
 
+  /** True when the source lends its chunks (see `ByteSource.release`): what outlives a call must be copied. */
+  get lends(): boolean {
+    return this.source.release !== undefined;
+  }
+
   /** Bytes of the current chunk not consumed yet. */
   get buffered(): number {
     return this.buf.length - this.pos;
@@ -51,9 +56,9 @@ export class ChunkCursor {
    * that the source can read on. Only while nothing else uses the chunk.
    */
   ownRest(): void {
-    if (!this.source.release || this.pos >= this.buf.length) return;
+    if (!this.lends || this.pos >= this.buf.length) return;
     this.setChunk(Buffer.from(this.buf.subarray(this.pos)));
-    this.source.release();
+    this.source.release?.();
   }
 
   /** Replaces the (fully consumed) buffer with the next chunk; false at end of data. */

@@ -20,12 +20,12 @@
 import type { Readable } from 'node:stream';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { ChunkCursor } from './chunk-cursor.ts';
-import { type Cursor, scanTelegram } from './fastpath.ts';
+import { scanTelegram } from './fastpath.ts';
 import { fedReadable } from './fed-readable.ts';
 import { writeChunksToFile } from './file-sink.ts';
 import { KVLines } from './kvlines.ts';
 import { Params } from './params.ts';
-import { type ByteSource, type ByteSourceLike, toByteSource } from './source.ts';
+import { type ByteSourceLike, toByteSource } from './source.ts';
 import { Telegram } from './telegram.ts';
 import { validateKey, validateTopic } from './validate.ts';
 
@@ -58,10 +58,8 @@ export function byteCount(n: number | bigint): number {
 
 /** Pull-based decoder over a byte source. One operation at a time. */
 export class FrameReader {
-  readonly #source: ByteSource;
   readonly #chunks: ChunkCursor;
   readonly #maxLine: number;
-  readonly #cursor: Cursor = { pos: 0 };
   #error: DdmwError | undefined;
   #busy = false;
   /** True while a Readable from {@link readStream} is still being read. */
@@ -72,8 +70,7 @@ export class FrameReader {
   #inSync = true;
 
   constructor(source: ByteSourceLike, options: FrameReaderOptions = {}) {
-    this.#source = toByteSource(source);
-    this.#chunks = new ChunkCursor(this.#source);
+    this.#chunks = new ChunkCursor(toByteSource(source));
     const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     if (!(max === Number.POSITIVE_INFINITY || (Number.isSafeInteger(max) && max > 0))) {
       throw new DdmwError(
@@ -152,7 +149,7 @@ export class FrameReader {
     }
     this.#busy = true;
     this.#telegramWaiter = onTelegram;
-    const source = this.#source;
+    const source = this.#chunks.source;
     if (source.nextChunk) source.nextChunk(this.#onTelegramChunk);
     else
       source
@@ -195,11 +192,8 @@ export class FrameReader {
     const chunks = this.#chunks;
     const buf = chunks.buf;
     if (chunks.pos >= buf.length) return undefined;
-    const cursor = this.#cursor;
-    cursor.pos = chunks.pos;
-    const tg = scanTelegram(buf, cursor, this.#maxLine);
-    chunks.pos = cursor.pos;
-    if (tg && this.#source.release) {
+    const tg = scanTelegram(buf, chunks, this.#maxLine); // advances chunks.pos
+    if (tg && chunks.lends) {
       tg.params.ownBytes();
       chunks.releaseIfDone();
     }
@@ -265,7 +259,7 @@ export class FrameReader {
     const count = byteCount(n);
     return this.#op(() =>
       writeChunksToFile(path, options.mode, (onChunk) => this.#rawChunks(count, onChunk), {
-        copy: this.#source.release !== undefined,
+        copy: this.#chunks.lends,
       }),
     );
   }
@@ -294,7 +288,7 @@ export class FrameReader {
       },
     });
     // A lent chunk is reused once given back: the stream gets copies.
-    const lent = this.#source.release !== undefined;
+    const lent = this.#chunks.lends;
     const finished = this.#rawChunks(count, (piece) =>
       fed.offer(lent ? Buffer.from(piece) : piece),
     ).then(
