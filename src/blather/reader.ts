@@ -241,14 +241,25 @@ export class FrameReader {
   /**
    * Hands exactly `n` raw bytes to `onChunk`, one piece at a time, awaiting
    * it between pieces (backpressure). Pieces are views into the reader's
-   * buffer, valid until the callback's promise settles: copy them if you
-   * keep them longer. If `onChunk`
-   * throws, the rest of the payload is still read (and dropped) so the
-   * reader stays in sync, and the call then rejects with that error.
+   * buffer, valid until the callback's promise settles, unless `keep` is
+   * set: then they are the caller's to keep (copied when the source lends
+   * its chunks). If `onChunk` throws, the rest of the payload is still read
+   * (and dropped) so the reader stays in sync, and the call then rejects
+   * with that error.
    */
-  readChunks(n: number | bigint, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+  readChunks(
+    n: number | bigint,
+    onChunk: (chunk: Buffer) => void | Promise<void>,
+    { keep = false }: { keep?: boolean } = {},
+  ): Promise<void> {
     const count = byteCount(n);
-    return this.#op(() => this.#rawChunks(count, onChunk));
+    const hand = keep ? (piece: Buffer) => onChunk(this.#kept(piece)) : onChunk;
+    return this.#op(() => this.#rawChunks(count, hand));
+  }
+
+  /** A piece the caller may keep: itself, or a copy when the source reuses its chunks. */
+  #kept(piece: Buffer): Buffer {
+    return this.#chunks.lends ? Buffer.from(piece) : piece;
   }
 
   /**
@@ -287,11 +298,8 @@ export class FrameReader {
         if (this.#streaming) this.#draining = finished;
       },
     });
-    // A lent chunk is reused once given back: the stream gets copies.
-    const lent = this.#chunks.lends;
-    const finished = this.#rawChunks(count, (piece) =>
-      fed.offer(lent ? Buffer.from(piece) : piece),
-    ).then(
+    // The stream's consumer keeps its chunks.
+    const finished = this.#rawChunks(count, (piece) => fed.offer(this.#kept(piece))).then(
       () => {
         finish();
         if (!fed.destroyed) fed.stream.push(null);

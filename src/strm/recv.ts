@@ -64,11 +64,15 @@ export function receiveStream(
     for (;;) {
       const frame = await io.reader.readTelegram();
       if (frame.topic === TOPICS.chunk) {
-        await io.reader.readChunks(frame.params.getBigInt(KEYS.length, U64), (piece) => {
-          hash.update(piece);
-          len += piece.length;
-          return fed.offer(Buffer.from(piece)); // the reader's pieces are only lent to this callback
-        });
+        await io.reader.readChunks(
+          frame.params.getBigInt(KEYS.length, U64),
+          (piece) => {
+            hash.update(piece);
+            len += piece.length;
+            return fed.offer(piece);
+          },
+          { keep: true }, // the stream's consumer keeps its chunks
+        );
       } else if (frame.topic === TOPICS.end) {
         const sha = hash.digest('hex');
         const wantLen = frame.params.getInt(KEYS.length);
