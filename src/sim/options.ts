@@ -3,11 +3,11 @@
  * their types, defaults and checks.
  */
 import { DdmwError } from '../err.ts';
-import { parseChannel } from './channels.ts';
-import { MAX_DATAGRAM_SIZE, MIN_DATAGRAM_SIZE } from './link-format.ts';
-import type { LinkFault } from './link-sender.ts';
-import { parsePushAddress } from './push.ts';
-import { CommandFailed } from './session.ts';
+import { MAX_DATAGRAM_SIZE, MIN_DATAGRAM_SIZE } from './link/format.ts';
+import type { LinkFault } from './link/sender.ts';
+import { parseChannel } from './node/channels.ts';
+import { CommandFailed } from './node/session.ts';
+import { parsePushAddress } from './receiver/push.ts';
 
 /** Settings of the simulated one-way link. */
 export interface LinkOptions {

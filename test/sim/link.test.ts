@@ -16,8 +16,8 @@ import {
   type LinkEvent,
   parseDatagram,
   writeFixed,
-} from '../../src/sim/link-format.ts';
-import { Reassembler } from '../../src/sim/link-reassembly.ts';
+} from '../../src/sim/link/format.ts';
+import { Reassembler } from '../../src/sim/link/reassembly.ts';
 import { connectTo, expectOk, readMsg, sendMsg, sha, waitFor } from './wire-client.ts';
 
 const SESSION = Buffer.from('0123456789abcdef', 'hex');

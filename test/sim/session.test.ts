@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Params } from '../../src/blather/index.ts';
-import { type CommandHandler, Session } from '../../src/sim/session.ts';
+import { type CommandHandler, Session } from '../../src/sim/node/session.ts';
 import { within } from '../helpers/fake-server.ts';
 
 const servers: Server[] = [];

@@ -7,6 +7,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../node/session.ts';
+import { discard, type Spooled, SpooledReader, spooledSize } from '../node/spool.ts';
+import type { SimulatorStats } from '../stats.ts';
 import {
   datagramCount,
   dataRoom,
@@ -14,10 +17,7 @@ import {
   HASH_SIZE,
   MAX_HEADER_SIZE,
   writeFixed,
-} from './link-format.ts';
-import type { Logger } from './session.ts';
-import { discard, type Spooled, SpooledReader, spooledSize } from './spool.ts';
-import type { SimulatorStats } from './stats.ts';
+} from './format.ts';
 
 /** Identifies one datagram for a {@link LinkFault} hook. */
 export interface DatagramInfo {

@@ -8,11 +8,11 @@
  */
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FrameReader, type Telegram } from '../blather/index.ts';
-import { DdmwError } from '../err.ts';
-import type { ReceivedMessage } from './message.ts';
-import type { Logger } from './session.ts';
-import { writeChunks } from './socket-write.ts';
+import { FrameReader, type Telegram } from '../../blather/index.ts';
+import { DdmwError } from '../../err.ts';
+import type { ReceivedMessage } from '../node/message.ts';
+import type { Logger } from '../node/session.ts';
+import { writeChunks } from '../node/socket-write.ts';
 import type { OutletOptions } from './subscriber.ts';
 
 /**

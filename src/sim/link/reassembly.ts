@@ -10,12 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type Datagram,
-  type LinkEvent,
-  type LinkReceiverConfig,
-  parseDatagram,
-} from './link-format.ts';
+import { type Datagram, type LinkEvent, type LinkReceiverConfig, parseDatagram } from './format.ts';
 
 /**
  * Datagrams that follow each other are written together, up to this many

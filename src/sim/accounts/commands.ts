@@ -4,10 +4,10 @@
  * account needs a login; everything else needs {@link PERM_READ} or
  * {@link PERM_WRITE} (or `*`).
  */
-import { Params, type Telegram } from '../blather/index.ts';
-import { isDdmwError } from '../err.ts';
+import { Params, type Telegram } from '../../blather/index.ts';
+import { isDdmwError } from '../../err.ts';
+import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import { type Account, type AccountStore, UNAUTHENTICATED } from './accounts.ts';
-import { CommandFailed, type CommandHandler, type Session } from './session.ts';
 
 /** Permission to read other accounts (`RdAcc` with a target) and to list them (`LsAcc`). */
 export const PERM_READ = 'accounts.read';

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { validateValue } from '../blather/index.ts';
-import { DdmwError } from '../err.ts';
+import { validateValue } from '../../blather/index.ts';
+import { DdmwError } from '../../err.ts';
 import {
   AccountStore,
   type Credential,

@@ -1,6 +1,6 @@
 /**
  * The datagram format of the simulated one-way link, shared by its sending
- * end (link-sender.ts) and its receiving end (link-reassembly.ts), and the
+ * end (sender.ts) and its receiving end (reassembly.ts), and the
  * events the receiving thread posts to the node. See docs/simulator.md,
  * "The one-way link".
  *

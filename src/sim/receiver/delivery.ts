@@ -7,12 +7,12 @@
  * go to the stream router (strm-delivery.ts), which feeds subscribers only
  * (push targets take messages).
  */
-import type { ArrivedTransfer } from './link-receiver.ts';
-import { decodeHeader, type MsgHeader, parseMsgHeader, ReceivedMessage } from './message.ts';
+import type { ArrivedTransfer } from '../link/receiver.ts';
+import { decodeHeader, type MsgHeader, parseMsgHeader, ReceivedMessage } from '../node/message.ts';
+import type { Logger, Session } from '../node/session.ts';
+import { discard, spooledSize } from '../node/spool.ts';
+import type { SimulatorStats } from '../stats.ts';
 import type { PushTarget } from './push.ts';
-import type { Logger, Session } from './session.ts';
-import { discard, spooledSize } from './spool.ts';
-import type { SimulatorStats } from './stats.ts';
 import { type StreamOutlet, StreamRouter } from './strm-delivery.ts';
 import { type OutletOptions, Subscriber } from './subscriber.ts';
 

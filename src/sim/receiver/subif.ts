@@ -4,10 +4,10 @@
  * connection as a `Msg` telegram followed by its metadata and payload.
  * A connection may subscribe to several channels.
  */
-import { Params } from '../blather/index.ts';
-import { mayUse, parseChannel } from './channels.ts';
+import { Params } from '../../blather/index.ts';
+import { mayUse, parseChannel } from '../node/channels.ts';
+import { CommandFailed, type CommandHandler } from '../node/session.ts';
 import type { Delivery } from './delivery.ts';
-import { CommandFailed, type CommandHandler } from './session.ts';
 
 /** The `Sub` command of the receiver node's subscription interface. */
 export function subCommand(delivery: Delivery): CommandHandler {

@@ -5,7 +5,7 @@
  */
 import { lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { DdmwError } from '../err.ts';
+import { DdmwError } from '../../err.ts';
 import { type CommandTable, type Logger, Session } from './session.ts';
 
 /** Where an interface listens. */

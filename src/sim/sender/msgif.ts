@@ -10,14 +10,14 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { encodeTelegram, Params, type Telegram, U32, U64 } from '../blather/index.ts';
-import { isDdmwError } from '../err.ts';
-import { mayUse, parseChannel } from './channels.ts';
-import type { LinkSender } from './link-sender.ts';
-import { type MsgHeader, msgTelegram } from './message.ts';
-import { CommandFailed, type CommandHandler, type Session } from './session.ts';
-import { discard, type Spool, type Spooled } from './spool.ts';
-import type { SimulatorStats } from './stats.ts';
+import { encodeTelegram, Params, type Telegram, U32, U64 } from '../../blather/index.ts';
+import { isDdmwError } from '../../err.ts';
+import type { LinkSender } from '../link/sender.ts';
+import { mayUse, parseChannel } from '../node/channels.ts';
+import { type MsgHeader, msgTelegram } from '../node/message.ts';
+import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
+import { discard, type Spool, type Spooled } from '../node/spool.ts';
+import type { SimulatorStats } from '../stats.ts';
 
 /** What the `Msg` command needs from the sender node. */
 export interface MsgifContext {

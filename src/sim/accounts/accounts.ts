@@ -4,8 +4,8 @@
  * shared by every node and interface of a simulator.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { validateValue } from '../blather/index.ts';
-import { DdmwError } from '../err.ts';
+import { validateValue } from '../../blather/index.ts';
+import { DdmwError } from '../../err.ts';
 
 /** An account as the simulator's options describe it. */
 export interface SimAccount {

@@ -3,8 +3,8 @@
  * `WhoAmI` and `GetNodeInfo` (ddmw-client-reference.md §5).
  */
 import { type as osType } from 'node:os';
-import { Params, type Telegram } from '../blather/index.ts';
-import { type AccountStore, type LoginResult, UNAUTHENTICATED } from './accounts.ts';
+import { Params, type Telegram } from '../../blather/index.ts';
+import { type AccountStore, type LoginResult, UNAUTHENTICATED } from '../accounts/accounts.ts';
 import type { NodeType } from './node.ts';
 import { CommandFailed, type CommandHandler, type Session } from './session.ts';
 

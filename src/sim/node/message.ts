@@ -4,7 +4,7 @@
  * message as it waits for its subscribers and push targets.
  */
 import { createReadStream } from 'node:fs';
-import { encodeTelegram, FrameReader, Telegram, U32 } from '../blather/index.ts';
+import { encodeTelegram, FrameReader, Telegram, U32 } from '../../blather/index.ts';
 import { discard, type Spooled, spooledSize } from './spool.ts';
 
 /** What a message is: where it goes and how its bytes split into metadata and payload. */

@@ -6,8 +6,8 @@
  * commands.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { accountCommands } from './account-commands.ts';
-import type { AccountStore } from './accounts.ts';
+import type { AccountStore } from '../accounts/accounts.ts';
+import { accountCommands } from '../accounts/commands.ts';
 import { commonCommands } from './commands.ts';
 import { type Endpoint, InterfaceListener } from './listener.ts';
 import type { CommandHandler, CommandTable, Logger } from './session.ts';

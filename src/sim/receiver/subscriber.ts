@@ -6,10 +6,10 @@
  * `Fail` {Reason: too slow} and is disconnected. A stream takes one place
  * in the queue and holds the connection until its end (strm-delivery.ts).
  */
-import type { Telegram } from '../blather/index.ts';
-import type { ReceivedMessage } from './message.ts';
-import type { Session } from './session.ts';
-import type { SimulatorStats } from './stats.ts';
+import type { Telegram } from '../../blather/index.ts';
+import type { ReceivedMessage } from '../node/message.ts';
+import type { Session } from '../node/session.ts';
+import type { SimulatorStats } from '../stats.ts';
 import { StreamOutlet } from './strm-delivery.ts';
 
 /** How a subscriber or push target queues messages. */

@@ -19,12 +19,12 @@
  * channel.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { encodeTelegram, Params, Telegram, U32, U64 } from '../blather/index.ts';
-import { mayUse, parseChannel } from './channels.ts';
-import type { LinkSender } from './link-sender.ts';
-import { CommandFailed, type CommandHandler, type Session } from './session.ts';
-import { MEMORY_LIMIT } from './spool.ts';
-import type { SimulatorStats } from './stats.ts';
+import { encodeTelegram, Params, Telegram, U32, U64 } from '../../blather/index.ts';
+import type { LinkSender } from '../link/sender.ts';
+import { mayUse, parseChannel } from '../node/channels.ts';
+import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
+import { MEMORY_LIMIT } from '../node/spool.ts';
+import type { SimulatorStats } from '../stats.ts';
 
 /**
  * Largest stream segment on the link: small enough to stay in memory at the
@@ -38,7 +38,7 @@ export const IN_FLIGHT = 16;
 /**
  * An open stream with nothing to send for this long sends an empty segment,
  * so the receiving end can tell a quiet stream from one whose end was lost
- * (it gives up after `STREAM_IDLE_MS`, strm-delivery.ts).
+ * (it gives up after `STREAM_IDLE_MS`, receiver/strm-delivery.ts).
  */
 export const KEEPALIVE_MS = 30_000;
 

@@ -8,9 +8,9 @@
  * control), so memory stays bounded.
  */
 import type { Socket } from 'node:net';
-import { FrameReader, Params, Telegram, telegramText } from '../blather/index.ts';
-import { type DdmwError, isDdmwError } from '../err.ts';
-import { type Account, UNAUTHENTICATED } from './accounts.ts';
+import { FrameReader, Params, Telegram, telegramText } from '../../blather/index.ts';
+import { type DdmwError, isDdmwError } from '../../err.ts';
+import { type Account, UNAUTHENTICATED } from '../accounts/accounts.ts';
 import { writeChunks, writeChunksNow } from './socket-write.ts';
 
 /** Maximum line length accepted from clients (64 KiB). */

@@ -21,18 +21,18 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { encodeTelegram, Telegram, U32 } from '../blather/index.ts';
-import type { ChunkWriter } from './message.ts';
-import type { Logger } from './session.ts';
-import { discard, type Spooled } from './spool.ts';
-import type { SimulatorStats } from './stats.ts';
-import { LINK_TOPICS } from './strmif.ts';
+import { encodeTelegram, Telegram, U32 } from '../../blather/index.ts';
+import type { ChunkWriter } from '../node/message.ts';
+import type { Logger } from '../node/session.ts';
+import { discard, type Spooled } from '../node/spool.ts';
+import { LINK_TOPICS } from '../sender/strmif.ts';
+import type { SimulatorStats } from '../stats.ts';
 
 /** Bytes of a stream one subscriber may leave untaken before it is dropped as too slow (16 MiB). */
 export const STREAM_BUFFER_LIMIT = 16 * 1024 * 1024;
 /**
  * A stream that gets nothing from the link for this long is aborted: its end
- * was lost (an open stream sends an empty segment when quiet, strmif.ts).
+ * was lost (an open stream sends an empty segment when quiet, sender/strmif.ts).
  */
 export const STREAM_IDLE_MS = 120_000;
 

@@ -1,14 +1,14 @@
 /**
  * The receiving end of the one-way link, seen from the receiver node: it
- * starts the link's thread (link-receiver-worker.ts), hands each complete,
+ * starts the link's thread (receiver-worker.ts), hands each complete,
  * verified transfer to the node, and counts and logs the lost and corrupt
  * ones.
  */
 import { Worker } from 'node:worker_threads';
-import type { LinkEvent, LinkReceiverConfig } from './link-format.ts';
-import type { Logger } from './session.ts';
-import { discard, type Spooled } from './spool.ts';
-import type { SimulatorStats } from './stats.ts';
+import type { Logger } from '../node/session.ts';
+import { discard, type Spooled } from '../node/spool.ts';
+import type { SimulatorStats } from '../stats.ts';
+import type { LinkEvent, LinkReceiverConfig } from './format.ts';
 
 /** A transfer that arrived whole: its header and its data (now owned by the receiver). */
 export interface ArrivedTransfer {
@@ -52,7 +52,7 @@ function startWorker(config: LinkReceiverConfig): Worker {
   // execArgv is inherited (passing process.execArgv would fail on process-wide flags such as --title).
   const options = { workerData: config };
   const source = here.endsWith('.ts');
-  const entry = new URL(`./link-receiver-worker.${source ? 'ts' : 'js'}`, here);
+  const entry = new URL(`./receiver-worker.${source ? 'ts' : 'js'}`, here);
   const loader = source ? typeScriptLoader() : undefined;
   if (!loader) return new Worker(entry, options);
   const bootstrap = `import(${JSON.stringify(loader)})

@@ -7,7 +7,7 @@
 import { type FileHandle, mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FrameReader } from '../blather/index.ts';
+import type { FrameReader } from '../../blather/index.ts';
 
 /** Parts of at most this many bytes are kept in memory (64 KiB). */
 export const MEMORY_LIMIT = 64 * 1024;

@@ -12,11 +12,11 @@
  */
 import { createSocket } from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { LinkEvent, LinkReceiverConfig } from './link-format.ts';
-import { Reassembler } from './link-reassembly.ts';
+import type { LinkEvent, LinkReceiverConfig } from './format.ts';
+import { Reassembler } from './reassembly.ts';
 
 const port = parentPort;
-if (!port) throw new Error('link-receiver-worker.ts must run as a worker thread');
+if (!port) throw new Error('link/receiver-worker.ts must run as a worker thread');
 const config = workerData as LinkReceiverConfig;
 
 const post = (event: LinkEvent, transfer: ArrayBuffer[] = []) => port.postMessage(event, transfer);
