@@ -24,11 +24,12 @@ import type { AccountStore, SimAccount } from './accounts/accounts.ts';
 import { openAccountStore } from './accounts/state-file.ts';
 import { LinkReceiver } from './link/receiver.ts';
 import { LinkSender } from './link/sender.ts';
+import type { LinkOptions } from './link/settings.ts';
 import type { Endpoint } from './node/listener.ts';
 import { type InterfaceName, type NodeType, SimNode } from './node/node.ts';
 import type { Logger } from './node/session.ts';
 import { MEMORY_LIMIT, Spool } from './node/spool.ts';
-import { type FlowSettings, flowSettings, type LinkOptions, type PushOptions } from './options.ts';
+import { type FlowSettings, flowSettings, type PushOptions } from './options.ts';
 import { Delivery } from './receiver/delivery.ts';
 import { PushTarget } from './receiver/push.ts';
 import { subCommand } from './receiver/subif.ts';
@@ -37,8 +38,17 @@ import { strmCommand } from './sender/strmif.ts';
 import { newStats, type SimulatorStats } from './stats.ts';
 
 export type { SimAccount } from './accounts/accounts.ts';
-export type { DatagramInfo, LinkFault } from './link/sender.ts';
-export type { LinkOptions, PushOptions } from './options.ts';
+export type { LinkStateEvent, LossEvent, LossKind, SimulatorEvents } from './events.ts';
+export { describeLoss } from './events.ts';
+export type {
+  DatagramInfo,
+  LinkDownWindow,
+  LinkFault,
+  LinkFaults,
+  LinkOptions,
+  LinkTransport,
+} from './link/settings.ts';
+export type { PushOptions } from './options.ts';
 export type { SimulatorStats } from './stats.ts';
 
 /** Options of {@link startSimulator}. Every field is optional. */
@@ -211,7 +221,7 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
       host: '127.0.0.1',
       spoolDir: spool.dir,
       memoryLimit: MEMORY_LIMIT,
-      timeoutMs: flow.timeoutMs,
+      timeoutMs: 2000,
       recvBufferSize: LINK_RECEIVE_BUFFER,
     },
     onTransfer: (transfer) => delivery.arrive(transfer),
@@ -219,7 +229,7 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
     log,
   });
   running.push(() => linkReceiver.close());
-  const link = await LinkSender.open({ ...flow, port: linkReceiver.port, stats, log });
+  const link = await LinkSender.open({ ...flow.link, port: linkReceiver.port, stats, log });
   running.push(() => link.close());
   const common = { accounts: ctx.accounts, version: ctx.version, log };
   const sender = await SimNode.start({

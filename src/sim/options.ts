@@ -3,27 +3,10 @@
  * their types, defaults and checks.
  */
 import { DdmwError } from '../err.ts';
-import { MAX_DATAGRAM_SIZE, MIN_DATAGRAM_SIZE } from './link/format.ts';
-import type { LinkFault } from './link/sender.ts';
+import { type LinkOptions, type LinkSettings, linkSettings } from './link/settings.ts';
 import { parseChannel } from './node/channels.ts';
 import { CommandFailed } from './node/session.ts';
 import { parsePushAddress } from './receiver/push.ts';
-
-/** Settings of the simulated one-way link. */
-export interface LinkOptions {
-  /**
-   * Pace of the sending end in bytes per second, datagram overhead included.
-   * Default 256 MiB/s. `Infinity` sends as fast as possible, which loses
-   * datagrams on a busy machine.
-   */
-  rateBytesPerSec?: number;
-  /** Bytes per UDP datagram, 1024 to 65507. Default 64000. */
-  datagramSize?: number;
-  /** A transfer that gets no datagram for this long is counted lost. Default 2000 ms. */
-  timeoutMs?: number;
-  /** Fault injection, called for each datagram before it is sent (see {@link LinkFault}). */
-  fault?: LinkFault;
-}
 
 /** A push target: the receiver node pushes every message of `ch` to `addr`. */
 export interface PushOptions {
@@ -35,14 +18,8 @@ export interface PushOptions {
 
 /** The message-flow options, checked and with their defaults filled in. */
 export interface FlowSettings {
-  /** Pace of the link's sending end. */
-  rateBytesPerSec: number;
-  /** Bytes per datagram. */
-  datagramSize: number;
-  /** Silence after which an incomplete transfer is lost. */
-  timeoutMs: number;
-  /** Fault injection, if any. */
-  fault: LinkFault | undefined;
+  /** The one-way link. */
+  link: LinkSettings;
   /** Bound of each subscriber's and push target's queue. */
   queueLimit: number;
   /** Wait before a push target is connected again. */
@@ -51,12 +28,6 @@ export interface FlowSettings {
   push: { channel: string; addr: string }[];
 }
 
-/** Default link pace: 256 MiB/s, lossless on a 2-core machine running the test suite. */
-export const DEFAULT_RATE = 256 * 1024 * 1024;
-/** Default datagram size. */
-export const DEFAULT_DATAGRAM_SIZE = 64000;
-/** Default time after which an incomplete transfer is lost. */
-export const DEFAULT_LINK_TIMEOUT_MS = 2000;
 /** Default bound of a subscriber's or push target's queue. */
 export const DEFAULT_QUEUE_LIMIT = 10_000;
 /** Default wait before a push target is connected again. */
@@ -110,28 +81,8 @@ export function flowSettings(opts: {
   pushReconnectDelayMs?: number;
   push?: PushOptions[];
 }): FlowSettings {
-  const link = opts.link ?? {};
-  const datagramSize = positive(
-    'link.datagramSize',
-    link.datagramSize,
-    DEFAULT_DATAGRAM_SIZE,
-    'integer',
-  );
-  if (datagramSize < MIN_DATAGRAM_SIZE || datagramSize > MAX_DATAGRAM_SIZE) {
-    throw bad(
-      'link.datagramSize',
-      `must be from ${MIN_DATAGRAM_SIZE} to ${MAX_DATAGRAM_SIZE}`,
-      datagramSize,
-    );
-  }
-  if (link.fault !== undefined && typeof link.fault !== 'function') {
-    throw bad('link.fault', 'must be a function', link.fault);
-  }
   return {
-    rateBytesPerSec: positive('link.rateBytesPerSec', link.rateBytesPerSec, DEFAULT_RATE, 'any'),
-    datagramSize,
-    timeoutMs: positive('link.timeoutMs', link.timeoutMs, DEFAULT_LINK_TIMEOUT_MS, 'finite'),
-    fault: link.fault,
+    link: linkSettings(opts.link),
     queueLimit: positive('queueLimit', opts.queueLimit, DEFAULT_QUEUE_LIMIT, 'integer'),
     pushReconnectDelayMs: positive(
       'pushReconnectDelayMs',

@@ -233,7 +233,7 @@ describe('fault injection on a running simulator', () => {
       accounts: [{ name: 'all', pass: 'pw', perms: ['*'] }],
       log: (line) => log.push(line),
       link: {
-        timeoutMs: 150,
+        transport: 'udp',
         datagramSize: 4000,
         // Transfer 1: one datagram lost. Transfer 2: corrupted. Transfer 3: all lost. 4: intact.
         fault: ({ transfer, seq }) =>
@@ -309,7 +309,9 @@ describe('options', () => {
     ['a datagram size over 65507', { link: { datagramSize: 65508 } }],
     ['a fractional datagram size', { link: { datagramSize: 2000.5 } }],
     ['a zero rate', { link: { rateBytesPerSec: 0 } }],
-    ['an infinite timeout', { link: { timeoutMs: Number.POSITIVE_INFINITY } }],
+    ['an unknown transport', { link: { transport: 'tcp' as 'udp' } }],
+    ['a redundancy of 9', { link: { redundancy: 9 } }],
+    ['a loss rate over 1', { link: { faults: { loss: 1.5 } } }],
     ['a zero queue limit', { queueLimit: 0 }],
     ['a push channel over 255', { push: [{ ch: 256, addr: '127.0.0.1:1' }] }],
     ['an empty push channel', { push: [{ ch: '', addr: '127.0.0.1:1' }] }],

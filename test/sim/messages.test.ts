@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { encodeTelegram } from '../../src/blather/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { dataRoom } from '../../src/sim/link/format.ts';
+import { DEFAULT_FRAME_SIZE as DEFAULT_DATAGRAM_SIZE } from '../../src/sim/link/settings.ts';
 import { msgTelegram } from '../../src/sim/node/message.ts';
-import { DEFAULT_DATAGRAM_SIZE } from '../../src/sim/options.ts';
 import {
   expectFail,
   expectOk,
