@@ -18,6 +18,7 @@ export type LossKind =
 
 /** One transfer that did not reach its applications. */
 export interface LossEvent {
+  /** What happened to it. */
   kind: LossKind;
   /** Transfer number on the link (1, 2, ...). */
   transfer: number;
@@ -35,6 +36,7 @@ export interface LossEvent {
 
 /** The link went down (heartbeats missed) or came back up. */
 export interface LinkStateEvent {
+  /** The link's new state. */
   state: 'down' | 'up';
   /** Why, in a sentence. */
   reason: string;

@@ -17,18 +17,20 @@
  *
  * @module
  */
+import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DdmwError } from '../err.ts';
 import type { AccountStore, SimAccount } from './accounts/accounts.ts';
 import { openAccountStore } from './accounts/state-file.ts';
-import { LinkReceiver } from './link/receiver.ts';
-import { LinkSender } from './link/sender.ts';
+import type { SimulatorEvents } from './events.ts';
+import { startLink } from './link/link.ts';
 import type { LinkOptions } from './link/settings.ts';
+import { LossReporter } from './loss-reports.ts';
 import type { Endpoint } from './node/listener.ts';
 import { type InterfaceName, type NodeType, SimNode } from './node/node.ts';
 import type { Logger } from './node/session.ts';
-import { MEMORY_LIMIT, Spool } from './node/spool.ts';
+import { Spool } from './node/spool.ts';
 import { type FlowSettings, flowSettings, type PushOptions } from './options.ts';
 import { Delivery } from './receiver/delivery.ts';
 import { PushTarget } from './receiver/push.ts';
@@ -41,6 +43,7 @@ export type { SimAccount } from './accounts/accounts.ts';
 export type { LinkStateEvent, LossEvent, LossKind, SimulatorEvents } from './events.ts';
 export { describeLoss } from './events.ts';
 export type {
+  BurstModel,
   DatagramInfo,
   LinkDownWindow,
   LinkFault,
@@ -95,8 +98,13 @@ export interface SimulatorOptions {
   pushReconnectDelayMs?: number;
 }
 
-/** A running simulator. */
-export interface Simulator {
+/**
+ * A running simulator. It is an `EventEmitter` of {@link SimulatorEvents}:
+ * `sim.on('loss', (e) => ...)` gets every transfer that was lost, corrupt,
+ * aborted or discarded, `sim.on('link', (e) => ...)` every change of the
+ * link's state.
+ */
+export interface Simulator extends EventEmitter<SimulatorEvents> {
   /** Client addresses of the sender node: `host:port` or a Unix socket path. */
   sender: {
     /** Address of the message interface, where applications send messages. */
@@ -126,13 +134,6 @@ export interface Simulator {
 }
 
 const FALLBACK_VERSION = '0.1.0-sim';
-
-/**
- * Receive buffer requested for the link's UDP socket (4 MiB; Linux doubles
- * it, capped by net.core.rmem_max): room for bursts while the receiving
- * thread is busy.
- */
-const LINK_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 type PortKey = keyof NonNullable<SimulatorOptions['ports']>;
 
@@ -188,6 +189,8 @@ interface PartsContext {
   accounts: AccountStore;
   version: string;
   endpointOf: <T extends NodeType>(type: T) => (iface: InterfaceName<T>) => Endpoint;
+  reports: LossReporter;
+  onLinkState: (state: 'up' | 'down', reason: string) => void;
 }
 
 /** The running parts the returned {@link Simulator} talks to. */
@@ -209,28 +212,26 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
   running.push(() => spool.close());
   log?.(`spool folder ${spool.dir}`);
   const outlets = { queueLimit: flow.queueLimit, stats, log };
-  const delivery = new Delivery(outlets);
+  const delivery = new Delivery({
+    ...outlets,
+    onDiscard: (d) => ctx.reports.report(d.number, d.kind, d.reason),
+  });
   running.push(() => delivery.close());
   for (const target of flow.push) {
     delivery.addPushTarget(
       new PushTarget({ ...outlets, ...target, reconnectDelayMs: flow.pushReconnectDelayMs }),
     );
   }
-  const linkReceiver = await LinkReceiver.start({
-    config: {
-      host: '127.0.0.1',
-      spoolDir: spool.dir,
-      memoryLimit: MEMORY_LIMIT,
-      timeoutMs: 2000,
-      recvBufferSize: LINK_RECEIVE_BUFFER,
-    },
-    onTransfer: (transfer) => delivery.arrive(transfer),
+  const { sender: link, close: closeLink } = await startLink({
+    settings: flow.link,
+    spoolDir: spool.dir,
     stats,
     log,
+    reports: ctx.reports,
+    onTransfer: (transfer) => delivery.arrive(transfer),
+    onLinkState: ctx.onLinkState,
   });
-  running.push(() => linkReceiver.close());
-  const link = await LinkSender.open({ ...flow.link, port: linkReceiver.port, stats, log });
-  running.push(() => link.close());
+  running.push(closeLink);
   const common = { accounts: ctx.accounts, version: ctx.version, log };
   const sender = await SimNode.start({
     ...common,
@@ -238,7 +239,7 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
     endpoint: ctx.endpointOf('sender'),
     commands: {
       msgif: [
-        ['Msg', msgCommand({ spool, link, stats })],
+        ['Msg', msgCommand({ link, stats, maxTransferBytes: flow.link.maxTransferBytes })],
         ['Strm', strmCommand({ link, stats })],
       ],
     },
@@ -292,9 +293,21 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const stopAll = async () => {
     for (const stop of running.splice(0).reverse()) await stop();
   };
+  const events = new EventEmitter<SimulatorEvents>();
+  const reports = new LossReporter(events, log);
+  const onLinkState = (state: 'up' | 'down', reason: string) => {
+    try {
+      events.emit('link', { state, reason });
+    } catch (err) {
+      log?.(`a 'link' listener threw: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
   let parts: Parts;
   try {
-    parts = await startParts({ flow, stats, log, accounts, version, endpointOf }, running);
+    parts = await startParts(
+      { flow, stats, log, accounts, version, endpointOf, reports, onLinkState },
+      running,
+    );
   } catch (err) {
     await stopAll();
     throw err;
@@ -302,7 +315,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const { delivery, sender, receiver } = parts;
 
   let closed: Promise<void> | undefined;
-  return {
+  return Object.assign(events, {
     sender: { msgif: sender.addresses.msgif, mgmtif: sender.addresses.mgmtif },
     receiver: { subif: receiver.addresses.subif, mgmtif: receiver.addresses.mgmtif },
     stats: () => ({ ...stats }),
@@ -326,5 +339,5 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       closed ??= stopAll();
       return closed;
     },
-  };
+  });
 }

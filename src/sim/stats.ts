@@ -12,20 +12,26 @@ export interface SimulatorStats {
   msgsRejected: number;
   /** `Msg` requests whose client disconnected before all bytes arrived: discarded. */
   msgsAborted: number;
-  /** Transfers whose last datagram has left the sending end of the link. */
+  /** Transfers whose last frame has left the sending end of the link. */
   transfersSent: number;
-  /** Datagrams sent over the link (including those a `fault` hook corrupted). */
-  datagramsSent: number;
-  /** Datagrams a `fault` hook dropped instead of sending. */
-  datagramsDropped: number;
-  /** Transfers the receiving end got whole, with a matching sha-256, and handed to the receiver node. */
+  /** Frames put on the link (copies, duplicates and corrupted ones included). */
+  framesSent: number;
+  /** Frames the fault models (or a `fault` hook, or a down window) dropped instead of sending. */
+  framesDropped: number;
+  /** Transfers the receiving end got whole and authentic and handed to the receiver node. */
   transfersDelivered: number;
-  /** Transfers that never completed: a datagram missing for longer than the link timeout, or none of them seen. */
+  /** Transfers that never completed: frames of them missing (dropped, overrun, link down). */
   transfersLost: number;
-  /** Transfers that completed but whose sha-256 did not match, or whose header was unreadable. */
+  /** Transfers lost with a frame that failed authentication, or whose header was unreadable. */
   transfersCorrupt: number;
-  /** Datagrams the receiving end ignored: malformed, duplicate or late (their transfer was already over). */
-  datagramsIgnored: number;
+  /** Transfers whose upload failed at the sender node: discarded by the receiving end. */
+  transfersAborted: number;
+  /** Frames the receiving end ignored: copies, and frames of transfers already over. */
+  framesIgnored: number;
+  /** Frames the receiving end rejected: forged, damaged or malformed (not from this link's sending end). */
+  framesRejected: number;
+  /** Times the link was reported down (heartbeats missed). */
+  linkDowns: number;
   /** Messages written in full to a subscriber's connection. */
   deliveries: number;
   /** Messages that arrived while no subscriber and no push target wanted their channel. */
@@ -49,12 +55,15 @@ export function newStats(): SimulatorStats {
     msgsRejected: 0,
     msgsAborted: 0,
     transfersSent: 0,
-    datagramsSent: 0,
-    datagramsDropped: 0,
+    framesSent: 0,
+    framesDropped: 0,
     transfersDelivered: 0,
     transfersLost: 0,
     transfersCorrupt: 0,
-    datagramsIgnored: 0,
+    transfersAborted: 0,
+    framesIgnored: 0,
+    framesRejected: 0,
+    linkDowns: 0,
     deliveries: 0,
     droppedNoSubscriber: 0,
     droppedReceiverDown: 0,

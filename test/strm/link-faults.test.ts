@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { recv, subscribe } from '../../src/msg/index.ts';
+import type { DatagramInfo } from '../../src/sim/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import type { DatagramInfo } from '../../src/sim/link/sender.ts';
 import { open, type StreamEvent } from '../../src/strm/index.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };

@@ -1,89 +1,96 @@
 /**
- * The datagram format of the simulated one-way link, shared by its sending
- * end (sender.ts) and its receiving end (reassembly.ts), and the
- * events the receiving thread posts to the node. See docs/simulator.md,
+ * The frame format of the simulated one-way link, shared by its sending end
+ * (sender.ts) and its receiving end (reassembly.ts). See docs/simulator.md,
  * "The one-way link".
  *
  * A transfer is a header (a blather telegram whose topic names the kind of
- * transfer, such as `Msg`) plus a run of data bytes. It travels as
- * `count` datagrams; each one carries:
+ * transfer, such as `Msg`) plus a run of data bytes. It travels as `count`
+ * data frames. Besides data frames there are heartbeats and aborts. Every
+ * frame is:
  *
  * ```
  * offset size field
- *  0      4   magic "DDL1" (format version 1)
- *  4      1   flags: 1 = FIRST (the transfer header follows), 2 = LAST (the sha-256 follows)
- *  5      1   reserved, 0
+ *  0      4   magic "DDL2" (format version 2)
+ *  4      1   type: 1 = data, 2 = heartbeat, 3 = abort
+ *  5      1   flags (data): 1 = FIRST (the transfer header follows), 2 = LAST
  *  6      2   header length H (0 unless FIRST)
  *  8      8   link session: random, chosen when the sending end starts
- * 16      8   transfer number: 1, 2, 3, ... within the link session
- * 24      4   sequence number of this datagram, 0 .. count-1
- * 28      4   count: datagrams in the transfer
+ * 16      8   transfer number (data, abort), heartbeat number (heartbeat)
+ * 24      4   sequence number of this data frame, 0 .. count-1
+ * 28      4   count: data frames in the transfer
  * 32      8   total: data bytes in the transfer
- * 40      8   offset of this datagram's data within the transfer
- * 48      H   transfer header (FIRST only)
- *  .     32   sha-256 of all data bytes of the transfer (LAST only)
- *  .      -   data, up to the end of the datagram
+ * 40      8   offset of this frame's data within the transfer
+ * 48      8   watermark: every transfer numbered below it has been sent whole
+ * 56      H   transfer header (FIRST only)
+ *  .      -   data
+ * end-16 16   tag: AES-256-GCM (GMAC) over everything before it
  * ```
  *
- * All integers are big-endian.
+ * All integers are big-endian. The tag's key is random per simulator and
+ * known only to its two ends, and its nonce is (type, transfer, seq), which
+ * names exactly one content: a frame that this simulator's sending end did
+ * not make fails the check, whoever sent it.
  */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
-/** Bytes of the fixed part that starts every datagram. */
-export const FIXED_SIZE = 48;
-/** Bytes of a sha-256 digest. */
-export const HASH_SIZE = 32;
-/** `DDL1`. */
-const MAGIC = 0x44444c31;
-/** Flag: the datagram carries the transfer header. */
+/** Bytes of the fixed part that starts every frame. */
+export const FIXED_SIZE = 56;
+/** Bytes of the authentication tag that ends every frame. */
+export const TAG_SIZE = 16;
+/** Bytes of the link key (AES-256). */
+export const KEY_SIZE = 32;
+/** Bytes of the link session id. */
+export const SESSION_SIZE = 8;
+/** `DDL2`. */
+const MAGIC = 0x44444c32;
 const FLAG_FIRST = 1;
-/** Flag: the datagram carries the sha-256 of the transfer's data. */
 const FLAG_LAST = 2;
-/** Largest UDP payload over IPv4. */
-export const MAX_DATAGRAM_SIZE = 65507;
-/** Smallest datagram size the link accepts: room for the fixed part, a header and the hash. */
-export const MIN_DATAGRAM_SIZE = 1024;
-/** Largest transfer header, so that the first datagram always has room for it and the hash. */
-export const MAX_HEADER_SIZE = MIN_DATAGRAM_SIZE - FIXED_SIZE - HASH_SIZE;
+/** Largest transfer header: the first frame of the smallest frame size must hold it. */
+export const MAX_HEADER_SIZE = 1024 - FIXED_SIZE - TAG_SIZE - 64;
+
+/** Frame types. */
+export const FrameType = { data: 1, heartbeat: 2, abort: 3 } as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 const TWO_32 = 2 ** 32;
 
-/** The fields of one datagram. */
-export interface Datagram {
-  /** The sending end's link session (8 bytes as 16 hex characters). */
-  session: string;
-  /** Transfer number within the session, from 1. */
+/** The fixed fields of a frame. */
+export interface FrameFields {
+  type: FrameType;
+  /** Link session, 8 bytes. */
+  session: Buffer;
+  /** Transfer number (data, abort) or heartbeat number. */
   transfer: number;
-  /** Sequence number, 0 .. count-1. */
   seq: number;
-  /** Datagrams in the transfer. */
   count: number;
-  /** Data bytes in the transfer. */
   total: number;
-  /** Where this datagram's data goes in the transfer. */
   offset: number;
-  /** The transfer header (first datagram only). */
+  watermark: number;
+  /** Length of the transfer header that follows (FIRST data frames only). */
+  headerSize: number;
+}
+
+/** A frame that passed its authentication check. Pieces are views into the frame. */
+export interface Frame extends Omit<FrameFields, 'session'> {
+  /** The transfer header (first data frame only). */
   header: Buffer | undefined;
-  /** The sha-256 of the transfer's data (last datagram only). */
-  hash: Buffer | undefined;
-  /** This datagram's data. */
+  /** This frame's data. */
   data: Buffer;
 }
 
-/** Datagrams needed for `total` data bytes with a header of `headerSize` bytes. */
-export function datagramCount(total: number, headerSize: number, datagramSize: number): number {
-  return Math.max(1, Math.ceil((total + headerSize + HASH_SIZE) / (datagramSize - FIXED_SIZE)));
+/** Data bytes of a transfer's frames: the first one also holds the header. */
+function payloadRoom(frameSize: number): number {
+  return frameSize - FIXED_SIZE - TAG_SIZE;
 }
 
-/** Data bytes datagram `seq` of `count` can hold. */
-export function dataRoom(
-  seq: number,
-  count: number,
-  headerSize: number,
-  datagramSize: number,
-): number {
-  const first = seq === 0 ? headerSize : 0;
-  const last = seq === count - 1 ? HASH_SIZE : 0;
-  return datagramSize - FIXED_SIZE - first - last;
+/** Data frames needed for `total` data bytes with a header of `headerSize` bytes. */
+export function frameCount(total: number, headerSize: number, frameSize: number): number {
+  return Math.max(1, Math.ceil((total + headerSize) / payloadRoom(frameSize)));
+}
+
+/** Data bytes frame `seq` can hold. */
+export function dataRoom(seq: number, headerSize: number, frameSize: number): number {
+  return payloadRoom(frameSize) - (seq === 0 ? headerSize : 0);
 }
 
 function writeU64(buf: Buffer, value: number, at: number): void {
@@ -93,96 +100,136 @@ function writeU64(buf: Buffer, value: number, at: number): void {
 
 function readU64(buf: Buffer, at: number): number | undefined {
   const high = buf.readUInt32BE(at);
-  // Larger values are not safe integers; no real transfer gets there.
+  // Larger values are not safe integers; no genuine frame carries one.
   return high >= 2 ** 21 ? undefined : high * TWO_32 + buf.readUInt32BE(at + 4);
 }
 
-/** The fields {@link writeFixed} puts in front of a datagram. */
-export interface FixedFields {
-  /** The link session, 8 bytes. */
-  session: Buffer;
-  /** Transfer number within the session. */
-  transfer: number;
-  /** Sequence number of the datagram. */
-  seq: number;
-  /** Datagrams in the transfer. */
-  count: number;
-  /** Data bytes in the transfer. */
-  total: number;
-  /** Where this datagram's data goes in the transfer. */
-  offset: number;
-  /** Length of the transfer header that follows (0 when not FIRST). */
-  headerSize: number;
-}
-
-/** Writes the fixed part of a datagram into `buf` (which must hold at least {@link FIXED_SIZE} bytes). */
-export function writeFixed(buf: Buffer, f: FixedFields): void {
+/** Writes the fixed part of a frame at `buf[0..FIXED_SIZE)`. */
+export function writeFixed(buf: Buffer, f: FrameFields): void {
   buf.writeUInt32BE(MAGIC, 0);
-  buf[4] = (f.seq === 0 ? FLAG_FIRST : 0) | (f.seq === f.count - 1 ? FLAG_LAST : 0);
-  buf[5] = 0;
+  buf[4] = f.type;
+  buf[5] =
+    f.type === FrameType.data
+      ? (f.seq === 0 ? FLAG_FIRST : 0) | (f.seq === f.count - 1 ? FLAG_LAST : 0)
+      : 0;
   buf.writeUInt16BE(f.headerSize, 6);
-  f.session.copy(buf, 8, 0, 8);
+  f.session.copy(buf, 8, 0, SESSION_SIZE);
   writeU64(buf, f.transfer, 16);
   buf.writeUInt32BE(f.seq, 24);
   buf.writeUInt32BE(f.count, 28);
   writeU64(buf, f.total, 32);
   writeU64(buf, f.offset, 40);
+  writeU64(buf, f.watermark, 48);
+}
+
+/** The nonce of a frame: its type, transfer number and sequence number. */
+function nonce(frame: Buffer): Buffer {
+  const iv = Buffer.alloc(12);
+  iv[0] = frame[4] as number;
+  frame.copy(iv, 1, 17, 24); // the transfer number's low 7 bytes
+  frame.copy(iv, 8, 24, 28);
+  return iv;
+}
+
+/** Computes the tag of a frame whose last {@link TAG_SIZE} bytes are for it, and writes it there. */
+export function sealFrame(key: Buffer, frame: Buffer): void {
+  const end = frame.length - TAG_SIZE;
+  const gmac = createCipheriv('aes-256-gcm', key, nonce(frame));
+  gmac.setAAD(frame.subarray(0, end));
+  gmac.final();
+  gmac.getAuthTag().copy(frame, end);
+}
+
+function authentic(key: Buffer, frame: Buffer): boolean {
+  const end = frame.length - TAG_SIZE;
+  const gmac = createDecipheriv('aes-256-gcm', key, nonce(frame));
+  gmac.setAAD(frame.subarray(0, end));
+  gmac.setAuthTag(frame.subarray(end));
+  try {
+    gmac.final();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The transfer number a frame claims, before it is checked (to attribute damage). */
+export function claimedTransfer(frame: Buffer): number | undefined {
+  if (frame.length < FIXED_SIZE || frame.readUInt32BE(0) !== MAGIC) return undefined;
+  return frame[4] === FrameType.data ? readU64(frame, 16) : undefined;
+}
+
+/** What a frame must match: this link's key and session, and its limits. */
+export interface FrameCheck {
+  key: Buffer;
+  session: Buffer;
+  frameSize: number;
+  maxTransferBytes: number;
 }
 
 /**
- * Decodes a datagram, or returns why it is malformed. The pieces are views
- * into `buf`. Checks only what one datagram can tell; the receiving end
- * checks that it fits its transfer.
+ * Checks a frame and decodes it, or returns why it is rejected. The tag is
+ * checked first; nothing is decoded, allocated or opened for a frame that
+ * fails it. Then every field is checked against the others and the limits.
  */
-export function parseDatagram(buf: Buffer): Datagram | string {
-  if (buf.length < FIXED_SIZE || buf.readUInt32BE(0) !== MAGIC) return 'not a link datagram';
-  const flags = buf[4] as number;
-  const headerSize = buf.readUInt16BE(6);
+export function openFrame(buf: Buffer, check: FrameCheck): Frame | string {
+  if (buf.length < FIXED_SIZE + TAG_SIZE || buf.length > check.frameSize) return 'bad frame size';
+  if (buf.readUInt32BE(0) !== MAGIC) return 'not a link frame';
+  if (!authentic(check.key, buf)) return 'authentication failed';
+  if (!buf.subarray(8, 16).equals(check.session)) return 'another link session';
+  const type = buf[4] as number;
   const transfer = readU64(buf, 16);
-  const seq = buf.readUInt32BE(24);
-  const count = buf.readUInt32BE(28);
   const total = readU64(buf, 32);
   const offset = readU64(buf, 40);
-  if (transfer === undefined || total === undefined || offset === undefined) {
+  const watermark = readU64(buf, 48);
+  if (
+    transfer === undefined ||
+    total === undefined ||
+    offset === undefined ||
+    watermark === undefined
+  ) {
     return 'a number is out of range';
   }
-  const first = seq === 0;
-  const last = seq === count - 1;
-  if (seq >= count || (flags & FLAG_FIRST) !== (first ? FLAG_FIRST : 0)) return 'bad sequence';
-  if ((flags & FLAG_LAST) !== (last ? FLAG_LAST : 0)) return 'bad sequence';
-  if (!first && headerSize !== 0) return 'a header outside the first datagram';
-  const dataAt = FIXED_SIZE + headerSize + (last ? HASH_SIZE : 0);
-  if (buf.length < dataAt) return 'truncated';
-  const data = buf.subarray(dataAt);
+  const seq = buf.readUInt32BE(24);
+  const count = buf.readUInt32BE(28);
+  const headerSize = buf.readUInt16BE(6);
+  const end = buf.length - TAG_SIZE;
+  const fields = { transfer, seq, count, total, offset, watermark, headerSize };
+  if (type === FrameType.heartbeat || type === FrameType.abort) {
+    if (headerSize !== 0 || end !== FIXED_SIZE) return 'a control frame with data';
+    return { type, ...fields, header: undefined, data: buf.subarray(FIXED_SIZE, FIXED_SIZE) };
+  }
+  if (type !== FrameType.data) return `unknown frame type ${type}`;
+  if (transfer < 1) return 'transfer number 0';
+  if (total > check.maxTransferBytes) return `transfer of ${total} bytes is over the limit`;
+  if (seq >= count || count > frameCount(total, MAX_HEADER_SIZE, check.frameSize)) {
+    return 'bad sequence number or count';
+  }
+  const flags = buf[5] as number;
+  const expected = (seq === 0 ? FLAG_FIRST : 0) | (seq === count - 1 ? FLAG_LAST : 0);
+  if (flags !== expected) return 'bad flags';
+  if (seq !== 0 && headerSize !== 0) return 'a header outside the first frame';
+  if (headerSize > MAX_HEADER_SIZE || FIXED_SIZE + headerSize > end) return 'bad header length';
+  const data = buf.subarray(FIXED_SIZE + headerSize, end);
   if (offset + data.length > total) return 'data beyond the end of the transfer';
-  return {
-    session: buf.toString('hex', 8, 16),
-    transfer,
-    seq,
-    count,
-    total,
-    offset,
-    header: first ? buf.subarray(FIXED_SIZE, FIXED_SIZE + headerSize) : undefined,
-    hash: last ? buf.subarray(FIXED_SIZE + headerSize, dataAt) : undefined,
-    data,
-  };
+  const header = seq === 0 ? buf.subarray(FIXED_SIZE, FIXED_SIZE + headerSize) : undefined;
+  return { type: FrameType.data, ...fields, header, data };
 }
 
 /** Events the receiving thread posts to the receiver node. */
 export type LinkEvent =
   | {
-      /** The UDP socket is bound to `port`. */
+      /** Bound and ready: `port` is the UDP port, or 0 for the stream transport. */
       type: 'listening';
       port: number;
-      /** The socket's receive buffer size the kernel granted. */
+      /** The receive buffer size the kernel granted (UDP), else 0. */
       recvBufferSize: number;
     }
   | {
-      /** A transfer arrived whole and verified; the node now owns its data. */
+      /** A transfer arrived whole and authentic; the node now owns its data. */
       type: 'complete';
-      /** The transfer header (a blather telegram). */
+      transfer: number;
       header: Uint8Array;
-      /** Data bytes. */
       size: number;
       /** The data, for small transfers kept in memory. */
       bytes: Uint8Array | undefined;
@@ -190,32 +237,49 @@ export type LinkEvent =
       path: string | undefined;
     }
   | {
-      /** `transfers` transfers will never complete; `reason` says why. */
+      /** A transfer will never complete. */
       type: 'lost';
-      transfers: number;
+      transfer: number;
+      /** `corrupt` when one of its frames failed authentication. */
+      kind: 'lost' | 'corrupt' | 'aborted';
       reason: string;
     }
   | {
-      /** A transfer arrived whole but failed its sha-256 check. */
-      type: 'corrupt';
-      reason: string;
+      /** Frames ignored (copies, late) and rejected (forged, damaged) since the last count. */
+      type: 'frames';
+      ignored: number;
+      rejected: number;
+      /** Why the last rejected frame was rejected. */
+      lastRejection: string | undefined;
     }
   | {
-      /** A datagram was malformed, a duplicate or late. */
-      type: 'ignored';
+      /** The link went down (heartbeats missed) or came back. */
+      type: 'link';
+      state: 'up' | 'down';
       reason: string;
     };
 
+/** What the node posts to the receiving thread. */
+export type NodeMessage = 'close' | { type: 'taken' };
+
 /** What the receiver node passes to the receiving thread. */
 export interface LinkReceiverConfig {
+  transport: 'stream' | 'udp';
+  /** The Unix socket path of the stream transport. */
+  socketPath: string;
   /** Address to bind the UDP socket to. */
   host: string;
   /** Folder for spool files. */
   spoolDir: string;
   /** Transfers of at most this many bytes stay in memory. */
   memoryLimit: number;
-  /** A transfer that gets no datagram for this long is lost. */
-  timeoutMs: number;
   /** Requested UDP receive buffer size. */
   recvBufferSize: number;
+  /** The link key and session, shared with the sending end only. */
+  key: Uint8Array;
+  session: Uint8Array;
+  frameSize: number;
+  maxTransferBytes: number;
+  heartbeatMs: number;
+  heartbeatMisses: number;
 }

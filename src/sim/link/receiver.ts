@@ -1,29 +1,42 @@
 /**
  * The receiving end of the one-way link, seen from the receiver node: it
  * starts the link's thread (receiver-worker.ts), hands each complete,
- * verified transfer to the node, and counts and logs the lost and corrupt
- * ones.
+ * authentic transfer to the node (and tells the thread once the node has
+ * taken it), and counts and reports the transfers that will never arrive.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../node/session.ts';
 import { discard, type Spooled } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
-import type { LinkEvent, LinkReceiverConfig } from './format.ts';
+import type { LinkEvent, LinkReceiverConfig, NodeMessage } from './format.ts';
 
 /** A transfer that arrived whole: its header and its data (now owned by the receiver). */
 export interface ArrivedTransfer {
+  /** Transfer number on the link. */
+  number: number;
   /** The transfer header: an encoded blather telegram. */
   header: Buffer;
   /** The data. */
   data: Spooled;
 }
 
+/** A transfer the link will never deliver. */
+export interface FailedTransfer {
+  number: number;
+  kind: 'lost' | 'corrupt' | 'aborted';
+  reason: string;
+}
+
 /** How the receiving end is set up. */
 export interface LinkReceiverOptions {
   /** Passed to the link's thread. */
   config: LinkReceiverConfig;
-  /** Gets every transfer that arrived whole, in arrival order. */
-  onTransfer: (transfer: ArrivedTransfer) => void;
+  /** Gets every transfer that arrived whole, in arrival order; the link slows down until it settles. */
+  onTransfer: (transfer: ArrivedTransfer) => Promise<void>;
+  /** Gets every transfer that will never arrive. */
+  onFailure: (failure: FailedTransfer) => void;
+  /** Gets every change of the link's state. */
+  onLinkState: (state: 'up' | 'down', reason: string) => void;
   /** Counters to update. */
   stats: SimulatorStats;
   /** Where log lines go. */
@@ -62,7 +75,7 @@ function startWorker(config: LinkReceiverConfig): Worker {
 
 /** The receiver node's side of the link. */
 export class LinkReceiver {
-  /** UDP port the receiving end listens on (127.0.0.1). */
+  /** UDP port the receiving end listens on (127.0.0.1); 0 for the stream transport. */
   readonly port: number;
   readonly #worker: Worker;
   readonly #options: LinkReceiverOptions;
@@ -90,9 +103,11 @@ export class LinkReceiver {
         if (event.type !== 'listening') return;
         worker.off('message', ready);
         worker.off('error', fail);
-        options.log?.(
-          `link: receiving on 127.0.0.1:${event.port} (receive buffer ${event.recvBufferSize} bytes)`,
-        );
+        const where =
+          options.config.transport === 'udp'
+            ? `UDP 127.0.0.1:${event.port} (receive buffer ${event.recvBufferSize} bytes)`
+            : `stream ${options.config.socketPath}`;
+        options.log?.(`link: receiving on ${where}`);
         resolve(event.port);
       };
       worker.on('message', ready);
@@ -111,21 +126,37 @@ export class LinkReceiver {
               bytes: Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.size),
             }
           : { kind: 'file', path: event.path as string, size: event.size };
-        if (this.#closed) void discard(data);
-        else this.#options.onTransfer({ header: Buffer.from(event.header), data });
+        if (this.#closed) {
+          void discard(data);
+          break;
+        }
+        const header = Buffer.from(event.header);
+        void this.#options
+          .onTransfer({ number: event.transfer, header, data })
+          .finally(
+            () => this.#closed || this.#worker.postMessage({ type: 'taken' } satisfies NodeMessage),
+          );
         break;
       }
       case 'lost':
-        stats.transfersLost += event.transfers;
-        log?.(`link: lost: ${event.reason}`);
+        if (event.kind === 'corrupt') stats.transfersCorrupt++;
+        else if (event.kind === 'aborted') stats.transfersAborted++;
+        else stats.transfersLost++;
+        this.#options.onFailure({ number: event.transfer, kind: event.kind, reason: event.reason });
         break;
-      case 'corrupt':
-        stats.transfersCorrupt++;
-        log?.(`link: corrupt: ${event.reason}`);
+      case 'frames':
+        stats.framesIgnored += event.ignored;
+        stats.framesRejected += event.rejected;
+        if (event.rejected > 0) {
+          log?.(
+            `link: rejected ${event.rejected} frame(s), the last because: ${event.lastRejection}`,
+          );
+        }
         break;
-      case 'ignored':
-        stats.datagramsIgnored++;
-        log?.(`link: ignored: ${event.reason}`);
+      case 'link':
+        if (event.state === 'down') stats.linkDowns++;
+        log?.(`link: ${event.state}: ${event.reason}`);
+        this.#options.onLinkState(event.state, event.reason);
         break;
       case 'listening':
         break;

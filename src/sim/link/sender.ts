@@ -1,228 +1,290 @@
 /**
- * The sending end of the one-way link: a FIFO of transfers, sent one after
- * another as UDP datagrams to the receiving end on loopback, paced to a
- * configured rate. Data is read from the spool straight into the datagram
- * buffer, never whole into memory. Nothing ever comes back.
+ * The sending end of the one-way link. Transfers are opened as soon as an
+ * upload starts and carried frame by frame while their bytes arrive
+ * (cut-through). The oldest transfer that has a frame ready goes first, so
+ * one slow uploader never holds the link for the others, and one client's
+ * messages keep their order. Every frame is authenticated, passed through
+ * the fault models (each copy, with `redundancy`), paced, and put on the
+ * transport. Heartbeats go out every `heartbeatMs`. Nothing ever comes back.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { Logger } from '../node/session.ts';
-import { discard, type Spooled, SpooledReader, spooledSize } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
+import { corrupt, FaultPlan, type FrameFate } from './faults.ts';
 import {
-  datagramCount,
   dataRoom,
   FIXED_SIZE,
-  HASH_SIZE,
+  FrameType,
   MAX_HEADER_SIZE,
+  sealFrame,
+  TAG_SIZE,
   writeFixed,
 } from './format.ts';
-
-/** Identifies one datagram for a {@link LinkFault} hook. */
-export interface DatagramInfo {
-  /** Transfer number on the link: 1 for the first message sent, 2 for the next, ... */
-  transfer: number;
-  /** Sequence number of the datagram in its transfer, from 0. */
-  seq: number;
-  /** Datagrams in the transfer. */
-  count: number;
-}
-
-/**
- * Fault injection: called for every datagram before it is sent. `drop`
- * leaves it out, `corrupt` flips the bits of its last byte (so the
- * transfer's sha-256 no longer matches), anything else sends it as it is.
- */
-export type LinkFault = (datagram: DatagramInfo) => 'drop' | 'corrupt' | undefined;
-
-/** A transfer waiting to be sent: its header and its data, in order. */
-export interface OutgoingTransfer {
-  /** The transfer header: an encoded blather telegram. */
-  header: Buffer;
-  /** The data, front to back. Removed once sent. */
-  parts: Spooled[];
-  /** Called once the transfer has left (or was dropped because the link closed). */
-  onSent?: () => void;
-}
+import { OutgoingTransfer, type TransferInfo } from './outgoing.ts';
+import type { LinkSettings } from './settings.ts';
+import type { FrameTransport } from './transports.ts';
 
 /** How the sending end is set up. */
 export interface LinkSenderOptions {
-  /** UDP port of the receiving end on 127.0.0.1. */
-  port: number;
-  /** Pace: bytes per second, datagram overhead included; `Infinity` for no pacing. */
-  rateBytesPerSec: number;
-  /** Bytes per datagram (the last one of a transfer may be shorter). */
-  datagramSize: number;
-  /** Optional fault injection. */
-  fault: LinkFault | undefined;
-  /** Counters to update. */
+  settings: LinkSettings;
+  transport: FrameTransport;
+  /** The link key and session id, shared with the receiving end only. */
+  key: Buffer;
+  session: Buffer;
   stats: SimulatorStats;
-  /** Where log lines go. */
   log: Logger | undefined;
+  /** Called for every transfer opened, before any frame of it leaves (loss reports use it). */
+  onOpen: (number: number, info: TransferInfo & { size: number }) => void;
 }
 
 /** Sleeps as needed so that bytes leave at no more than the configured rate. */
 class Pacer {
   readonly #bytesPerMs: number;
-  /** `performance.now()` when the link is free for the next datagram. */
+  /** `performance.now()` when the link is free for the next frame. */
   #free = 0;
 
   constructor(bytesPerSec: number) {
     this.#bytesPerMs = bytesPerSec / 1000;
   }
 
-  /** Waits for the link to be free, then books it for `bytes`. */
-  async book(bytes: number, signal: AbortSignal): Promise<void> {
+  /** Books the link for `bytes`; returns a promise when the caller must wait first. */
+  book(bytes: number): Promise<void> | undefined {
+    if (this.#bytesPerMs === Number.POSITIVE_INFINITY) return undefined;
     const now = performance.now();
     const start = Math.max(this.#free, now);
     this.#free = start + bytes / this.#bytesPerMs;
     // Timers have a resolution of about 1 ms: shorter waits add up and are slept in one go.
-    if (start - now >= 1) await sleep(start - now, undefined, { signal });
+    if (start - now < 1) return undefined;
+    return new Promise((resolve) => setTimeout(resolve, start - now));
   }
+}
+
+/** A frame held back by the reorder model, sent after the next data frame. */
+interface HeldFrame {
+  transfer: OutgoingTransfer;
+  seq: number;
+  frame: Buffer;
 }
 
 /** The sending end of the link. */
 export class LinkSender {
-  readonly #socket: Socket;
-  readonly #options: LinkSenderOptions;
+  readonly #o: LinkSenderOptions;
+  readonly #faults: FaultPlan;
   readonly #pacer: Pacer;
-  /** Random id of this sending end, in every datagram. */
-  readonly #session = randomBytes(8);
-  /** One datagram, reused: each send is awaited before the next is built. */
-  readonly #buf: Buffer;
+  /** Transfers not yet sent whole, by number. */
   readonly #queue: OutgoingTransfer[] = [];
-  readonly #stop = new AbortController();
-  #transfers = 0;
-  #pump: Promise<void> | undefined;
+  #nextNumber = 1;
+  #heartbeats = 0;
+  #held: HeldFrame | undefined;
+  #heartbeatDue = false;
+  #wake: (() => void) | undefined;
+  #pump: Promise<void>;
+  #stopped = false;
+  readonly #heartbeat: NodeJS.Timeout;
   #closed: Promise<void> | undefined;
 
-  private constructor(socket: Socket, options: LinkSenderOptions) {
-    this.#socket = socket;
-    this.#options = options;
-    this.#pacer = new Pacer(options.rateBytesPerSec);
-    this.#buf = Buffer.alloc(options.datagramSize);
-    socket.on('error', (err) => options.log?.(`link: send error: ${err.message}`));
+  constructor(options: LinkSenderOptions) {
+    this.#o = options;
+    this.#faults = new FaultPlan(options.settings);
+    this.#pacer = new Pacer(options.settings.rateBytesPerSec);
+    this.#pump = this.#run();
+    this.#heartbeat = setInterval(() => {
+      this.#heartbeatDue = true;
+      this.#poke();
+    }, options.settings.heartbeatMs);
+    this.#heartbeat.unref();
   }
 
-  /** Opens the UDP socket towards the receiving end. */
-  static async open(options: LinkSenderOptions): Promise<LinkSender> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.connect(options.port, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    return new LinkSender(socket, options);
+  /** Bytes of data a transfer whose header has `headerSize` bytes can carry in one frame. */
+  singleFrameRoom(headerSize: number): number {
+    return dataRoom(0, headerSize, this.#o.settings.datagramSize);
   }
 
-  /** Bytes of data a transfer whose header has `headerSize` bytes can carry in one datagram. */
-  singleDatagramRoom(headerSize: number): number {
-    return dataRoom(0, 1, headerSize, this.#options.datagramSize);
-  }
-
-  /** Queues a transfer; it is sent after the ones queued before it. Takes over its spooled parts. */
-  enqueue(transfer: OutgoingTransfer): void {
-    if (transfer.header.length > MAX_HEADER_SIZE) {
-      throw new Error(`Transfer header of ${transfer.header.length} bytes is too long`);
+  /**
+   * Opens a transfer of `total` data bytes: its frames go out as its bytes
+   * are pushed in. Throws for a header that is too long.
+   */
+  open(header: Buffer, total: number, info: TransferInfo): OutgoingTransfer {
+    if (header.length > MAX_HEADER_SIZE) {
+      throw new Error(`Transfer header of ${header.length} bytes is too long`);
     }
-    if (this.#closed) {
-      void Promise.all(transfer.parts.map(discard));
-      transfer.onSent?.();
+    const number = this.#nextNumber++;
+    const t = new OutgoingTransfer(
+      number,
+      header,
+      total,
+      this.#o.settings.datagramSize,
+      info,
+      this.#faults.burstStart(number),
+      () => this.#poke(),
+    );
+    this.#o.onOpen(number, { ...info, size: total });
+    if (this.#stopped) t.done();
+    else this.#queue.push(t);
+    this.#poke();
+    return t;
+  }
+
+  #poke(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Every transfer numbered below this has left whole (or aborted). */
+  #watermark(): number {
+    let low = this.#nextNumber;
+    if (this.#queue.length > 0) low = (this.#queue[0] as OutgoingTransfer).number;
+    if (this.#held) low = Math.min(low, this.#held.transfer.number);
+    return low;
+  }
+
+  #room(t: OutgoingTransfer): number {
+    return dataRoom(t.seq, t.header.length, this.#o.settings.datagramSize);
+  }
+
+  /**
+   * The one place frames are emitted, one after another, so that a frame's
+   * watermark never passes a frame still to be sent.
+   */
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      if (this.#heartbeatDue) {
+        this.#heartbeatDue = false;
+        // A held frame goes first: the heartbeat's watermark must not pass it.
+        await this.#release();
+        await this.#control(FrameType.heartbeat, ++this.#heartbeats);
+        continue;
+      }
+      const t = this.#queue.find((q) => q.ready(this.#room(q)));
+      if (!t) {
+        await this.#release();
+        const idle = !this.#queue.some((q) => q.ready(this.#room(q))) && !this.#heartbeatDue;
+        if (idle && !this.#stopped) {
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+        }
+        continue;
+      }
+      if (t.aborted !== undefined) {
+        this.#finish(t);
+        await this.#release();
+        await this.#control(FrameType.abort, t.number);
+        continue;
+      }
+      const seq = t.seq;
+      const frame = this.#dataFrame(t);
+      if (t.seq === t.count) this.#finish(t);
+      await this.#emitData(t, seq, frame);
+    }
+  }
+
+  #finish(t: OutgoingTransfer): void {
+    this.#queue.splice(this.#queue.indexOf(t), 1);
+    if (t.aborted === undefined) this.#o.stats.transfersSent++;
+    t.done();
+  }
+
+  /** Builds and seals the next data frame of `t`. */
+  #dataFrame(t: OutgoingTransfer): Buffer {
+    const seq = t.seq;
+    const headerSize = seq === 0 ? t.header.length : 0;
+    const n = t.nextFrameBytes(this.#room(t));
+    const frame = Buffer.allocUnsafe(FIXED_SIZE + headerSize + n + TAG_SIZE);
+    writeFixed(frame, {
+      type: FrameType.data,
+      session: this.#o.session,
+      transfer: t.number,
+      seq,
+      count: t.count,
+      total: t.total,
+      offset: t.offset,
+      watermark: this.#watermark(),
+      headerSize,
+    });
+    if (headerSize > 0) t.header.copy(frame, FIXED_SIZE);
+    t.take(frame, FIXED_SIZE + headerSize, n);
+    sealFrame(this.#o.key, frame);
+    t.seq++;
+    t.offset += n;
+    return frame;
+  }
+
+  /** Sends a data frame through the reorder model, then the frame it held back, if any. */
+  async #emitData(t: OutgoingTransfer, seq: number, frame: Buffer): Promise<void> {
+    if (!this.#held && this.#faults.reorders(t.number, seq)) {
+      this.#held = { transfer: t, seq, frame };
       return;
     }
-    this.#queue.push(transfer);
-    this.#pump ??= this.#run();
+    await this.#copies(t, seq, frame);
+    await this.#release();
   }
 
-  async #run(): Promise<void> {
-    for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
-      const number = ++this.#transfers;
-      try {
-        if (await this.#send(next, number)) this.#options.stats.transfersSent++;
-      } catch (err) {
-        if (!this.#stop.signal.aborted) {
-          const text = err instanceof Error ? err.message : String(err);
-          this.#options.log?.(`link: transfer ${number} not sent: ${text}`);
-        }
-      } finally {
-        await Promise.all(next.parts.map(discard));
-        next.onSent?.();
-      }
-    }
-    this.#pump = undefined;
+  /** Sends the frame the reorder model held back, if any. */
+  async #release(): Promise<void> {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) await this.#copies(held.transfer, held.seq, held.frame);
   }
 
-  /** Sends one transfer; false when the link closed before its end. */
-  async #send(transfer: OutgoingTransfer, number: number): Promise<boolean> {
-    const { header, parts } = transfer;
-    const { datagramSize, fault, stats } = this.#options;
-    const total = parts.reduce((sum, part) => sum + spooledSize(part), 0);
-    const count = datagramCount(total, header.length, datagramSize);
-    const reader = new SpooledReader(parts);
-    const hash = createHash('sha256');
-    const buf = this.#buf;
-    let offset = 0;
-    try {
-      for (let seq = 0; seq < count; seq++) {
-        if (this.#stop.signal.aborted) return false;
-        const n = Math.min(dataRoom(seq, count, header.length, datagramSize), total - offset);
-        const headerSize = seq === 0 ? header.length : 0;
-        writeFixed(buf, {
-          session: this.#session,
-          transfer: number,
-          seq,
-          count,
-          total,
-          offset,
-          headerSize,
-        });
-        if (headerSize > 0) header.copy(buf, FIXED_SIZE);
-        const hashAt = FIXED_SIZE + headerSize;
-        const dataAt = seq === count - 1 ? hashAt + HASH_SIZE : hashAt;
-        await reader.read(buf, dataAt, n);
-        hash.update(buf.subarray(dataAt, dataAt + n));
-        if (seq === count - 1) hash.digest().copy(buf, hashAt);
-        offset += n;
-        const size = dataAt + n;
-        const verdict = fault?.({ transfer: number, seq, count });
-        if (verdict === 'drop') {
-          stats.datagramsDropped++;
-          continue;
-        }
-        if (verdict === 'corrupt') buf[size - 1] = (buf[size - 1] as number) ^ 0xff;
-        await this.#pacer.book(size, this.#stop.signal);
-        await this.#datagram(size);
-        stats.datagramsSent++;
+  /** Sends the `redundancy` copies of a data frame, each through the fault models. */
+  async #copies(t: OutgoingTransfer, seq: number, frame: Buffer): Promise<void> {
+    for (let copy = 0; copy < this.#o.settings.redundancy; copy++) {
+      const fate: FrameFate = this.#faults.fate(t.number, seq, t.count, copy, t.burst);
+      if (fate === 'drop') {
+        this.#o.stats.framesDropped++;
+        continue;
       }
-      return true;
-    } finally {
-      await reader.close();
+      const out = fate === 'corrupt' ? corrupt(frame, TAG_SIZE) : frame;
+      await this.#put(out);
+      if (fate === 'duplicate') await this.#put(out);
     }
   }
 
-  /** Sends the first `size` bytes of the datagram buffer and waits until the socket is done with it. */
-  #datagram(size: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#socket.send(this.#buf, 0, size, (err) => {
-        // A failed send is a lost datagram, as on a real link: the receiving end will notice.
-        if (err) this.#options.log?.(`link: datagram not sent: ${err.message}`);
-        resolve();
-      });
+  /** Sends a heartbeat or an abort: not subject to the random fault models, only to down windows. */
+  async #control(type: FrameType, transfer: number): Promise<void> {
+    const frame = Buffer.allocUnsafe(FIXED_SIZE + TAG_SIZE);
+    writeFixed(frame, {
+      type,
+      session: this.#o.session,
+      transfer,
+      seq: 0,
+      count: 0,
+      total: 0,
+      offset: 0,
+      watermark: this.#watermark(),
+      headerSize: 0,
     });
+    sealFrame(this.#o.key, frame);
+    const copies = type === FrameType.heartbeat ? 1 : this.#o.settings.redundancy;
+    for (let copy = 0; copy < copies; copy++) await this.#put(frame);
   }
 
-  /** Stops sending (the transfer on the way is cut short), drops the queue and closes the socket. */
+  /** Puts one frame on the transport, unless the link is down; paced. */
+  async #put(frame: Buffer): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#faults.down()) {
+      this.#o.stats.framesDropped++;
+      return;
+    }
+    const wait = this.#pacer.book(frame.length);
+    if (wait) await wait;
+    this.#o.stats.framesSent++;
+    const busy = this.#o.transport.send(frame);
+    if (busy) await busy;
+  }
+
+  /** Stops sending (transfers on the way are cut short), drops the queue and closes the transport. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#stop.abort();
-      const dropped = this.#queue.splice(0);
+      this.#stopped = true;
+      clearInterval(this.#heartbeat);
+      this.#poke();
       await this.#pump;
-      await Promise.all(dropped.flatMap((transfer) => transfer.parts.map(discard)));
-      for (const transfer of dropped) transfer.onSent?.();
-      await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+      for (const t of this.#queue.splice(0)) t.done();
+      this.#held = undefined;
+      await this.#o.transport.close();
     })();
     return this.#closed;
   }

@@ -60,7 +60,7 @@ export interface LinkFaults {
    * after a frame, `leave` of coming back, `loss` the probability that a
    * frame copy is lost in the bad state (default 1).
    */
-  burst?: { enter: number; leave: number; loss?: number };
+  burst?: BurstModel;
   /** Probability that a transfer loses its first frame. */
   startLoss?: number;
   /** Probability that a transfer loses its last frame. */
@@ -73,6 +73,16 @@ export interface LinkFaults {
   reorder?: number;
   /** Windows during which the link is down (time based, so not reproducible to the frame). */
   down?: LinkDownWindow[];
+}
+
+/** The burst loss model (Gilbert-Elliott): two states, good and bad. */
+export interface BurstModel {
+  /** Probability of going from the good state to the bad one after a frame. */
+  enter: number;
+  /** Probability of going from the bad state back to the good one after a frame. */
+  leave: number;
+  /** Probability that a frame copy is lost in the bad state. Default 1. */
+  loss?: number;
 }
 
 /** Settings of the simulated one-way link. Every field is optional. */
@@ -111,7 +121,7 @@ export interface LinkSettings {
   heartbeatMisses: number;
   maxTransferBytes: number;
   faults: Required<Omit<LinkFaults, 'burst'>> & {
-    burst: Required<LinkFaults>['burst'] | undefined;
+    burst: { enter: number; leave: number; loss: number } | undefined;
   };
   fault: LinkFault | undefined;
 }

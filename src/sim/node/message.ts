@@ -5,6 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { encodeTelegram, FrameReader, Telegram, U32 } from '../../blather/index.ts';
+import { parseChannel } from './channels.ts';
 import { discard, type Spooled, spooledSize } from './spool.ts';
 
 /** What a message is: where it goes and how its bytes split into metadata and payload. */
@@ -47,13 +48,23 @@ export async function decodeHeader(bytes: Buffer): Promise<Telegram> {
   return tg;
 }
 
-/** Reads a decoded transfer header that must be a `Msg` telegram; throws when it is anything else. */
+/** The transfer ids the sender node hands out (`randomUUID`). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Reads a decoded transfer header that must be a `Msg` telegram with a
+ * canonical channel and a UUID transfer id; throws when it is anything else.
+ */
 export function parseMsgHeader(tg: Telegram): MsgHeader {
   if (tg.topic !== 'Msg') throw new Error('not a Msg header');
   const p = tg.params;
+  const ch = p.getStr('_Ch');
+  if (parseChannel(ch) !== ch) throw new Error(`not a canonical channel: ${ch}`);
+  const xferId = p.getStr('XferId');
+  if (!UUID.test(xferId)) throw new Error('XferId is not a UUID');
   return {
-    ch: p.getStr('_Ch'),
-    xferId: p.getStr('XferId'),
+    ch,
+    xferId,
     cmd: p.getInt('Cmd', U32),
     metaLen: p.getInt('MetaLen', U32),
     len: p.getInt('Len'),

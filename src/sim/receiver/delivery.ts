@@ -16,10 +16,20 @@ import type { PushTarget } from './push.ts';
 import { type StreamOutlet, StreamRouter } from './strm-delivery.ts';
 import { type OutletOptions, Subscriber } from './subscriber.ts';
 
+/** A transfer the receiver node dropped, for loss reports. */
+export interface Discarded {
+  /** Transfer number on the link. */
+  number: number;
+  kind: 'corrupt' | 'discarded';
+  reason: string;
+}
+
 /** How the router is set up. */
 export interface DeliveryOptions extends OutletOptions {
   /** Where log lines go. */
   log: Logger | undefined;
+  /** Gets every arrived transfer the node drops. */
+  onDiscard: (discarded: Discarded) => void;
 }
 
 /** Routes arriving messages to subscribers and push targets. */
@@ -83,17 +93,22 @@ export class Delivery {
     this.#down--;
   }
 
-  /** Takes a transfer from the link; it is routed after the ones that came before it. */
-  arrive(transfer: ArrivedTransfer): void {
+  /**
+   * Takes a transfer from the link; it is routed after the ones that came
+   * before it. Resolves once it is routed (queued for its subscribers, not
+   * written: a slow subscriber never holds this up).
+   */
+  arrive(transfer: ArrivedTransfer): Promise<void> {
     this.#arrivals = this.#arrivals
       .then(() => this.#route(transfer))
       .catch((err: unknown) => {
         const text = err instanceof Error ? err.message : String(err);
         this.#options.log?.(`receiver: cannot route a message: ${text}`);
       });
+    return this.#arrivals;
   }
 
-  async #route({ header: bytes, data }: ArrivedTransfer): Promise<void> {
+  async #route({ number, header: bytes, data }: ArrivedTransfer): Promise<void> {
     const log = this.#options.log;
     const tg = await decodeHeader(bytes).catch(() => undefined);
     if (tg && StreamRouter.handles(tg.topic)) {
@@ -109,7 +124,9 @@ export class Delivery {
     }
     if (!header || header.metaLen + header.len !== spooledSize(data)) {
       this.#stats.transfersCorrupt++;
-      log?.(`receiver: transfer dropped: its header is not a Msg telegram matching its size`);
+      const reason = 'its header is not a Msg telegram matching its size';
+      log?.(`receiver: transfer ${number} dropped: ${reason}`);
+      this.#options.onDiscard({ number, kind: 'corrupt', reason });
       await discard(data);
       return;
     }
@@ -119,6 +136,7 @@ export class Delivery {
     if (this.#down > 0) {
       this.#stats.droppedReceiverDown++;
       log?.(`receiver: ${what} dropped: the receiver node is down`);
+      this.#options.onDiscard({ number, kind: 'discarded', reason: 'the receiver node is down' });
     } else {
       const outlets = [
         ...[...this.#subscribers.values()].filter((s) => s.channels.has(header.ch)),
@@ -127,6 +145,7 @@ export class Delivery {
       if (outlets.length === 0) {
         this.#stats.droppedNoSubscriber++;
         log?.(`receiver: ${what} dropped: no subscriber`);
+        this.#options.onDiscard({ number, kind: 'discarded', reason: 'no subscriber' });
       } else {
         log?.(`receiver: ${what} for ${outlets.length} subscriber(s)/push target(s)`);
       }

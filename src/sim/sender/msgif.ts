@@ -11,33 +11,38 @@
  */
 import { randomUUID } from 'node:crypto';
 import { encodeTelegram, Params, type Telegram, U32, U64 } from '../../blather/index.ts';
-import { isDdmwError } from '../../err.ts';
+import type { OutgoingTransfer } from '../link/outgoing.ts';
 import type { LinkSender } from '../link/sender.ts';
 import { mayUse, parseChannel } from '../node/channels.ts';
 import { type MsgHeader, msgTelegram } from '../node/message.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
-import { discard, type Spool, type Spooled } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
 
 /** What the `Msg` command needs from the sender node. */
 export interface MsgifContext {
-  /** Where metadata and payload wait. */
-  spool: Spool;
-  /** Where committed messages go. */
+  /** Where messages go, as they arrive (cut-through). */
   link: LinkSender;
+  /** Largest message, metadata and payload together. */
+  maxTransferBytes: number;
   /** Counters to update. */
   stats: SimulatorStats;
 }
 
 /** Reads and checks the request; throws `CommandFailed` (or a getter's error) for a `Fail`. */
-function readRequest(session: Session, request: Telegram): Omit<MsgHeader, 'xferId'> {
+function readRequest(
+  ctx: MsgifContext,
+  session: Session,
+  request: Telegram,
+): Omit<MsgHeader, 'xferId'> {
   const p = request.params;
   const ch = parseChannel(p.getStr('_Ch'));
   const cmd = p.getIntDef('Cmd', 0, U32);
   const metaLen = p.getIntDef('MetaLen', 0, U32);
   const len = p.getBigIntDef('Len', 0n, U64);
-  if (len > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new CommandFailed(`Len ${len} is larger than the simulator handles (2^53-1 bytes)`);
+  if (BigInt(metaLen) + len > BigInt(ctx.maxTransferBytes)) {
+    throw new CommandFailed(
+      `MetaLen + Len = ${BigInt(metaLen) + len} bytes is larger than the node accepts (${ctx.maxTransferBytes} bytes)`,
+    );
   }
   if (!mayUse(session.account, 'send', ch)) {
     throw new CommandFailed(
@@ -47,19 +52,13 @@ function readRequest(session: Session, request: Telegram): Omit<MsgHeader, 'xfer
   return { ch, cmd, metaLen, len: Number(len) };
 }
 
-/**
- * Receives one part (metadata or payload). A storage failure becomes a
- * `Fail` (the bytes were still read, so the connection stays usable); the
- * client disconnecting rejects as the reader does.
- */
-async function receivePart(ctx: MsgifContext, session: Session, size: number): Promise<Spooled> {
-  try {
-    return await ctx.spool.receive(session.reader, size);
-  } catch (err) {
-    if (session.reader.error || isDdmwError(err, 'DISCONNECTED')) throw err;
-    const text = err instanceof Error ? err.message : String(err);
-    throw new CommandFailed(`The sender node could not store the message: ${text}`);
-  }
+/** Passes the next `size` bytes of the connection on to the link, as they arrive. */
+function carry(session: Session, transfer: OutgoingTransfer, size: number): Promise<void> {
+  return session.reader.readChunks(
+    size,
+    (chunk) => (transfer.push(chunk) ? undefined : transfer.drained()),
+    { keep: true },
+  );
 }
 
 /** The `Msg` command of the sender node's message interface. */
@@ -67,29 +66,33 @@ export function msgCommand(ctx: MsgifContext): CommandHandler {
   return async (session, request) => {
     let fields: Omit<MsgHeader, 'xferId'>;
     try {
-      fields = readRequest(session, request);
+      fields = readRequest(ctx, session, request);
     } catch (err) {
       ctx.stats.msgsRejected++;
       throw err;
     }
     const header: MsgHeader = { ...fields, xferId: randomUUID() };
     const { metaLen, len } = header;
-    const parts: Spooled[] = [];
+    // Cut-through: the link carries the message while it is still arriving.
+    const transfer = ctx.link.open(encodeTelegram(msgTelegram(header)), metaLen + len, {
+      what: 'message',
+      xferId: header.xferId,
+      ch: header.ch,
+    });
     try {
       if (metaLen > 0 || len > 0) await session.ok(new Params().set('XferId', header.xferId));
       if (metaLen > 0) {
-        parts.push(await receivePart(ctx, session, metaLen));
+        await carry(session, transfer, metaLen);
         if (len > 0) await session.ok();
       }
-      if (len > 0) parts.push(await receivePart(ctx, session, len));
+      if (len > 0) await carry(session, transfer, len);
     } catch (err) {
-      await Promise.all(parts.map(discard));
-      if (err instanceof CommandFailed) ctx.stats.msgsRejected++;
-      else ctx.stats.msgsAborted++;
+      const text = err instanceof Error ? err.message : String(err);
+      transfer.abort(`the upload failed: ${text}`);
+      ctx.stats.msgsAborted++;
       throw err;
     }
-    // Every byte is in: commit. The last Ok follows as the reply to this command.
-    ctx.link.enqueue({ header: encodeTelegram(msgTelegram(header)), parts });
+    // Every byte is in: committed. The last Ok follows as the reply to this command.
     ctx.stats.msgsAccepted++;
     session.log(
       `accepted message ${header.xferId} on channel ${header.ch}: ${metaLen} + ${len} bytes`,

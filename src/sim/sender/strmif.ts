@@ -71,13 +71,15 @@ class OutgoingStream {
   #wake: (() => void) | undefined;
   #keepalive: NodeJS.Timeout | undefined;
   #quiet = false;
+  /** The stream's channel, for loss reports. */
+  #ch: string | undefined;
   /** Bytes of the stream so far. */
   length = 0;
 
   constructor(link: LinkSender, xferId: string) {
     this.#link = link;
     this.#xferId = xferId;
-    const room = link.singleDatagramRoom(SEGMENT_HEADER_ROOM);
+    const room = link.singleFrameRoom(SEGMENT_HEADER_ROOM);
     this.#segmentSize = room >= 1024 ? Math.min(SEGMENT_SIZE, room) : SEGMENT_SIZE;
     this.#segment = Buffer.allocUnsafe(this.#segmentSize);
   }
@@ -85,15 +87,14 @@ class OutgoingStream {
   #enqueue(tg: Telegram, bytes?: Buffer): void {
     this.#inFlight++;
     this.#quiet = false;
-    this.#link.enqueue({
-      header: encodeTelegram(tg),
-      parts: bytes ? [{ kind: 'memory', bytes }] : [],
-      onSent: () => {
-        this.#inFlight--;
-        const wake = this.#wake;
-        this.#wake = undefined;
-        wake?.();
-      },
+    const info = { what: 'stream', xferId: this.#xferId, ch: this.#ch } as const;
+    const transfer = this.#link.open(encodeTelegram(tg), bytes?.length ?? 0, info);
+    if (bytes) transfer.push(bytes);
+    void transfer.sent.then(() => {
+      this.#inFlight--;
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.();
     });
   }
 
@@ -108,6 +109,7 @@ class OutgoingStream {
 
   /** Announces the stream on the link. */
   start(ch: string, cmd: number): void {
+    this.#ch = ch;
     this.#enqueue(new Telegram(LINK_TOPICS.start, { _Ch: ch, XferId: this.#xferId, Cmd: cmd }));
     this.#keepalive = setInterval(() => {
       if (this.#quiet && this.#filled === 0) this.#segmentOut(Buffer.alloc(0));

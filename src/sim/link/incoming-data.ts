@@ -1,0 +1,132 @@
+/**
+ * Where the receiving end of the link keeps a transfer's data while its
+ * frames arrive: in memory for small transfers, else in a spool file,
+ * written at each frame's offset. Frames that follow each other are
+ * written together (one write per frame could not keep up on a busy disk).
+ * The bytes waiting for the disk, over all transfers, are counted in a
+ * shared {@link WriteBudget}: the receiving end slows the stream transport
+ * down, or fails transfers on the UDP one, when the disk falls behind.
+ */
+import { type FileHandle, open, unlink } from 'node:fs/promises';
+
+/** Frames that follow each other are written together, up to this many bytes per write. */
+const BATCH_BYTES = 1024 * 1024;
+
+/** Bytes handed to spool writes that have not completed, over all transfers. */
+export class WriteBudget {
+  /** Bytes waiting for the disk. */
+  bytes = 0;
+  readonly limit: number;
+  readonly #onChange: () => void;
+
+  constructor(limit: number, onChange: () => void) {
+    this.limit = limit;
+    this.#onChange = onChange;
+  }
+
+  /** Whether `n` more bytes fit. */
+  fits(n: number): boolean {
+    return this.bytes + n <= this.limit;
+  }
+
+  add(n: number): void {
+    this.bytes += n;
+    this.#onChange();
+  }
+}
+
+/** One transfer's data. */
+export class IncomingData {
+  /** The data of a small transfer. */
+  readonly memory: Uint8Array | undefined;
+  /** The spool file of a large transfer. */
+  readonly path: string | undefined;
+  /** Why the data could not be kept, if it could not. */
+  error: unknown;
+  readonly #budget: WriteBudget;
+  /** When strict, a write over the budget fails the transfer (UDP); else it is taken anyway. */
+  readonly #strict: boolean;
+  /** Writes to the spool file, one after another; never rejects. */
+  #io: Promise<FileHandle | undefined> = Promise.resolve(undefined);
+  #opened = false;
+  #batch: Buffer[] = [];
+  #batchOffset = 0;
+  #batchBytes = 0;
+
+  constructor(
+    total: number,
+    memoryLimit: number,
+    path: string,
+    budget: WriteBudget,
+    strict: boolean,
+  ) {
+    this.memory = total <= memoryLimit ? new Uint8Array(total) : undefined;
+    this.path = this.memory ? undefined : path;
+    this.#budget = budget;
+    this.#strict = strict;
+  }
+
+  #failed(err: unknown): undefined {
+    this.error ??= err;
+    return undefined;
+  }
+
+  /** Keeps one frame's data (the buffer must stay untouched until written). */
+  put(offset: number, data: Buffer): void {
+    if (this.memory) {
+      this.memory.set(data, offset);
+      return;
+    }
+    if (this.error !== undefined) return;
+    if (this.#strict && !this.#budget.fits(data.length)) {
+      this.error = new Error(
+        `receiver overrun: more than ${this.#budget.limit} bytes waiting for the disk`,
+      );
+      this.#batch = [];
+      this.#batchBytes = 0;
+      return;
+    }
+    if (!this.#opened) {
+      this.#opened = true;
+      const path = this.path as string;
+      this.#io = open(path, 'wx', 0o600).catch((err: unknown) => this.#failed(err));
+    }
+    if (this.#batchBytes > 0 && offset !== this.#batchOffset + this.#batchBytes) this.#flush();
+    if (this.#batchBytes === 0) this.#batchOffset = offset;
+    this.#batch.push(data);
+    this.#batchBytes += data.length;
+    this.#budget.add(data.length);
+    if (this.#batchBytes >= BATCH_BYTES) this.#flush();
+  }
+
+  /** Queues one write of the pending contiguous frames. */
+  #flush(): void {
+    const buffers = this.#batch;
+    const offset = this.#batchOffset;
+    const bytes = this.#batchBytes;
+    if (bytes === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#io = this.#io.then(async (file) => {
+      if (file && this.error === undefined) {
+        await file.writev(buffers, offset).catch((err: unknown) => this.#failed(err));
+      }
+      this.#budget.add(-bytes);
+      return file;
+    });
+  }
+
+  /** Waits for the writes and closes the spool file: then the data is all on disk. Never rejects. */
+  async settle(): Promise<void> {
+    this.#flush();
+    const file = await this.#io;
+    this.#io = Promise.resolve(undefined);
+    await file?.close().catch((err: unknown) => this.#failed(err));
+  }
+
+  /** Closes and removes the spool file, if any. Never rejects. */
+  async discard(): Promise<void> {
+    await this.settle();
+    if (this.#opened && this.path) await unlink(this.path).catch(() => {});
+  }
+}
