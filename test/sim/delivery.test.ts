@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeTelegram, FrameReader, Telegram } from '../../src/blather/index.ts';
 import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
+import { within } from '../helpers/fake-server.ts';
 import {
   connectTo,
   expectOk,
@@ -17,6 +18,7 @@ import {
   sha,
   WireClients,
   waitFor,
+  waitForAsync,
 } from './wire-client.ts';
 
 const ALL = { name: 'all', pass: 'pw' };
@@ -36,8 +38,7 @@ async function setup(options: SimulatorOptions = {}) {
   const login = (address: string) => clients.open(address, ALL);
   const subscriber = (ch: string | number) => clients.subscriber(sim.receiver.subif, ch, ALL);
   const spoolDir = log.find((line) => line.startsWith('spool folder '))?.slice(13) ?? '';
-  /** The spool files (the folder also holds the link's socket). */
-  const spoolFiles = async () => (await readdir(spoolDir)).filter((name) => name !== 'link.sock');
+  const spoolFiles = () => readdir(spoolDir);
   const stop = async () => {
     clients.destroyAll();
     await sim.close();
@@ -67,7 +68,10 @@ describe('one simulator', () => {
       'the receiving end to discard the aborted transfer',
       () => t.sim.stats().transfersAborted === before.transfersAborted + 1,
     );
-    assert.deepEqual(await t.spoolFiles(), [], 'the partial spool file is gone');
+    await waitForAsync(
+      'the partial spool file to go',
+      async () => (await t.spoolFiles()).length === 0,
+    );
     const next = await t.login(t.sim.sender.msgif);
     const payload = randomBytes(100_000);
     const xferId = await sendMsg(next, { ch: 1, payload });
@@ -143,22 +147,22 @@ describe('a subscriber whose queue overflows', () => {
       const fast = await t.subscriber(1);
       const snd = await t.login(t.sim.sender.msgif);
       const payloads: Buffer[] = [];
-      const fastDone = (async () => {
-        for (;;) {
-          const got = await readMsg(fast);
-          if (!got || got.params.Cmd === '999') return;
-        }
-      })();
+      // The fast subscriber reads each message before the next is sent: only the slow one falls behind.
       while (t.sim.stats().slowSubscribersDropped === 0) {
         assert.ok(payloads.length < 100, 'the slow subscriber overflows');
         const payload = randomBytes(1024 * 1024);
         payloads.push(payload);
         await sendMsg(snd, { ch: 1, payload });
-        const sent = payloads.length;
-        await waitFor('routing', () => t.sim.stats().transfersDelivered === sent);
+        const got = await within(
+          readMsg(fast),
+          10_000,
+          `message ${payloads.length} at the fast subscriber`,
+        );
+        assert.equal(got?.payloadSha, sha(payload));
       }
       await sendMsg(snd, { ch: 1, cmd: 999 });
-      await fastDone;
+      const last = await within(readMsg(fast), 10_000, 'the last message at the fast subscriber');
+      assert.equal(last?.params.Cmd, '999');
       let whole = 0;
       for (;;) {
         const tg = await slow.reader.nextTelegram();

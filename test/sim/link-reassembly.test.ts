@@ -145,7 +145,6 @@ describe('reassembly', () => {
     const events: LinkEvent[] = [];
     const config = {
       transport: 'stream' as const,
-      socketPath: '',
       host: '127.0.0.1',
       spoolDir: dir,
       memoryLimit,

@@ -148,6 +148,19 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 50
   }
 }
 
+/** Like {@link waitFor}, for a check that is asynchronous. */
+export async function waitForAsync(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Registers hooks that fail the file's tests if any promise rejection went unhandled. */
 export function failOnUnhandledRejections(): void {
   const unhandled: unknown[] = [];

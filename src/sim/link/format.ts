@@ -219,7 +219,7 @@ export function openFrame(buf: Buffer, check: FrameCheck): Frame | string {
 /** Events the receiving thread posts to the receiver node. */
 export type LinkEvent =
   | {
-      /** Bound and ready: `port` is the UDP port, or 0 for the stream transport. */
+      /** Ready: `port` is the UDP port, or 0 for the stream transport. */
       type: 'listening';
       port: number;
       /** The receive buffer size the kernel granted (UDP), else 0. */
@@ -265,8 +265,6 @@ export type NodeMessage = 'close' | { type: 'taken' };
 /** What the receiver node passes to the receiving thread. */
 export interface LinkReceiverConfig {
   transport: 'stream' | 'udp';
-  /** The Unix socket path of the stream transport. */
-  socketPath: string;
   /** Address to bind the UDP socket to. */
   host: string;
   /** Folder for spool files. */

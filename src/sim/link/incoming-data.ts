@@ -11,6 +11,8 @@ import { type FileHandle, open, unlink } from 'node:fs/promises';
 
 /** Frames that follow each other are written together, up to this many bytes per write. */
 const BATCH_BYTES = 1024 * 1024;
+/** Writes of one transfer in flight at once (at explicit offsets, so they may overlap). */
+const WRITES_IN_FLIGHT = 3;
 
 /** Bytes handed to spool writes that have not completed, over all transfers. */
 export class WriteBudget {
@@ -46,9 +48,10 @@ export class IncomingData {
   readonly #budget: WriteBudget;
   /** When strict, a write over the budget fails the transfer (UDP); else it is taken anyway. */
   readonly #strict: boolean;
-  /** Writes to the spool file, one after another; never rejects. */
-  #io: Promise<FileHandle | undefined> = Promise.resolve(undefined);
-  #opened = false;
+  /** The spool file, once opened (undefined when it could not be); never rejects. */
+  #file: Promise<FileHandle | undefined> | undefined;
+  /** Writes in flight; each never rejects. */
+  readonly #writes = new Set<Promise<void>>();
   #batch: Buffer[] = [];
   #batchOffset = 0;
   #batchBytes = 0;
@@ -86,11 +89,9 @@ export class IncomingData {
       this.#batchBytes = 0;
       return;
     }
-    if (!this.#opened) {
-      this.#opened = true;
-      const path = this.path as string;
-      this.#io = open(path, 'wx', 0o600).catch((err: unknown) => this.#failed(err));
-    }
+    this.#file ??= open(this.path as string, 'wx', 0o600).catch((err: unknown) =>
+      this.#failed(err),
+    );
     if (this.#batchBytes > 0 && offset !== this.#batchOffset + this.#batchBytes) this.#flush();
     if (this.#batchBytes === 0) this.#batchOffset = offset;
     this.#batch.push(data);
@@ -99,7 +100,7 @@ export class IncomingData {
     if (this.#batchBytes >= BATCH_BYTES) this.#flush();
   }
 
-  /** Queues one write of the pending contiguous frames. */
+  /** Starts one write of the pending contiguous frames (after older ones, when too many are in flight). */
   #flush(): void {
     const buffers = this.#batch;
     const offset = this.#batchOffset;
@@ -107,26 +108,31 @@ export class IncomingData {
     if (bytes === 0) return;
     this.#batch = [];
     this.#batchBytes = 0;
-    this.#io = this.#io.then(async (file) => {
+    const before = this.#writes.size >= WRITES_IN_FLIGHT ? [...this.#writes] : [];
+    const write = (async () => {
+      if (before.length > 0) await Promise.race(before);
+      const file = await this.#file;
       if (file && this.error === undefined) {
         await file.writev(buffers, offset).catch((err: unknown) => this.#failed(err));
       }
       this.#budget.add(-bytes);
-      return file;
-    });
+    })();
+    this.#writes.add(write);
+    void write.then(() => this.#writes.delete(write));
   }
 
   /** Waits for the writes and closes the spool file: then the data is all on disk. Never rejects. */
   async settle(): Promise<void> {
     this.#flush();
-    const file = await this.#io;
-    this.#io = Promise.resolve(undefined);
+    while (this.#writes.size > 0) await Promise.all([...this.#writes]);
+    const file = await this.#file;
+    this.#file = Promise.resolve(undefined);
     await file?.close().catch((err: unknown) => this.#failed(err));
   }
 
   /** Closes and removes the spool file, if any. Never rejects. */
   async discard(): Promise<void> {
     await this.settle();
-    if (this.#opened && this.path) await unlink(this.path).catch(() => {});
+    if (this.path) await unlink(this.path).catch(() => {});
   }
 }

@@ -4,7 +4,6 @@
  * and the sending end.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { LossReporter } from '../loss-reports.ts';
 import type { Logger } from '../node/session.ts';
 import { MEMORY_LIMIT } from '../node/spool.ts';
@@ -13,7 +12,7 @@ import { KEY_SIZE, SESSION_SIZE } from './format.ts';
 import { type ArrivedTransfer, LinkReceiver } from './receiver.ts';
 import { LinkSender } from './sender.ts';
 import type { LinkSettings } from './settings.ts';
-import { type FrameTransport, StreamTransport, UdpTransport } from './transports.ts';
+import { ChannelTransport, type FrameTransport, UdpTransport } from './transports.ts';
 
 /**
  * Receive buffer requested for the UDP socket (4 MiB; Linux doubles it,
@@ -24,7 +23,7 @@ const UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 /** What the link needs from the simulator. */
 export interface LinkContext {
   settings: LinkSettings;
-  /** The simulator's private spool folder (mode 0700): spool files and the stream's socket. */
+  /** The simulator's private spool folder (mode 0700), for the receiving end's spool files. */
   spoolDir: string;
   stats: SimulatorStats;
   log: Logger | undefined;
@@ -48,11 +47,9 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
   const { settings, stats, log, reports } = ctx;
   const key = randomBytes(KEY_SIZE);
   const session = randomBytes(SESSION_SIZE);
-  const socketPath = join(ctx.spoolDir, 'link.sock');
   const receiver = await LinkReceiver.start({
     config: {
       transport: settings.transport,
-      socketPath,
       host: '127.0.0.1',
       spoolDir: ctx.spoolDir,
       memoryLimit: MEMORY_LIMIT,
@@ -79,7 +76,7 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
     transport =
       settings.transport === 'udp'
         ? await UdpTransport.open(receiver.port, onError)
-        : await StreamTransport.open(socketPath, onError);
+        : new ChannelTransport(receiver.framePort);
   } catch (err) {
     await receiver.close();
     throw err;

@@ -11,7 +11,7 @@ import type { BurstState } from './faults.ts';
 import { frameCount } from './format.ts';
 
 /** Bytes that may wait for the link in one transfer before the uploader is held back. */
-export const BUFFER_LIMIT = 1024 * 1024;
+export const BUFFER_LIMIT = 8 * 1024 * 1024;
 
 /** What a transfer carries, for loss reports. */
 export interface TransferInfo {

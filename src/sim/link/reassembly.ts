@@ -107,11 +107,6 @@ export class Reassembler {
     else if (this.#damaged.size < MAX_DAMAGED) this.#damaged.add(claimed);
   }
 
-  /** Counts a stream transport connection given up because its bytes cannot be framed. */
-  rejectStream(reason: string): void {
-    this.#reject(`stream transport: ${reason}`, undefined);
-  }
-
   /** The frame counts since the last call, reset. */
   takeCounts():
     | { ignored: number; rejected: number; lastRejection: string | undefined }

@@ -4,7 +4,7 @@
  * authentic transfer to the node (and tells the thread once the node has
  * taken it), and counts and reports the transfers that will never arrive.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from '../node/session.ts';
 import { discard, type Spooled } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
@@ -60,10 +60,10 @@ function typeScriptLoader(): string | undefined {
 }
 
 /** Starts the link's thread from the compiled `.js` file, or from the `.ts` source under tsx. */
-function startWorker(config: LinkReceiverConfig): Worker {
+function startWorker(config: LinkReceiverConfig, framePort: MessagePort): Worker {
   const here = import.meta.url;
   // execArgv is inherited (passing process.execArgv would fail on process-wide flags such as --title).
-  const options = { workerData: config };
+  const options = { workerData: { config, framePort }, transferList: [framePort] };
   const source = here.endsWith('.ts');
   const entry = new URL(`./receiver-worker.${source ? 'ts' : 'js'}`, here);
   const loader = source ? typeScriptLoader() : undefined;
@@ -77,12 +77,20 @@ function startWorker(config: LinkReceiverConfig): Worker {
 export class LinkReceiver {
   /** UDP port the receiving end listens on (127.0.0.1); 0 for the stream transport. */
   readonly port: number;
+  /** The channel transport's end of the frame channel to the thread. */
+  readonly framePort: MessagePort;
   readonly #worker: Worker;
   readonly #options: LinkReceiverOptions;
   readonly #exited: Promise<void>;
   #closed: Promise<void> | undefined;
 
-  private constructor(worker: Worker, port: number, options: LinkReceiverOptions) {
+  private constructor(
+    worker: Worker,
+    port: number,
+    framePort: MessagePort,
+    options: LinkReceiverOptions,
+  ) {
+    this.framePort = framePort;
     this.#worker = worker;
     this.port = port;
     this.#options = options;
@@ -93,7 +101,8 @@ export class LinkReceiver {
 
   /** Starts the thread and waits until its socket is bound. */
   static async start(options: LinkReceiverOptions): Promise<LinkReceiver> {
-    const worker = startWorker(options.config);
+    const channel = new MessageChannel();
+    const worker = startWorker(options.config, channel.port2);
     const port = await new Promise<number>((resolve, reject) => {
       const fail = (err: Error) => {
         worker.off('message', ready);
@@ -106,14 +115,14 @@ export class LinkReceiver {
         const where =
           options.config.transport === 'udp'
             ? `UDP 127.0.0.1:${event.port} (receive buffer ${event.recvBufferSize} bytes)`
-            : `stream ${options.config.socketPath}`;
+            : 'a flow-controlled channel between threads';
         options.log?.(`link: receiving on ${where}`);
         resolve(event.port);
       };
       worker.on('message', ready);
       worker.once('error', fail);
     });
-    return new LinkReceiver(worker, port, options);
+    return new LinkReceiver(worker, port, channel.port1, options);
   }
 
   #onEvent(event: LinkEvent): void {

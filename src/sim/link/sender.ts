@@ -230,15 +230,18 @@ export class LinkSender {
 
   /** Sends the `redundancy` copies of a data frame, each through the fault models. */
   async #copies(t: OutgoingTransfer, seq: number, frame: Buffer): Promise<void> {
-    for (let copy = 0; copy < this.#o.settings.redundancy; copy++) {
+    const { redundancy } = this.#o.settings;
+    for (let copy = 0; copy < redundancy; copy++) {
       const fate: FrameFate = this.#faults.fate(t.number, seq, t.count, copy, t.burst);
       if (fate === 'drop') {
         this.#o.stats.framesDropped++;
         continue;
       }
-      const out = fate === 'corrupt' ? corrupt(frame, TAG_SIZE) : frame;
-      await this.#put(out);
-      if (fate === 'duplicate') await this.#put(out);
+      // The transport owns what it is given: the frame itself goes last.
+      const last = copy === redundancy - 1;
+      if (fate === 'corrupt') await this.#put(corrupt(frame, TAG_SIZE));
+      else if (fate === 'duplicate') await this.#put(Buffer.from(frame));
+      if (fate !== 'corrupt') await this.#put(last ? frame : Buffer.from(frame));
     }
   }
 
@@ -258,7 +261,7 @@ export class LinkSender {
     });
     sealFrame(this.#o.key, frame);
     const copies = type === FrameType.heartbeat ? 1 : this.#o.settings.redundancy;
-    for (let copy = 0; copy < copies; copy++) await this.#put(frame);
+    for (let copy = 0; copy < copies; copy++) await this.#put(Buffer.from(frame));
   }
 
   /** Puts one frame on the transport, unless the link is down; paced. */

@@ -1,74 +1,80 @@
 /**
- * How the sending end puts frames on the wire: on a local stream (a Unix
- * socket whose kernel flow control holds the sender back while the
- * receiving end is busy: nothing is lost) or as UDP datagrams on loopback
- * (nothing holds the sender back: a busy receiving end loses datagrams, as
- * behind a physical diode). Either way no byte of the application's data
- * ever flows back; the stream's acknowledgements are the kernel's own.
+ * How the sending end puts frames on the wire: on a flow-controlled channel
+ * to the receiving end's thread (the sender waits while the receiving end
+ * is busy: nothing is lost) or as UDP datagrams on loopback (nothing holds
+ * the sender back: a busy receiving end loses datagrams, as behind a
+ * physical diode). Either way no byte of the application's data ever flows
+ * back; the channel's credits are its only reverse traffic.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { MessagePort } from 'node:worker_threads';
 
 /** Puts frames on the wire, in order. */
 export interface FrameTransport {
   /**
-   * Sends one frame; the transport owns it from now on. Returns a promise
-   * when the caller must wait before the next frame (backpressure).
+   * Sends one frame; the transport owns it from now on (the caller passes a
+   * copy when it sends the same frame again). Returns a promise when the
+   * caller must wait before the next frame (backpressure).
    */
   send(frame: Buffer): Promise<void> | undefined;
   /** Closes the transport. Idempotent. */
   close(): Promise<void>;
 }
 
-/** Bytes of the length that precedes each frame on the stream. */
-export const LENGTH_PREFIX = 4;
+/**
+ * Bytes of frames the channel transport may have on the way before the
+ * sending end waits for the receiving end to take some: the window of its
+ * flow control.
+ */
+export const CHANNEL_WINDOW = 16 * 1024 * 1024;
 
-/** Frames on a Unix socket, each preceded by its length (u32, big-endian). */
-export class StreamTransport implements FrameTransport {
-  readonly #socket: Socket;
+/**
+ * Frames on a `MessagePort` to the receiving end's thread: a channel no
+ * other process can reach. Flow control is by credit: the receiving end
+ * hands back the bytes it has taken (a number, never data), and the sender
+ * waits while {@link CHANNEL_WINDOW} bytes are on the way.
+ */
+export class ChannelTransport implements FrameTransport {
+  readonly #port: MessagePort;
+  #credit = CHANNEL_WINDOW;
+  #waiting: (() => void) | undefined;
+  #closed = false;
 
-  private constructor(socket: Socket) {
-    this.#socket = socket;
+  constructor(port: MessagePort) {
+    this.#port = port;
+    port.on('message', (taken: number) => {
+      this.#credit += taken;
+      if (this.#credit > 0) this.#wake();
+    });
   }
 
-  static async open(path: string, onError: (err: Error) => void): Promise<StreamTransport> {
-    const socket = connect(path);
-    await once(socket, 'connect');
-    socket.on('error', onError);
-    return new StreamTransport(socket);
+  #wake(): void {
+    const wake = this.#waiting;
+    this.#waiting = undefined;
+    wake?.();
   }
 
   send(frame: Buffer): Promise<void> | undefined {
-    const length = Buffer.allocUnsafe(LENGTH_PREFIX);
-    length.writeUInt32BE(frame.length, 0);
-    const socket = this.#socket;
-    if (socket.destroyed) return undefined;
-    socket.cork();
-    socket.write(length);
-    const more = socket.write(frame);
-    socket.uncork();
-    if (more) return undefined;
+    if (this.#closed) return undefined;
+    // Moved, not copied: a frame in a buffer of its own is handed over as it is.
+    let own = frame;
+    if (frame.byteOffset !== 0 || frame.buffer.byteLength !== frame.length) {
+      own = Buffer.allocUnsafeSlow(frame.length);
+      frame.copy(own);
+    }
+    this.#port.postMessage(own, [own.buffer as ArrayBuffer]);
+    this.#credit -= frame.length;
+    if (this.#credit > 0) return undefined;
     return new Promise((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
+      this.#waiting = resolve;
     });
   }
 
   close(): Promise<void> {
-    const socket = this.#socket;
-    if (socket.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      socket.once('close', () => resolve());
-      socket.end();
-      // A receiving end that stopped reading must not keep the sender open.
-      setTimeout(() => socket.destroy(), 2000).unref();
-    });
+    this.#closed = true;
+    this.#port.close();
+    this.#wake();
+    return Promise.resolve();
   }
 }
 
