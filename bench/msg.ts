@@ -88,7 +88,7 @@ export const msgMeasurements: Measurement[] = [
         figure('msg.e2e.64MiB', 'MiB/s', r.value, {
           value: r.baseline,
           name: 'raw socket throughput',
-          target: 0.3,
+          target: 0.25,
         }),
       ];
     },
