@@ -13,6 +13,8 @@ export interface Figure {
   target?: number;
   /** For figures without a baseline: the value this figure must stay under. */
   max?: number;
+  /** Printed beside the figure. */
+  note?: string;
 }
 
 /** A figure that could not be measured: `failed` says why (what did not arrive). */
@@ -44,6 +46,13 @@ export function figure(
     ratio: value / baseline.value,
     ...(baseline.target === undefined ? {} : { target: baseline.target }),
   };
+}
+
+/** Measures `runs` times and returns the best (rates: higher is better). */
+export async function bestOf(runs: number, measure: () => Promise<number>): Promise<number> {
+  let best = 0;
+  for (let i = 0; i < runs; i++) best = Math.max(best, await measure());
+  return best;
 }
 
 /**
@@ -102,13 +111,14 @@ function fmt(n: number | undefined): string {
 }
 
 function row(f: Figure | FailedFigure): string[] {
-  if ('failed' in f) return [f.name, 'FAILED', '', '', 'see below'];
+  if ('failed' in f) return [f.name, 'FAILED', '', '', '', 'see below'];
   return [
     f.name,
     `${fmt(f.value)} ${f.unit}`,
     f.baseline === undefined ? '' : `${fmt(f.baseline)} ${f.unit} (${f.baselineName})`,
     f.ratio === undefined ? '' : f.ratio.toFixed(2),
     goal(f),
+    f.note ?? '',
   ];
 }
 
@@ -120,7 +130,7 @@ export function report(figures: (Figure | FailedFigure)[], json: boolean): void 
     return;
   }
   const rows = figures.map(row);
-  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target'];
+  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target', 'note'];
   const widths = head.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
   );

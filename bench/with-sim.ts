@@ -5,7 +5,7 @@
  * gets the simulator's loss counters, found by name (their names may change).
  */
 import { type Connection, connect } from '../src/conn/index.ts';
-import { type Simulator, startSimulator } from '../src/sim/index.ts';
+import { type LinkOptions, type Simulator, startSimulator } from '../src/sim/index.ts';
 import { within } from './deadline.ts';
 
 /** The account every figure logs in with. */
@@ -22,12 +22,14 @@ function losses(sim: Simulator): [string, number][] {
 }
 
 /** The sum of the simulator's loss counters. */
-function lossCount(sim: Simulator): number {
+export function lossCount(sim: Simulator): number {
   return losses(sim).reduce((sum, [, n]) => sum + n, 0);
 }
 
 /** How a run goes. */
 export interface RunOptions {
+  /** The simulator's link; default: the simulator's default link. */
+  link?: LinkOptions;
   /** Deadline of the whole run (see deadline.ts). */
   deadlineMs: number;
   /** What the run waits for, and how far it got, for the failure message. */
@@ -52,8 +54,11 @@ export async function withSim<T>(
   options: RunOptions,
   work: (sim: Simulator, tools: RunTools) => Promise<T>,
 ): Promise<T> {
-  const { deadlineMs, what, arrival } = options;
-  const sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
+  const { link, deadlineMs, what, arrival } = options;
+  const sim = await startSimulator({
+    accounts: [{ ...APP, perms: ['*'] }],
+    ...(link === undefined ? {} : { link }),
+  });
   const cleanups: (() => unknown)[] = [];
   const tools: RunTools = {
     async connect(addr) {
