@@ -3,7 +3,7 @@
  * five parameters), each beside a baseline measured in the same run.
  */
 import { encodeTelegram, FrameReader, Telegram } from '../src/blather/index.ts';
-import { bestRate, type Figure, figure } from './figures.ts';
+import { bestRate, type Figure, figure, type Measurement } from './figures.ts';
 
 const COUNT = 100_000;
 const CHUNK = 64 * 1024;
@@ -66,7 +66,7 @@ async function decodeAll(chunks: Buffer[], readField: boolean): Promise<number> 
   return n;
 }
 
-export async function codecFigures(): Promise<Figure[]> {
+async function codecFigures(): Promise<Figure[]> {
   const chunks = streamChunks();
   const baseline = await bestRate(() => indexOfSplit(chunks));
   const decode = await bestRate(() => decodeAll(chunks, false));
@@ -94,3 +94,8 @@ export async function codecFigures(): Promise<Figure[]> {
     }),
   ];
 }
+
+export const codecMeasurement: Measurement = {
+  figures: ['codec.decode', 'codec.decode.fields', 'codec.encode'],
+  measure: codecFigures,
+};

@@ -5,9 +5,10 @@
  * in alternating rounds.
  */
 import { createServer, connect as netConnect, type Socket } from 'node:net';
-import { connect, whoami } from '../src/conn/index.ts';
-import { startSimulator } from '../src/sim/index.ts';
-import { bestOfPaired, bestRate, type Figure, figure } from './figures.ts';
+import { whoami } from '../src/conn/index.ts';
+import { ROUNDS_DEADLINE_MS } from './deadline.ts';
+import { bestOfPaired, bestRate, figure, type Measurement } from './figures.ts';
+import { APP, withSim } from './with-sim.ts';
 
 const BATCH = 2000;
 /** Half-second rounds of each, alternating (see `bestOfPaired`). */
@@ -60,30 +61,36 @@ async function rawPingPong(
   return { batch, close };
 }
 
-export async function connFigures(): Promise<Figure[]> {
-  const sim = await startSimulator({ accounts: [{ name: 'bench', pass: 'bench-pass' }] });
-  const conn = await connect(sim.sender.mgmtif, { auth: { name: 'bench', pass: 'bench-pass' } });
-  const raw = await rawPingPong(`Ok\nId 1\nName bench\n\n`.length);
-  const { value, baseline } = await bestOfPaired(
-    ROUNDS,
-    () =>
-      bestRate(
-        async () => {
-          for (let i = 0; i < BATCH; i++) await whoami(conn);
-          return BATCH;
-        },
-        { rounds: 1 },
-      ),
-    () => bestRate(raw.batch, { rounds: 1 }),
-  );
-  raw.close();
-  await conn.close();
-  await sim.close();
-  return [
-    figure('conn.whoami.roundtrips', 'round trips/s', value, {
-      value: baseline,
-      name: 'raw socket ping-pong',
-      target: 0.8,
-    }),
-  ];
-}
+export const connMeasurement: Measurement = {
+  figures: ['conn.whoami.roundtrips'],
+  measure() {
+    let rounds = 0;
+    const what = () => `the whoami replies (${rounds} of ${2 * ROUNDS} rounds done)`;
+    return withSim({ deadlineMs: ROUNDS_DEADLINE_MS, what }, async (sim, { connect, defer }) => {
+      const conn = await connect(sim.sender.mgmtif);
+      const raw = await rawPingPong(`Ok\nId 1\nName ${APP.name}\n\n`.length);
+      defer(raw.close);
+      const round = async (batch: () => Promise<number>) => {
+        const rate = await bestRate(batch, { rounds: 1 });
+        rounds++;
+        return rate;
+      };
+      const { value, baseline } = await bestOfPaired(
+        ROUNDS,
+        () =>
+          round(async () => {
+            for (let i = 0; i < BATCH; i++) await whoami(conn);
+            return BATCH;
+          }),
+        () => round(raw.batch),
+      );
+      return [
+        figure('conn.whoami.roundtrips', 'round trips/s', value, {
+          value: baseline,
+          name: 'raw socket ping-pong',
+          target: 0.8,
+        }),
+      ];
+    });
+  },
+};

@@ -13,6 +13,20 @@ export interface Figure {
   target?: number;
   /** For figures without a baseline: the value this figure must stay under. */
   max?: number;
+  /** Printed beside the figure. */
+  note?: string;
+}
+
+/** A figure that could not be measured: `failed` says why (what did not arrive). */
+export interface FailedFigure {
+  name: string;
+  failed: string;
+}
+
+/** One measurement: the figures it gives, named up front so that a failure is reported under each. */
+export interface Measurement {
+  figures: string[];
+  measure: () => Promise<Figure[]>;
 }
 
 /** Builds a figure with its ratio. */
@@ -32,6 +46,13 @@ export function figure(
     ratio: value / baseline.value,
     ...(baseline.target === undefined ? {} : { target: baseline.target }),
   };
+}
+
+/** Measures `runs` times and returns the best (rates: higher is better). */
+export async function bestOf(runs: number, measure: () => Promise<number>): Promise<number> {
+  let best = 0;
+  for (let i = 0; i < runs; i++) best = Math.max(best, await measure());
+  return best;
 }
 
 /**
@@ -89,26 +110,39 @@ function fmt(n: number | undefined): string {
   return n.toFixed(n >= 100 ? 0 : 2);
 }
 
-/** Prints figures as a table, or as one JSON document. */
-export function report(figures: Figure[], json: boolean): void {
-  if (json) {
-    const machine = { node: process.version, cpus: cpus().length };
-    process.stdout.write(`${JSON.stringify({ machine, figures }, null, 2)}\n`);
-    return;
-  }
-  const rows = figures.map((f) => [
+function row(f: Figure | FailedFigure): string[] {
+  if ('failed' in f) return [f.name, 'FAILED', '', '', '', 'see below'];
+  return [
     f.name,
     `${fmt(f.value)} ${f.unit}`,
     f.baseline === undefined ? '' : `${fmt(f.baseline)} ${f.unit} (${f.baselineName})`,
     f.ratio === undefined ? '' : f.ratio.toFixed(2),
     goal(f),
-  ]);
-  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target'];
+    f.note ?? '',
+  ];
+}
+
+/** Prints figures as a table followed by the reason of each failure, or as one JSON document. */
+export function report(figures: (Figure | FailedFigure)[], json: boolean): void {
+  if (json) {
+    const machine = { node: process.version, cpus: cpus().length };
+    process.stdout.write(`${JSON.stringify({ machine, figures }, null, 2)}\n`);
+    return;
+  }
+  const rows = figures.map(row);
+  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target', 'note'];
   const widths = head.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
   );
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
+  const failed = figures.filter((f): f is FailedFigure => 'failed' in f);
+  if (failed.length > 0) console.log('');
+  for (const f of failed) console.log(`FAILED ${f.name}: ${f.failed}`);
 }

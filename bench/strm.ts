@@ -7,63 +7,59 @@
  * - `strm.e2e.200MiB.rssGrowth`: how much the RSS of this process (client
  *   and simulator together) grew while the stream went through.
  */
-import { once } from 'node:events';
-import { connect } from '../src/conn/index.ts';
+import { pipeline } from 'node:stream/promises';
 import { recv, subscribe } from '../src/msg/index.ts';
-import { startSimulator } from '../src/sim/index.ts';
 import { open } from '../src/strm/index.ts';
-import { type Figure, figure } from './figures.ts';
-import { rawSocketThroughput } from './msg.ts';
+import { transferDeadlineMs } from './deadline.ts';
+import { figure, type Measurement } from './figures.ts';
+import { generated, MiB, mib, mibPerSec, rawSocketThroughput } from './raw.ts';
+import { withSim } from './with-sim.ts';
 
-const MiB = 1024 * 1024;
-const APP = { name: 'bench', pass: 'bench-pass' };
+const TOTAL = 200 * MiB;
+const RATE = 'strm.e2e.200MiB';
+const RSS_GROWTH = `${RATE}.rssGrowth`;
 
 /** Streams `total` bytes end to end; returns MiB/s and the RSS growth in MiB. */
-async function endToEnd(total: number): Promise<{ rate: number; rssGrowth: number }> {
-  const sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
-  try {
-    const out = await connect(sim.sender.msgif, { auth: APP });
-    const sub = await connect(sim.receiver.subif, { auth: APP });
+function endToEnd(total: number): Promise<{ rate: number; rssGrowth: number }> {
+  let received = 0;
+  let finished = false;
+  const what = () =>
+    `the stream at the subscriber (${mib(received)} of ${mib(total)} MiB; ` +
+    `end ${finished ? 'acknowledged' : 'not acknowledged'})`;
+  const run = { deadlineMs: transferDeadlineMs(total), what, arrival: true };
+  return withSim(run, async (sim, { connect, defer }) => {
+    const out = await connect(sim.sender.msgif);
+    const sub = await connect(sim.receiver.subif);
     await subscribe(sub, 'bench');
     const rssBefore = process.memoryUsage.rss();
     let rssPeak = rssBefore;
     const sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
     }, 20);
+    defer(() => clearInterval(sampler));
     const start = performance.now();
-    const received = recv(sub, { streams: true }).then(async (item) => {
-      let n = 0;
-      if (item.kind === 'stream') for await (const c of item.stream) n += (c as Buffer).length;
-      return n;
+    const receiving = recv(sub, { streams: true }).then(async (item) => {
+      if (item.kind === 'stream')
+        for await (const c of item.stream) received += (c as Buffer).length;
     });
-    const w = open(out, { ch: 'bench' });
-    const chunk = Buffer.alloc(MiB, 0x5a);
-    for (let sent = 0; sent < total; sent += chunk.length) {
-      if (!w.write(chunk)) await once(w, 'drain');
-    }
-    w.end();
-    await once(w, 'finish');
-    if ((await received) !== total) throw new Error('end-to-end stream incomplete');
-    const rate = total / MiB / ((performance.now() - start) / 1000);
-    clearInterval(sampler);
-    await out.close();
-    await sub.close();
+    const sending = pipeline(generated(total), open(out, { ch: 'bench' })).then(() => {
+      finished = true;
+    });
+    await Promise.all([receiving, sending]);
+    if (received !== total) throw new Error(`${what()} did not arrive whole`);
+    const rate = mibPerSec(total, performance.now() - start);
     return { rate, rssGrowth: (rssPeak - rssBefore) / MiB };
-  } finally {
-    await sim.close();
-  }
+  });
 }
 
-/** The stream figures. */
-export async function strmFigures(): Promise<Figure[]> {
-  const { rate, rssGrowth } = await endToEnd(200 * MiB);
-  const raw = await rawSocketThroughput(200 * MiB);
-  return [
-    figure('strm.e2e.200MiB', 'MiB/s', rate, {
-      value: raw,
-      name: 'raw socket throughput',
-      target: 0.3,
-    }),
-    { name: 'strm.e2e.200MiB.rssGrowth', unit: 'MiB', value: rssGrowth, max: 128 },
-  ];
-}
+export const strmMeasurement: Measurement = {
+  figures: [RATE, RSS_GROWTH],
+  async measure() {
+    const { rate, rssGrowth } = await endToEnd(TOTAL);
+    const raw = await rawSocketThroughput(TOTAL);
+    return [
+      figure(RATE, 'MiB/s', rate, { value: raw, name: 'raw socket throughput', target: 0.25 }),
+      { name: RSS_GROWTH, unit: 'MiB', value: rssGrowth, max: 128 },
+    ];
+  },
+};

@@ -1,0 +1,66 @@
+/**
+ * Payloads of the transfer figures, generated as they are read, and their
+ * raw-socket baseline.
+ */
+import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { transferDeadlineMs, within } from './deadline.ts';
+
+export const MiB = 1024 * 1024;
+const CHUNK = Buffer.alloc(MiB, 0x5a);
+
+/** `total` bytes as a stream of 1 MiB chunks, without holding them all. */
+export function generated(total: number): Readable {
+  let left = total;
+  return new Readable({
+    read() {
+      const n = Math.min(left, CHUNK.length);
+      left -= n;
+      this.push(n > 0 ? CHUNK.subarray(0, n) : null);
+    },
+  });
+}
+
+/** MiB/s of `bytes` moved in `ms`. */
+export const mibPerSec = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
+
+/** `bytes` in MiB, for messages. */
+export const mib = (bytes: number) => (bytes / MiB).toFixed(1);
+
+/**
+ * Raw baseline: write `total` bytes to a local server that discards them,
+ * until it has them all; MiB/s. Rejects past the transfer's deadline.
+ */
+export async function rawSocketThroughput(total: number): Promise<number> {
+  let received = 0;
+  let done: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const server = createServer((s) => {
+    s.on('error', () => {}); // the client closing first is not a failure
+    s.on('data', (d) => {
+      received += d.length;
+      if (received >= total) done();
+    });
+  });
+  let sock: Socket | undefined;
+  const transfer = async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    sock = netConnect((server.address() as { port: number }).port, '127.0.0.1');
+    await new Promise((resolve) => sock?.once('connect', resolve));
+    const start = performance.now();
+    for await (const chunk of generated(total)) {
+      if (!sock.write(chunk)) await new Promise((resolve) => sock?.once('drain', resolve));
+    }
+    await arrived;
+    return mibPerSec(total, performance.now() - start);
+  };
+  const what = () => `raw socket: the bytes at the server (${mib(received)} of ${mib(total)} MiB)`;
+  try {
+    return await within(transferDeadlineMs(total), what, transfer());
+  } finally {
+    sock?.destroy();
+    server.close();
+  }
+}
