@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,4 +182,53 @@ describe('examples', () => {
     const m = /wrote (\d+) bytes, received (\d+) bytes/.exec(streamer.output());
     assert.ok(m && m[1] === m[2] && Number(m[1]) > 0, streamer.output());
   });
+});
+
+describe('demo.ts', () => {
+  /** Runs the demo with its temporary folder made in a new folder of our own, to see what it leaves. */
+  async function runDemo(env: Record<string, string> = {}, limitMs?: number) {
+    const tmp = await mkdtemp(join(dir, 'demo-tmp-'));
+    const demo = run('demo.ts', [], { env: { DDMW_DEMO_TMPDIR: tmp, ...env }, limitMs });
+    /** Checks, once it exited, that it made its temporary folder in `tmp` and removed it. */
+    const assertCleanedUp = async () => {
+      const made = /temporary files in (.+)/.exec(demo.output())?.[1] ?? '';
+      assert.ok(made.startsWith(join(tmp, 'ddmw-demo-')), demo.output());
+      await assert.rejects(stat(made), { code: 'ENOENT' }, `${made} is still there`);
+      assert.deepEqual(await readdir(tmp), [], demo.output());
+    };
+    return { demo, assertCleanedUp };
+  }
+
+  it('sends, receives and verifies everything, and cleans up', async () => {
+    // The demo's own limit is 120 s; it then takes at most a few seconds to clean up.
+    const { demo, assertCleanedUp } = await runDemo({}, 150_000);
+    assert.equal(await demo.exit, 0, demo.output());
+    assert.match(demo.output(), /all messages crossed the one-way link and verified/);
+    await assertCleanedUp();
+  });
+
+  it('at its time limit says what did not arrive, exits 1 and cleans up', async () => {
+    const { demo, assertCleanedUp } = await runDemo({ DDMW_DEMO_TIMEOUT_MS: '1' });
+    assert.equal(await demo.exit, 1, demo.output());
+    assert.match(
+      demo.output(),
+      /demo failed: waiting for the simulator to start: the demo's time limit of 1 ms ran out/,
+    );
+    assert.match(demo.output(), /did not arrive: .*64 MiB file \(67,108,864 bytes\)/);
+    await assertCleanedUp();
+  });
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`on ${signal} stops, exits ${code} and cleans up`, async () => {
+      const { demo, assertCleanedUp } = await runDemo();
+      await demo.waitFor('subscribed to channel');
+      demo.child.kill(signal);
+      assert.equal(await demo.exit, code, demo.output());
+      assert.match(demo.output(), new RegExp(`interrupted by ${signal}`));
+      await assertCleanedUp();
+    });
+  }
 });
