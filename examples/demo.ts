@@ -48,6 +48,8 @@ const CLEANUP_LIMIT_MS = 5000;
 /** Time the process may take to end by itself after cleanup. */
 const EXIT_GRACE_MS = 5000;
 const BIG_BYTES = 64 * 1024 * 1024;
+/** Longest delay a Node.js timer takes (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A message to send, with what must arrive. */
 interface MessageCase {
@@ -94,9 +96,9 @@ async function collect(stream: Readable): Promise<Buffer> {
 }
 
 const limitMs = Number(process.env.DDMW_DEMO_TIMEOUT_MS || DEFAULT_LIMIT_MS);
-if (!(Number.isFinite(limitMs) && limitMs > 0)) {
+if (!(limitMs > 0 && limitMs <= MAX_TIMER_MS)) {
   console.error(
-    `DDMW_DEMO_TIMEOUT_MS must be a positive number of milliseconds, got "${process.env.DDMW_DEMO_TIMEOUT_MS}"`,
+    `DDMW_DEMO_TIMEOUT_MS must be a positive number of milliseconds, at most ${MAX_TIMER_MS}, got "${process.env.DDMW_DEMO_TIMEOUT_MS}"`,
   );
   process.exit(1);
 }

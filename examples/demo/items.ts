@@ -17,6 +17,7 @@ export interface Item {
   ms?: number;
 }
 
+/** An item not sent yet. */
 export function newItem(what: string, bytes: number): Item {
   return { what, bytes, sent: false, received: false, verified: false };
 }
@@ -53,7 +54,8 @@ export function shortfall(items: Item[]): string[] {
   const lines: string[] = [];
   const missing = items.filter((i) => !i.received);
   const damaged = items.filter((i) => i.received && !i.verified);
-  if (missing.length > 0) lines.push(`did not arrive: ${missing.map(label).join('; ')}`);
+  const named = (i: Item) => (i.sent ? label(i) : `${label(i)}, not sent`);
+  if (missing.length > 0) lines.push(`did not arrive: ${missing.map(named).join('; ')}`);
   if (damaged.length > 0)
     lines.push(`arrived but did not verify: ${damaged.map(label).join('; ')}`);
   return lines;

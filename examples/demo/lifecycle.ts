@@ -45,8 +45,11 @@ export function stopOnSignalsAndCrashes(stop: (why: string, exitCode: number) =>
       stop(`interrupted by ${name}`, code);
     });
   }
-  const crash = (err: unknown) =>
-    stop(`unexpected error: ${err instanceof Error ? err.stack : String(err)}`, 1);
+  const crash = (err: unknown) => {
+    console.error(`unexpected error: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exitCode = 1; // in case the run has already ended
+    stop(`unexpected error: ${errorText(err)}`, 1);
+  };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
 }

@@ -214,7 +214,7 @@ describe('demo.ts', () => {
       demo.output(),
       /demo failed: waiting for the simulator to start: the demo's time limit of 1 ms ran out/,
     );
-    assert.match(demo.output(), /did not arrive: .*64 MiB file \(67,108,864 bytes\)/);
+    assert.match(demo.output(), /did not arrive: .*64 MiB file \(67,108,864 bytes\), not sent/);
     await assertCleanedUp();
   });
 
