@@ -273,7 +273,7 @@ else {
   console.error(`\ndemo failed: ${failure ?? 'not everything verified'}`);
   for (const line of shortfall(all)) console.error(line);
   if (sim) reportSimulatorLosses(sim);
-  else console.error("the simulator's loss counters: none, it did not start");
+  else console.error("the simulator's loss counters: none, it had not started");
 }
 const problems = await cleanup.run(CLEANUP_LIMIT_MS);
 for (const problem of problems) console.error(`cleanup: ${problem}`);

@@ -12,7 +12,7 @@ export interface Stop {
 }
 
 /** A wait that ended without its result. */
-export class WaitFailed extends Error {
+class WaitFailed extends Error {
   constructor(what: string, why: string) {
     super(`waiting for ${what}: ${why}`);
     this.name = 'WaitFailed';
