@@ -4,29 +4,60 @@
  * channel, sends a text message, a message with params metadata and a
  * generated 64 MiB file (with a progress bar on a terminal), and a short
  * stream, receives them all through the one-way link, checks
- * every sha-256, and prints a summary. Exits 0 only if everything verified.
+ * every sha-256, and prints a summary.
+ *
+ * Time limits: the whole run stops after DDMW_DEMO_TIMEOUT_MS milliseconds
+ * (default 120000). Each wait (the simulator starting, a connection, each
+ * send, each receive) has its own limit too: a quarter of that, half for the
+ * 64 MiB file. The run also stops as soon as the simulator counts a lost,
+ * corrupt, aborted, rejected, dropped or discarded transfer. When it stops
+ * early it says what it was waiting for and why, lists what did not arrive
+ * (size, transfer id) and the simulator's loss counters.
+ *
+ * Temporary files (the 64 MiB file, what was received) go to a new
+ * `ddmw-demo-*` folder, printed first, in DDMW_DEMO_TMPDIR (default: the
+ * system's temporary folder). It is removed on every exit: success,
+ * failure, time limit, error, SIGINT or SIGTERM. The simulator is closed on
+ * every exit too.
+ *
+ * Exit code: 0 only if everything verified; 130 on SIGINT, 143 on SIGTERM;
+ * 1 otherwise.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { counted, progress } from '../src/cli/progress.ts';
 import { blather, conn, type msg, msg as msgApi, probe, strm } from '../src/index.ts';
-import { startSimulator } from '../src/sim/index.ts';
+import { type Simulator, startSimulator } from '../src/sim/index.ts';
+import { type Item, label, newItem, shortfall, table } from './demo/items.ts';
+import { Cleanup, exitWhenDone, makeTempDir, stopOnSignalsAndCrashes } from './demo/lifecycle.ts';
+import { reportSimulatorLosses, simulatorLoss } from './demo/losses.ts';
+import { errorText, Run } from './demo/run.ts';
 
 const APP = { name: 'demo-app', pass: 'demo-pass' };
 const CHANNEL = 'demo';
+const DEFAULT_LIMIT_MS = 120_000;
+/** Each wait's own limit, as a share of the overall one. */
+const SHARE = { step: 0.25, bigFile: 0.5 };
+/** Time each cleanup step (closing a connection, the simulator) may take. */
+const CLEANUP_LIMIT_MS = 5000;
+/** Time the process may take to end by itself after cleanup. */
+const EXIT_GRACE_MS = 5000;
+const BIG_BYTES = 64 * 1024 * 1024;
+/** Longest delay a Node.js timer takes (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-interface Row {
-  what: string;
-  bytes: number;
-  sent: boolean;
-  received: boolean;
-  verified: boolean;
-  ms: number;
+/** A message to send, with what must arrive. */
+interface MessageCase {
+  item: Item;
+  spec: msg.MsgSpec;
+  sha: string;
+  share: number;
+  metaOk?: (m: msg.Msg) => boolean;
 }
 
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -34,6 +65,18 @@ async function shaOfFile(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
+}
+
+/** Writes 64 MiB of rotated random blocks to `path`; returns their sha-256. */
+async function writeBigFile(path: string): Promise<string> {
+  const block = randomBytes(1024 * 1024);
+  const data = Buffer.concat(
+    Array.from({ length: BIG_BYTES / block.length }, (_, i) =>
+      Buffer.concat([block.subarray(i), block.subarray(0, i)]),
+    ),
+  );
+  await writeFile(path, data);
+  return sha(data);
 }
 
 /** Wraps a file payload so that its bytes move a progress bar (shown on a terminal only). */
@@ -46,143 +89,192 @@ function withProgress(spec: msg.MsgSpec, bytes: number): { spec: msg.MsgSpec; do
   return { spec: { ...spec, payload: { stream, length: bytes } }, done: () => bar.stop() };
 }
 
-function table(rows: Row[]): string {
-  const head = ['what', 'bytes', 'sent', 'received', 'sha-256', 'time', 'throughput'];
-  const body = rows.map((r) => [
-    r.what,
-    r.bytes.toLocaleString('en'),
-    r.sent ? 'yes' : 'NO',
-    r.received ? 'yes' : 'NO',
-    r.verified ? 'verified' : 'MISMATCH',
-    `${r.ms.toFixed(0)} ms`,
-    r.bytes > 1e6 ? `${(r.bytes / 1048576 / (r.ms / 1000)).toFixed(0)} MiB/s` : '',
-  ]);
-  const widths = head.map((h, i) =>
-    Math.max(h.length, ...body.map((b) => (b[i] as string).length)),
-  );
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'ddmw-demo-'));
-const sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
-const rows: Row[] = [];
-try {
+const limitMs = Number(process.env.DDMW_DEMO_TIMEOUT_MS || DEFAULT_LIMIT_MS);
+if (!(limitMs > 0 && limitMs <= MAX_TIMER_MS)) {
+  console.error(
+    `DDMW_DEMO_TIMEOUT_MS must be a positive number of milliseconds, at most ${MAX_TIMER_MS}, got "${process.env.DDMW_DEMO_TIMEOUT_MS}"`,
+  );
+  process.exit(1);
+}
+const run = new Run(limitMs);
+stopOnSignalsAndCrashes((why, code) => run.stop(why, code));
+const cleanup = new Cleanup();
+const dir = await makeTempDir(process.env.DDMW_DEMO_TMPDIR || tmpdir());
+console.log(`temporary files in ${dir}`);
+
+const text = 'Hello across the data diode!';
+const csv = 'id,value\n1,alpha\n2,beta\n3,gamma\n';
+const lines = Array.from(
+  { length: 200 },
+  (_, i) => `log line ${i} ${randomBytes(8).toString('hex')}\n`,
+);
+const linesBytes = Buffer.from(lines.join(''));
+const items = {
+  text: newItem('text message', Buffer.byteLength(text)),
+  params: newItem('params metadata + CSV', Buffer.byteLength(csv)),
+  file: newItem('64 MiB file', BIG_BYTES),
+  stream: newItem('stream of 200 log lines', linesBytes.length),
+};
+
+/** Starts the simulator; it is closed at cleanup even if it starts only after this wait gave up. */
+function startSim(): Promise<Simulator> {
+  let starting: Promise<Simulator> | undefined;
+  cleanup.defer('closing the simulator', async () =>
+    (await starting?.catch(() => undefined))?.close(),
+  );
+  return run.within('the simulator to start', SHARE.step, () => {
+    starting = startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
+    return starting;
+  });
+}
+
+/** Opens an authenticated connection, closed at cleanup. */
+async function open(what: string, addr: string): Promise<conn.Connection> {
+  const c = await run.within(`${what} (${addr}) to open`, SHARE.step, (signal) =>
+    conn.connect(addr, { auth: APP, signal }),
+  );
+  cleanup.defer(`closing ${what}`, () => c.close());
+  return c;
+}
+
+async function probeNodes(sim: Simulator): Promise<void> {
   console.log('DDMW simulator started:');
-  for (const [label, addr] of [
-    ['sender node  ', sim.sender.mgmtif],
+  for (const [node, addr] of [
+    ['sender node', sim.sender.mgmtif],
     ['receiver node', sim.receiver.mgmtif],
   ] as const) {
-    const c = await conn.connect(addr, { auth: APP });
-    const info = await probe.getNodeInfo(c);
+    const c = await open(`the ${node}'s management interface`, addr);
+    const info = await run.within(`the ${node}'s info`, SHARE.step, () => probe.getNodeInfo(c));
     console.log(
-      `  ${label} ${addr}: ${info.nodeType}, DDMW ${info.version}, link ${info.ddlnk.engine} (${info.ddlnk.protocol})`,
+      `  ${node.padEnd(13)} ${addr}: ${info.nodeType}, DDMW ${info.version}, link ${info.ddlnk.engine} (${info.ddlnk.protocol})`,
     );
     await c.close();
   }
+}
 
+async function sendAndReceive(
+  sender: conn.Connection,
+  receiver: conn.Connection,
+  c: MessageCase,
+): Promise<void> {
+  const { item } = c;
+  const start = performance.now();
+  const receiving = msgApi.recv(receiver, {
+    storeq: () => ({ meta: 'params', payload: { file: join(dir, 'received.bin') } }),
+  });
+  receiving.catch(() => {}); // awaited below, unless the send fails first
+  const sending = withProgress(c.spec, item.bytes);
+  try {
+    item.xferId = await run.within(`the ${label(item)} to be sent`, c.share, (signal) =>
+      msgApi.send(sender, sending.spec, { signal }),
+    );
+  } finally {
+    sending.done();
+  }
+  item.sent = true;
+  const m = await run.within(`the ${label(item)} to arrive`, c.share, () => receiving);
+  item.ms = performance.now() - start;
+  item.received = m.xferId === item.xferId;
+  const got = m.payload?.kind === 'file' ? await shaOfFile(m.payload.path) : '';
+  item.verified = got === c.sha && (c.metaOk?.(m) ?? true);
+}
+
+/** A short stream: lines written one by one, read while they are still being written. */
+async function streamLines(sender: conn.Connection, receiver: conn.Connection): Promise<void> {
+  const item = items.stream;
+  const start = performance.now();
+  const arriving = msgApi.recv(receiver, { streams: true });
+  arriving.catch(() => {}); // awaited below, unless the stream cannot be opened
+  const writer = strm.open(sender, { ch: CHANNEL, cmd: 3 });
+  const writing = pipeline(Readable.from(lines), writer);
+  writing.catch(() => {}); // awaited below
+  item.xferId = await run.within(`the ${label(item)} to open`, SHARE.step, () => writer.opened);
+  const event = await run.within(`the ${label(item)} to arrive`, SHARE.step, () => arriving);
+  if (event.kind !== 'stream')
+    throw new Error(`message ${event.xferId} arrived instead of the ${label(item)}`);
+  const streamed = await run.within(`the rest of the ${label(item)} to arrive`, SHARE.step, () =>
+    collect(event.stream),
+  );
+  await run.within(
+    `the sender node to confirm the end of the ${label(item)}`,
+    SHARE.step,
+    () => writing,
+  );
+  item.ms = performance.now() - start;
+  item.sent = writer.length === item.bytes;
+  item.received = event.xferId === item.xferId;
+  item.verified = sha(streamed) === sha(linesBytes);
+}
+
+async function exchange(sim: Simulator): Promise<void> {
+  await probeNodes(sim);
   // The receiving application: subscribed to the channel on the receiver node.
-  const receiver = await conn.connect(sim.receiver.subif, { auth: APP });
-  await msgApi.subscribe(receiver, CHANNEL);
-  const sender = await conn.connect(sim.sender.msgif, { auth: APP });
+  const receiver = await open("the receiving application's connection", sim.receiver.subif);
+  await run.within(`the subscription to channel "${CHANNEL}"`, SHARE.step, () =>
+    msgApi.subscribe(receiver, CHANNEL),
+  );
+  const sender = await open("the sending application's connection", sim.sender.msgif);
   console.log(`  receiving application subscribed to channel "${CHANNEL}"\n`);
 
   const big = join(dir, 'generated-64MiB.bin');
-  const block = randomBytes(1024 * 1024);
-  await writeFile(
-    big,
-    Buffer.concat(
-      Array.from({ length: 64 }, (_, i) =>
-        Buffer.concat([block.subarray(i), block.subarray(0, i)]),
-      ),
-    ),
+  const bigSha = await run.within('the 64 MiB file to be written', SHARE.step, () =>
+    writeBigFile(big),
   );
-  const text = 'Hello across the data diode!';
   const meta = new blather.Params({ filename: 'report.csv', rows: 3 });
-  const csv = 'id,value\n1,alpha\n2,beta\n3,gamma\n';
-  const cases: { what: string; spec: msg.MsgSpec; bytes: number; expect: () => Promise<string> }[] =
-    [
-      {
-        what: 'text message',
-        spec: { ch: CHANNEL, payload: text },
-        bytes: text.length,
-        expect: async () => sha(Buffer.from(text)),
-      },
-      {
-        what: 'params metadata + CSV',
-        spec: { ch: CHANNEL, cmd: 1, meta, payload: csv },
-        bytes: csv.length,
-        expect: async () => sha(Buffer.from(csv)),
-      },
-      {
-        what: '64 MiB file',
-        spec: { ch: CHANNEL, cmd: 2, payload: { file: big } },
-        bytes: 64 * 1024 * 1024,
-        expect: () => shaOfFile(big),
-      },
-    ];
-
-  for (const c of cases) {
-    const start = performance.now();
-    const receiving = msgApi.recv(receiver, {
-      storeq: () => ({ meta: 'params', payload: { file: join(dir, 'received.bin') } }),
-    });
-    const spec = withProgress(c.spec, c.bytes);
-    const xferId = await msgApi.send(sender, spec.spec);
-    spec.done();
-    const m = await receiving;
-    const ms = performance.now() - start;
-    const got = m.payload?.kind === 'file' ? await shaOfFile(m.payload.path) : '';
-    const metaOk =
-      c.spec.meta === undefined ||
-      (m.meta?.kind === 'params' && m.meta.params.get('filename') === 'report.csv');
-    rows.push({
-      what: c.what,
-      bytes: c.bytes,
-      sent: true,
-      received: m.xferId === xferId,
-      verified: got === (await c.expect()) && metaOk,
-      ms,
-    });
-  }
-
-  // A short stream: lines written one by one, read while they are still being written.
-  const lines = Array.from(
-    { length: 200 },
-    (_, i) => `log line ${i} ${randomBytes(8).toString('hex')}\n`,
-  );
-  const start = performance.now();
-  const arriving = msgApi.recv(receiver, { streams: true });
-  arriving.catch(() => {}); // awaited below
-  const writer = strm.open(sender, { ch: CHANNEL, cmd: 3 });
-  const writing = pipeline(Readable.from(lines), writer);
-  const event = await arriving;
-  const chunks: Buffer[] = [];
-  if (event.kind === 'stream') for await (const chunk of event.stream) chunks.push(chunk as Buffer);
-  await writing;
-  const streamed = Buffer.concat(chunks);
-  const expected = Buffer.from(lines.join(''));
-  rows.push({
-    what: 'stream (200 log lines)',
-    bytes: expected.length,
-    sent: writer.length === expected.length,
-    received: event.kind === 'stream' && event.xferId === writer.xferId,
-    verified: sha(streamed) === sha(expected),
-    ms: performance.now() - start,
-  });
-  await sender.close();
-  await receiver.close();
-} catch (err) {
-  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-} finally {
-  await sim.close();
-  await rm(dir, { recursive: true, force: true });
+  const cases: MessageCase[] = [
+    {
+      item: items.text,
+      spec: { ch: CHANNEL, payload: text },
+      sha: sha(Buffer.from(text)),
+      share: SHARE.step,
+    },
+    {
+      item: items.params,
+      spec: { ch: CHANNEL, cmd: 1, meta, payload: csv },
+      sha: sha(Buffer.from(csv)),
+      share: SHARE.step,
+      metaOk: (m) => m.meta?.kind === 'params' && m.meta.params.get('filename') === 'report.csv',
+    },
+    {
+      item: items.file,
+      spec: { ch: CHANNEL, cmd: 2, payload: { file: big } },
+      sha: bigSha,
+      share: SHARE.bigFile,
+    },
+  ];
+  for (const c of cases) await sendAndReceive(sender, receiver, c);
+  await streamLines(sender, receiver);
 }
 
-console.log(table(rows));
-const ok = rows.length > 0 && rows.every((r) => r.sent && r.received && r.verified);
-console.log(
-  ok ? '\nall messages crossed the one-way link and verified' : '\nSOMETHING DID NOT VERIFY',
-);
-if (!ok) process.exitCode = 1;
+let sim: Simulator | undefined;
+let failure: string | undefined;
+try {
+  const started = await startSim();
+  sim = started;
+  run.watch(() => simulatorLoss(started));
+  await exchange(started);
+} catch (err) {
+  failure = errorText(err);
+}
+run.end();
+failure ??= run.stopped?.why; // stopped outside any wait (an uncaught error, a late signal)
+
+const all = Object.values(items);
+const ok = failure === undefined && all.every((i) => i.sent && i.received && i.verified);
+console.log(`\n${table(all)}`);
+if (ok) console.log('\nall messages crossed the one-way link and verified');
+else {
+  console.error(`\ndemo failed: ${failure ?? 'not everything verified'}`);
+  for (const line of shortfall(all)) console.error(line);
+  if (sim) reportSimulatorLosses(sim);
+  else console.error("the simulator's loss counters: none, it had not started");
+}
+const problems = await cleanup.run(CLEANUP_LIMIT_MS);
+for (const problem of problems) console.error(`cleanup: ${problem}`);
+exitWhenDone(run.stopped?.exitCode ?? (ok && problems.length === 0 ? 0 : 1), EXIT_GRACE_MS);
