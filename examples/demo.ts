@@ -9,10 +9,10 @@
  * Time limits: the whole run stops after DDMW_DEMO_TIMEOUT_MS milliseconds
  * (default 120000). Each wait (the simulator starting, a connection, each
  * send, each receive) has its own limit too: a quarter of that, half for the
- * 64 MiB file. The run also stops as soon as the simulator counts a lost,
- * corrupt, aborted, rejected, dropped or discarded transfer. When it stops
+ * 64 MiB file. The run also stops as soon as the simulator reports a lost,
+ * corrupt, aborted or discarded transfer (a `loss` event). When it stops
  * early it says what it was waiting for and why, lists what did not arrive
- * (size, transfer id) and the simulator's loss counters.
+ * (size, transfer id) and every loss the simulator reported.
  *
  * Temporary files (the 64 MiB file, what was received) go to a new
  * `ddmw-demo-*` folder, printed first, in DDMW_DEMO_TMPDIR (default: the
@@ -35,7 +35,7 @@ import { blather, conn, type msg, msg as msgApi, probe, strm } from '../src/inde
 import { type Simulator, startSimulator } from '../src/sim/index.ts';
 import { type Item, label, newItem, shortfall, table } from './demo/items.ts';
 import { Cleanup, exitWhenDone, makeTempDir, stopOnSignalsAndCrashes } from './demo/lifecycle.ts';
-import { reportSimulatorLosses, simulatorLoss } from './demo/losses.ts';
+import { recordLosses, reportSimulatorLosses, simulatorLoss } from './demo/losses.ts';
 import { errorText, Run } from './demo/run.ts';
 
 const APP = { name: 'demo-app', pass: 'demo-pass' };
@@ -257,6 +257,7 @@ let failure: string | undefined;
 try {
   const started = await startSim();
   sim = started;
+  recordLosses(started);
   run.watch(() => simulatorLoss(started));
   await exchange(started);
 } catch (err) {
@@ -273,7 +274,7 @@ else {
   console.error(`\ndemo failed: ${failure ?? 'not everything verified'}`);
   for (const line of shortfall(all)) console.error(line);
   if (sim) reportSimulatorLosses(sim);
-  else console.error("the simulator's loss counters: none, it had not started");
+  else console.error('the simulator had not started');
 }
 const problems = await cleanup.run(CLEANUP_LIMIT_MS);
 for (const problem of problems) console.error(`cleanup: ${problem}`);

@@ -1,32 +1,28 @@
 /**
- * The simulator's own view of what it lost, from its counters
- * (`sim.stats()`). Counter names are changing, so loss counters are found
- * by name pattern rather than listed. This is the one place to extend when
- * the simulator emits `'loss'` events (`LossEvent`, formatted by
- * `describeLoss`, see src/sim/events.ts).
+ * The simulator's own view of what it lost: every `loss` event it emits
+ * (a transfer lost, corrupt, aborted or discarded on its way, with its
+ * transfer id, channel, size and why), kept from the moment it started.
  */
-import type { Simulator } from '../../src/sim/index.ts';
+import { describeLoss, type LossEvent, type Simulator } from '../../src/sim/index.ts';
 
-/** Names of counters that count something lost on the way. */
-const LOSS_COUNTER = /lost|corrupt|aborted|rejected|dropped|discarded/i;
+const losses = new WeakMap<Simulator, LossEvent[]>();
 
-/** The loss counters that are not zero, as `name=value`. A new simulator's counters are all 0. */
-function lossCounters(sim: Simulator): string[] {
-  return Object.entries(sim.stats())
-    .filter(([name, value]) => LOSS_COUNTER.test(name) && typeof value === 'number' && value > 0)
-    .map(([name, value]) => `${name}=${value}`);
+/** Starts keeping the simulator's loss events. */
+export function recordLosses(sim: Simulator): void {
+  const list: LossEvent[] = [];
+  losses.set(sim, list);
+  sim.on('loss', (e) => list.push(e));
 }
 
-/** Why the demo should stop because of a loss, or undefined while the simulator counted none. */
+/** Why the demo should stop because of a loss, or undefined while the simulator reported none. */
 export function simulatorLoss(sim: Simulator): string | undefined {
-  const counters = lossCounters(sim);
-  return counters.length === 0 ? undefined : `the simulator counted ${counters.join(', ')}`;
+  const first = losses.get(sim)?.[0];
+  return first === undefined ? undefined : `the simulator reported a ${describeLoss(first)}`;
 }
 
-/** Prints the simulator's loss counters (on stderr). */
+/** Prints every loss the simulator reported (on stderr). */
 export function reportSimulatorLosses(sim: Simulator): void {
-  const counters = lossCounters(sim);
-  console.error(
-    `the simulator's loss counters: ${counters.length === 0 ? `all 0 (those matching ${LOSS_COUNTER})` : counters.join(', ')}`,
-  );
+  const list = losses.get(sim) ?? [];
+  if (list.length === 0) console.error('the simulator reported no loss');
+  for (const e of list) console.error(`the simulator reported a ${describeLoss(e)}`);
 }
