@@ -1,0 +1,339 @@
+/** Queue limits on the receiver node: a stalled subscriber or push target harms only itself. */
+import assert from 'node:assert/strict';
+import { randomBytes, randomInt } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { encodeTelegram, FrameReader, Telegram } from '../../src/blather/index.ts';
+import { DdmwError } from '../../src/err.ts';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
+import {
+  failOnUnhandledRejections,
+  type InMsg,
+  readMsg,
+  sendMsg,
+  sha,
+  type WireClient,
+  WireClients,
+} from './wire-client.ts';
+
+const ALL = { name: 'all', pass: 'pw' };
+const MiB = 1024 * 1024;
+
+failOnUnhandledRejections();
+
+/** A simulator, its log and its clients, all closed by `stop()`. */
+async function setup(options: SimulatorOptions) {
+  const log: string[] = [];
+  const sim = await startSimulator({
+    accounts: [{ ...ALL, perms: ['*'] }],
+    log: (line) => log.push(line),
+    ...options,
+  });
+  const clients = new WireClients();
+  const stop = async () => {
+    clients.destroyAll();
+    await sim.close();
+  };
+  return {
+    sim,
+    log,
+    sender: () => clients.open(sim.sender.msgif, ALL),
+    subscriber: (ch: string | number) => clients.subscriber(sim.receiver.subif, ch, ALL),
+    stop,
+  };
+}
+
+/** What the link did, for failure messages: a lost transfer means a message that never arrives. */
+function linkReport(sim: Simulator): string {
+  const s = sim.stats();
+  return `link: ${s.transfersSent} sent, ${s.transfersDelivered} delivered, ${s.transfersLost} lost, ${s.transfersCorrupt} corrupt`;
+}
+
+/** Polls `check` every 10 ms; fails after `ms` naming `what` and what the link did. */
+async function until(sim: Simulator, what: string, check: () => boolean, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${ms} ms waiting for ${what}; ${linkReport(sim)}`);
+    }
+    await sleep(10);
+  }
+}
+
+/** Awaits `promise`, or fails after `ms` with `what()` (evaluated then, so it can report progress). */
+async function within<T>(ms: number, what: () => string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What a subscriber got: whole messages, then the telegram that was not a `Msg` (`undefined`: the end). */
+interface Received {
+  msgs: InMsg[];
+  last: Telegram | undefined;
+}
+
+/** Reads messages until something else comes (or the connection ends). */
+async function readUntilOther(client: WireClient): Promise<Received> {
+  const msgs: InMsg[] = [];
+  for (;;) {
+    const tg = await client.reader.nextTelegram();
+    if (tg?.topic !== 'Msg') return { msgs, last: tg };
+    const meta = await client.reader.readBytes(Number(tg.params.get('MetaLen')));
+    const payload = await client.reader.readBytes(Number(tg.params.get('Len')));
+    msgs.push({ params: tg.params.toObject(), metaSha: sha(meta), payloadSha: sha(payload) });
+  }
+}
+
+/** The parts of a byte-limit reason: `message <id>: <n> messages of <b> bytes waiting, <s> more would exceed queueLimitBytes (<limit>)`. */
+const BYTES_REASON =
+  /message (\S+): (\d+) messages of (\d+) bytes waiting, (\d+) more would exceed queueLimitBytes \((\d+)\)/;
+
+function parseBytesReason(text: string) {
+  const m = BYTES_REASON.exec(text);
+  assert.ok(m, `a reason naming queueLimitBytes, got: ${text}`);
+  const [xferId, count, bytes, size, limit] = [m[1] ?? '', ...m.slice(2).map(Number)];
+  return { xferId, count, bytes, size, limit };
+}
+
+describe('a stalled subscriber', () => {
+  it('is dropped once its waiting bytes would exceed queueLimitBytes; the others get every message', async () => {
+    const LIMIT = MiB;
+    const COUNT = 5000;
+    const t = await setup({ queueLimitBytes: LIMIT, link: { rateBytesPerSec: 64 * MiB } });
+    try {
+      const stalled = await t.subscriber('A');
+      stalled.socket.pause(); // reads nothing from now on
+      const healthy = await t.subscriber('A');
+      const other = await t.subscriber('B');
+      const snd = await t.sender();
+      const msgs = Array.from({ length: COUNT }, (_, i) => ({
+        meta: Buffer.from(`message ${i}`),
+        payload: randomBytes(randomInt(4 * 1024, 16 * 1024 + 1)),
+      }));
+      const sent: string[] = [];
+      const healthyGot: InMsg[] = [];
+      const progress = () =>
+        `${sent.length} sent, healthy subscriber got ${healthyGot.length}, ` +
+        `${t.sim.stats().slowSubscribersDropped} dropped as too slow; ${linkReport(t.sim)}`;
+      const [, , bGot, stalledGot] = await within(
+        120_000,
+        progress,
+        Promise.all([
+          (async () => {
+            for (const msg of msgs) sent.push(await sendMsg(snd, { ch: 'A', ...msg }));
+            sent.push(await sendMsg(snd, { ch: 'B', payload: Buffer.from('the end') }));
+          })(),
+          (async () => {
+            while (healthyGot.length < COUNT) {
+              const got = await readMsg(healthy);
+              if (!got) throw new Error('the healthy subscriber was disconnected');
+              healthyGot.push(got);
+            }
+          })(),
+          readMsg(other),
+          // Once dropped, the stalled subscriber reads what was written to it before, then the Fail.
+          (async () => {
+            const dropped = () => t.sim.stats().slowSubscribersDropped > 0;
+            // When the healthy subscriber has every message, all were offered to the stalled one too.
+            await until(t.sim, 'the drop', () => dropped() || healthyGot.length === COUNT, 120_000);
+            if (!dropped()) throw new Error('the stalled subscriber was not dropped');
+            return readUntilOther(stalled);
+          })(),
+        ]),
+      );
+
+      for (const [i, got] of healthyGot.entries()) {
+        assert.equal(got.params.XferId, sent[i], `healthy subscriber: message ${i} in order`);
+        assert.equal(got.metaSha, sha(msgs[i]?.meta), `healthy subscriber: metadata ${i}`);
+        assert.equal(got.payloadSha, sha(msgs[i]?.payload), `healthy subscriber: payload ${i}`);
+      }
+      assert.equal(bGot?.params.XferId, sent[COUNT], 'the subscriber of B got its message');
+      assert.equal(bGot?.payloadSha, sha(Buffer.from('the end')));
+      assert.equal(t.sim.stats().slowSubscribersDropped, 1, 'only the stalled subscriber');
+
+      // The stalled subscriber got the first messages whole and in order, then the Fail.
+      const taken = stalledGot.msgs.length;
+      for (const [i, got] of stalledGot.msgs.entries()) {
+        assert.equal(got.params.XferId, sent[i], `stalled subscriber: message ${i} in order`);
+        assert.equal(got.payloadSha, sha(msgs[i]?.payload), `stalled subscriber: payload ${i}`);
+      }
+      const fail = stalledGot.last;
+      assert.ok(fail?.topic === 'Fail', `the stalled subscriber gets Fail, got ${fail}`);
+      const reason = fail.params.getStr('Reason');
+      assert.match(reason, /^too slow: /);
+      assert.equal(
+        await within(5000, () => 'the end of the connection', stalled.next()),
+        undefined,
+      );
+      const logged = t.log.find((line) => line.includes('subscriber too slow'));
+      assert.ok(logged, 'the drop is logged');
+      assert.ok(logged.includes(`queueLimitBytes (${LIMIT})`), logged);
+
+      // Dropped at the right point: exactly the messages after those written to it waited, and
+      // their bytes were within the limit that the next message would have exceeded.
+      const over = parseBytesReason(reason);
+      const k = sent.indexOf(over.xferId);
+      const sizeOf = (i: number) => (msgs[i]?.meta.length ?? 0) + (msgs[i]?.payload.length ?? 0);
+      let waiting = 0;
+      for (let i = taken; i < k; i++) waiting += sizeOf(i);
+      assert.ok(k > taken, `message ${k} tripped the limit after ${taken} were written`);
+      assert.deepEqual(over, {
+        xferId: sent[k],
+        count: k - taken,
+        bytes: waiting,
+        size: sizeOf(k),
+        limit: LIMIT,
+      });
+      assert.ok(waiting <= LIMIT && waiting + sizeOf(k) > LIMIT, `${waiting} bytes waited`);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('queueLimitBytes', () => {
+  it('counts bytes, not messages: a few large messages trip it; with nothing waiting, one over it is taken', async () => {
+    const LIMIT = 256 * 1024;
+    const t = await setup({ queueLimit: 1000, queueLimitBytes: LIMIT });
+    try {
+      const stalled = await t.subscriber(1);
+      stalled.socket.pause();
+      const reading = await t.subscriber(1);
+      const snd = await t.sender();
+      const sent: string[] = [];
+      // Once the socket buffers are full, one message waits and the next one trips the limit.
+      while (t.sim.stats().slowSubscribersDropped === 0) {
+        assert.ok(sent.length < 64, 'the stalled subscriber is dropped within 64 MiB');
+        const payload = randomBytes(MiB);
+        sent.push(await sendMsg(snd, { ch: 1, payload }));
+        // The reading subscriber takes each message before the next is sent: nothing waits for it.
+        const what = () => `message ${sent.length} at the reading subscriber; ${linkReport(t.sim)}`;
+        const got = await within(10_000, what, readMsg(reading));
+        assert.equal(got?.payloadSha, sha(payload));
+      }
+      const over = parseBytesReason(t.log.find((line) => line.includes('too slow')) ?? '');
+      assert.deepEqual(over, {
+        xferId: sent.at(-1),
+        count: 1,
+        bytes: MiB,
+        size: MiB,
+        limit: LIMIT,
+      });
+
+      const stalledGot = await within(
+        10_000,
+        () => "the stalled subscriber's Fail",
+        readUntilOther(stalled),
+      );
+      assert.deepEqual(
+        stalledGot.msgs.map((m) => m.params.XferId),
+        sent.slice(0, sent.length - 2),
+        'it got the messages written to it, not the one that waited',
+      );
+      assert.equal(stalledGot.last?.topic, 'Fail');
+      assert.equal(t.sim.stats().slowSubscribersDropped, 1, 'only the stalled subscriber');
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+/** A push application that reads every pushed message but answers `Ok` only after `release()`. */
+async function holdingApp() {
+  const got: string[] = [];
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const sockets = new Set<Socket>();
+  const server = createServer(async (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    const reader = new FrameReader(socket);
+    try {
+      for (let tg = await reader.nextTelegram(); tg; tg = await reader.nextTelegram()) {
+        await reader.skip(Number(tg.params.get('MetaLen')) + Number(tg.params.get('Len')));
+        got.push(tg.params.getStr('XferId'));
+        await released;
+        socket.write(encodeTelegram(new Telegram('Ok')));
+      }
+    } catch (err) {
+      if (!(err instanceof DdmwError)) throw err; // else the simulator closed the connection
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const addr = typeof address === 'object' && address ? `127.0.0.1:${address.port}` : '';
+  const close = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return { got, addr, release, close };
+}
+
+describe('a push target', () => {
+  it('drops, counts and logs a message that would exceed queueLimitBytes', async () => {
+    const LIMIT = 256 * 1024;
+    const app = await holdingApp();
+    const t = await setup({ queueLimitBytes: LIMIT, push: [{ ch: 5, addr: app.addr }] });
+    try {
+      const snd = await t.sender();
+      const ids: string[] = [];
+      // 100 KiB each: the first is pushed (no reply yet), two wait, the next two would exceed the limit.
+      for (let i = 0; i < 5; i++) {
+        ids.push(await sendMsg(snd, { ch: 5, payload: randomBytes(100 * 1024) }));
+        const routed = ids.length;
+        await until(
+          t.sim,
+          `routing of message ${routed}`,
+          () => t.sim.stats().transfersDelivered === routed,
+        );
+      }
+      await until(t.sim, 'the first push', () => app.got.length === 1);
+      assert.equal(t.sim.stats().pushesDropped, 2);
+      for (const id of ids.slice(3)) {
+        const line = t.log.find((l) => l.includes(`message ${id} dropped`)) ?? '';
+        assert.match(
+          line,
+          /queue full: 2 messages of 204800 bytes waiting, 102400 more would exceed queueLimitBytes \(262144\)/,
+        );
+      }
+      app.release();
+      await until(t.sim, 'the acknowledgements', () => t.sim.stats().pushesAcked === 3);
+      assert.deepEqual(app.got, ids.slice(0, 3));
+    } finally {
+      await t.stop();
+      await app.close();
+    }
+  });
+});
+
+describe('option queueLimitBytes', () => {
+  const invalid: [string, unknown][] = [
+    ['zero', 0],
+    ['a negative number', -1],
+    ['a fraction', 1.5],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['a string', '1024'],
+  ];
+  for (const [what, value] of invalid) {
+    it(`rejects ${what}`, async () => {
+      await assert.rejects(
+        startSimulator({ queueLimitBytes: value as number }),
+        (err: unknown) =>
+          err instanceof DdmwError &&
+          err.code === 'BAD_INPUT' &&
+          err.message.includes('queueLimitBytes must be a positive integer'),
+      );
+    });
+  }
+});
