@@ -8,6 +8,7 @@ import { encodeTelegram, FrameReader, Telegram } from '../../src/blather/index.t
 import { DdmwError } from '../../src/err.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
 import {
+  expectOk,
   failOnUnhandledRejections,
   type InMsg,
   readMsg,
@@ -240,6 +241,47 @@ describe('queueLimitBytes', () => {
       );
       assert.equal(stalledGot.last?.topic, 'Fail');
       assert.equal(t.sim.stats().slowSubscribersDropped, 1, 'only the stalled subscriber');
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+/** Opens a stream on a new sender connection; the stream holds that connection until it ends. */
+async function openStream(t: Awaited<ReturnType<typeof setup>>, ch: number) {
+  const client = await t.sender();
+  const xferId = (await expectOk(client, 'Strm', { _Ch: String(ch) })).XferId ?? '';
+  return { client, xferId };
+}
+
+/** The next telegram on a subscriber's connection (chunk bytes skipped), within 5 s. */
+async function nextOn(sim: Simulator, client: WireClient, what: string) {
+  const read = async () => {
+    const tg = await client.reader.nextTelegram();
+    if (tg?.topic === 'Chunk') await client.reader.skip(Number(tg.params.get('Len')));
+    return tg;
+  };
+  return within(5000, () => `${what}; ${linkReport(sim)}`, read());
+}
+
+describe('a subscriber dropped while a stream holds its connection', () => {
+  it('gets StrmAbort, then Fail, and is disconnected at once', async () => {
+    const t = await setup({ queueLimitBytes: 256 * 1024 });
+    try {
+      const sub = await t.subscriber(1);
+      const stream = await openStream(t, 1); // never ended: the messages wait behind it
+      const start = await nextOn(t.sim, sub, 'the start of the stream');
+      assert.deepEqual([start?.topic, start?.params.get('XferId')], ['Strm', stream.xferId]);
+      const snd = await t.sender();
+      // The first waits (nothing else does), the second would exceed the limit.
+      for (let i = 0; i < 2; i++) await sendMsg(snd, { ch: 1, payload: randomBytes(200 * 1024) });
+      const abort = await nextOn(t.sim, sub, 'the StrmAbort');
+      assert.equal(abort?.topic, 'StrmAbort');
+      assert.match(abort.params.getStr('Reason'), /^too slow: .*queueLimitBytes \(262144\)/);
+      const fail = await nextOn(t.sim, sub, 'the Fail');
+      assert.equal(fail?.topic, 'Fail');
+      assert.match(fail.params.getStr('Reason'), /^too slow: /);
+      assert.equal(await nextOn(t.sim, sub, 'the end of the connection'), undefined);
     } finally {
       await t.stop();
     }

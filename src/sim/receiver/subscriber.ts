@@ -111,6 +111,8 @@ export class Subscriber {
     this.#state = 'too-slow';
     this.#slowReason = reason;
     this.#drop();
+    // A stream would hold the connection until its end: cut it short.
+    if (this.#current instanceof StreamOutlet) this.#current.abort(`too slow: ${reason}`);
     this.#options.stats.slowSubscribersDropped++;
     this.#session.log(`subscriber too slow: ${reason}; disconnecting it`);
     this.#grace = setTimeout(() => this.#session.close(), SLOW_SUBSCRIBER_GRACE_MS).unref();
