@@ -288,6 +288,38 @@ describe('a subscriber dropped while a stream holds its connection', () => {
   });
 });
 
+describe('streams waiting for a subscriber', () => {
+  it('count what they have buffered towards queueLimitBytes', async () => {
+    const t = await setup({ queueLimitBytes: MiB });
+    try {
+      const sub = await t.subscriber(1);
+      const first = await openStream(t, 1); // never ended: the others wait behind it
+      const start = await nextOn(t.sim, sub, 'the start of the first stream');
+      assert.equal(start?.params.get('XferId'), first.xferId);
+      // Two streams of 600 KiB wait: together over the limit, each under it.
+      const waiting = [await openStream(t, 1), await openStream(t, 1)];
+      for (const { client } of waiting) {
+        client.send('Chunk', { Len: 600 * 1024 });
+        client.socket.write(randomBytes(600 * 1024));
+        await expectOk(client, 'StrmEnd');
+      }
+      const abort = await nextOn(t.sim, sub, 'the StrmAbort of the first stream');
+      assert.equal(abort?.topic, 'StrmAbort');
+      const fail = await nextOn(t.sim, sub, 'the Fail');
+      assert.equal(fail?.topic, 'Fail');
+      assert.match(
+        fail.params.getStr('Reason'),
+        new RegExp(
+          `^too slow: stream ${waiting[1]?.xferId}: 2 messages and streams of \\d+ bytes waiting exceed queueLimitBytes \\(${MiB}\\)$`,
+        ),
+      );
+      assert.equal(t.sim.stats().slowSubscribersDropped, 1);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 /** A push application that reads every pushed message but answers `Ok` only after `release()`. */
 async function holdingApp() {
   const got: string[] = [];

@@ -2,7 +2,8 @@
  * The bounds of a subscriber's or push target's queue, in messages and in
  * bytes. Only what waits counts, not the message being written. A message
  * that finds nothing waiting is always taken, whatever its size, so one
- * large message never trips the byte bound.
+ * large message never trips the byte bound. A stream waiting in a
+ * subscriber's queue counts what it has buffered so far, which grows.
  */
 
 /** How many messages, and how many bytes of them, may wait for one subscriber or push target. */
@@ -15,7 +16,7 @@ export interface QueueLimits {
 
 /** What waits in a queue. */
 export interface QueueLoad {
-  /** Messages waiting. */
+  /** Messages (and streams) waiting. */
   count: number;
   /** Their bytes. */
   bytes: number;
@@ -42,4 +43,17 @@ export function queueRefusal(
     );
   }
   return undefined;
+}
+
+/**
+ * Why `load`, grown while it waits (a waiting stream buffered more), is
+ * over queueLimitBytes; `undefined` when it is not, or when only one
+ * message or stream waits (like a message that found nothing waiting).
+ */
+export function grownOver(limits: QueueLimits, load: QueueLoad): string | undefined {
+  if (load.count < 2 || load.bytes <= limits.queueLimitBytes) return undefined;
+  return (
+    `${load.count} messages and streams of ${load.bytes} bytes waiting exceed ` +
+    `queueLimitBytes (${limits.queueLimitBytes})`
+  );
 }

@@ -6,14 +6,15 @@
  * bounded in messages and in bytes (queue-limits.ts). When a message would
  * exceed either bound, the subscriber is too slow: its queue is dropped, it
  * gets `Fail` {Reason: too slow: ...} after the message on its way, and is
- * disconnected. A stream takes one place in the queue and holds the
+ * disconnected. A stream takes one place in the queue, and what it
+ * buffers while it waits counts in bytes; once written it holds the
  * connection until its end (strm-delivery.ts).
  */
 import type { Telegram } from '../../blather/index.ts';
 import type { ReceivedMessage } from '../node/message.ts';
 import type { Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
-import { type QueueLimits, type QueueLoad, queueRefusal } from './queue-limits.ts';
+import { grownOver, type QueueLimits, type QueueLoad, queueRefusal } from './queue-limits.ts';
 import { STREAM_BUFFER_LIMIT, StreamOutlet } from './strm-delivery.ts';
 
 /** How a subscriber or push target queues messages. */
@@ -36,7 +37,9 @@ export class Subscriber {
   readonly #session: Session;
   readonly #options: OutletOptions;
   readonly #queue: (ReceivedMessage | StreamOutlet)[] = [];
-  /** Bytes of the messages in {@link #queue}. */
+  /** Streams in {@link #queue}. */
+  readonly #waitingStreams = new Set<StreamOutlet>();
+  /** Bytes of the messages in {@link #queue}, and of what its streams have buffered. */
   #queuedBytes = 0;
   /** What the pump is writing. */
   #current: ReceivedMessage | StreamOutlet | undefined;
@@ -77,18 +80,30 @@ export class Subscriber {
       this.#tooSlow(`stream ${xferId}: ${refusal}`);
       return undefined;
     }
-    const outlet = new StreamOutlet(start, xferId, () =>
-      this.#tooSlow(`stream ${xferId}: more than ${STREAM_BUFFER_LIMIT} bytes not taken`),
-    );
+    const outlet: StreamOutlet = new StreamOutlet(start, xferId, {
+      overflow: () =>
+        this.#tooSlow(`stream ${xferId}: more than ${STREAM_BUFFER_LIMIT} bytes not taken`),
+      buffered: (delta) => this.#streamBuffered(outlet, delta),
+    });
     this.#queue.push(outlet);
+    this.#waitingStreams.add(outlet);
     if (!this.#pumping) void this.#pump();
     return outlet;
+  }
+
+  /** What a stream buffers while it waits counts like a queued message. */
+  #streamBuffered(outlet: StreamOutlet, delta: number): void {
+    if (!this.#waitingStreams.has(outlet)) return;
+    this.#queuedBytes += delta;
+    const over = grownOver(this.#options, this.#load);
+    if (over) this.#tooSlow(`stream ${outlet.header.xferId}: ${over}`);
   }
 
   /** Takes the next item off the queue. */
   #next(): ReceivedMessage | StreamOutlet | undefined {
     const next = this.#queue.shift();
-    if (next && !(next instanceof StreamOutlet)) this.#queuedBytes -= next.size;
+    if (next instanceof StreamOutlet) this.#waitingStreams.delete(next);
+    if (next) this.#queuedBytes -= next.size;
     return next;
   }
 
@@ -101,6 +116,7 @@ export class Subscriber {
   }
 
   #drop(): void {
+    this.#waitingStreams.clear();
     for (const msg of this.#queue.splice(0)) msg.release();
     this.#queuedBytes = 0;
   }
