@@ -92,6 +92,14 @@ export interface SimulatorOptions {
   link?: LinkOptions;
   /** Most messages waiting for one subscriber or push target. Default 10000. */
   queueLimit?: number;
+  /**
+   * Most bytes (metadata + payload, in memory or spooled) of the messages
+   * waiting for one subscriber or push target, not counting the one being
+   * written; a message that finds nothing waiting is taken whatever its
+   * size. Beyond it a subscriber is disconnected as too slow and a push
+   * target drops the message. Default 256 MiB.
+   */
+  queueLimitBytes?: number;
   /** Push targets: the receiver node pushes each message of `ch` to the application at `addr`. */
   push?: PushOptions[];
   /** Wait before a push target is connected again after a failure. Default 500 ms. */
@@ -211,7 +219,8 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
   const spool = await Spool.create();
   running.push(() => spool.close());
   log?.(`spool folder ${spool.dir}`);
-  const outlets = { queueLimit: flow.queueLimit, stats, log };
+  const { queueLimit, queueLimitBytes } = flow;
+  const outlets = { queueLimit, queueLimitBytes, stats, log };
   const delivery = new Delivery({
     ...outlets,
     onDiscard: (d) => ctx.reports.report(d.number, d.kind, d.reason),

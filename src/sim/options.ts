@@ -20,8 +20,10 @@ export interface PushOptions {
 export interface FlowSettings {
   /** The one-way link. */
   link: LinkSettings;
-  /** Bound of each subscriber's and push target's queue. */
+  /** Bound of each subscriber's and push target's queue, in messages. */
   queueLimit: number;
+  /** Bound of each subscriber's and push target's queue, in bytes (see receiver/queue-limits.ts). */
+  queueLimitBytes: number;
   /** Wait before a push target is connected again. */
   pushReconnectDelayMs: number;
   /** Push targets, with canonical channels. */
@@ -30,6 +32,8 @@ export interface FlowSettings {
 
 /** Default bound of a subscriber's or push target's queue. */
 export const DEFAULT_QUEUE_LIMIT = 10_000;
+/** Default bound of a subscriber's or push target's queue in bytes (256 MiB). */
+export const DEFAULT_QUEUE_LIMIT_BYTES = 256 * 1024 * 1024;
 /** Default wait before a push target is connected again. */
 export const DEFAULT_PUSH_RECONNECT_DELAY_MS = 500;
 
@@ -78,12 +82,19 @@ function pushChannel(index: number, ch: unknown): string {
 export function flowSettings(opts: {
   link?: LinkOptions;
   queueLimit?: number;
+  queueLimitBytes?: number;
   pushReconnectDelayMs?: number;
   push?: PushOptions[];
 }): FlowSettings {
   return {
     link: linkSettings(opts.link),
     queueLimit: positive('queueLimit', opts.queueLimit, DEFAULT_QUEUE_LIMIT, 'integer'),
+    queueLimitBytes: positive(
+      'queueLimitBytes',
+      opts.queueLimitBytes,
+      DEFAULT_QUEUE_LIMIT_BYTES,
+      'integer',
+    ),
     pushReconnectDelayMs: positive(
       'pushReconnectDelayMs',
       opts.pushReconnectDelayMs,

@@ -4,7 +4,8 @@
  * reconnecting after failures), writes the same `Msg` telegram and bytes a
  * subscriber gets, and waits for the application's `Ok` or `Fail` before
  * the next one. The acknowledgement is the simulator's choice: how a real
- * DDMW node pushes is not known.
+ * DDMW node pushes is not known. Messages wait in a queue bounded like a
+ * subscriber's (queue-limits.ts); one that would exceed it is dropped.
  */
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +14,7 @@ import { DdmwError } from '../../err.ts';
 import type { ReceivedMessage } from '../node/message.ts';
 import type { Logger } from '../node/session.ts';
 import { writeChunks } from '../node/socket-write.ts';
+import { queueRefusal } from './queue-limits.ts';
 import type { OutletOptions } from './subscriber.ts';
 
 /**
@@ -57,6 +59,10 @@ export class PushTarget {
   readonly #options: PushTargetOptions;
   readonly #connectTo: NetConnectOpts;
   readonly #queue: ReceivedMessage[] = [];
+  /** Bytes of the messages in {@link #queue}. */
+  #queuedBytes = 0;
+  /** The message being pushed (again after a failure), out of the queue. */
+  #current: ReceivedMessage | undefined;
   readonly #stop = new AbortController();
   #connection: PushConnection | undefined;
   #wake: (() => void) | undefined;
@@ -76,20 +82,32 @@ export class PushTarget {
   /** Queues a message; when the queue is full it is dropped, counted and logged. */
   offer(msg: ReceivedMessage): void {
     if (this.#stop.signal.aborted) return;
-    if (this.#queue.length >= this.#options.queueLimit) {
+    const load = { count: this.#queue.length, bytes: this.#queuedBytes };
+    const refusal = queueRefusal(this.#options, load, msg.size);
+    if (refusal) {
       this.#options.stats.pushesDropped++;
-      this.#log(`queue full (${this.#options.queueLimit}): message ${msg.header.xferId} dropped`);
+      this.#log(`queue full: ${refusal}: message ${msg.header.xferId} dropped`);
       return;
     }
     msg.retain();
     this.#queue.push(msg);
+    this.#queuedBytes += msg.size;
     this.#wake?.();
+  }
+
+  /** The message to push: the current one, else the next in the queue. */
+  #next(): ReceivedMessage | undefined {
+    if (!this.#current) {
+      this.#current = this.#queue.shift();
+      this.#queuedBytes -= this.#current?.size ?? 0;
+    }
+    return this.#current;
   }
 
   async #run(): Promise<void> {
     const { signal } = this.#stop;
     while (!signal.aborted) {
-      const msg = this.#queue[0];
+      const msg = this.#next();
       if (!msg) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
@@ -99,7 +117,7 @@ export class PushTarget {
       }
       try {
         const reply = await this.#push(msg);
-        this.#queue.shift();
+        this.#current = undefined;
         msg.release();
         this.#settled(msg, reply);
       } catch (err) {
@@ -164,6 +182,9 @@ export class PushTarget {
     this.#wake?.();
     this.#drop();
     await this.#loop;
+    this.#current?.release();
+    this.#current = undefined;
     for (const msg of this.#queue.splice(0)) msg.release();
+    this.#queuedBytes = 0;
   }
 }

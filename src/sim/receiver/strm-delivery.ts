@@ -17,7 +17,9 @@
  * messages (and other streams) that arrive meanwhile wait in the
  * subscriber's queue. An outlet buffers at most {@link STREAM_BUFFER_LIMIT}
  * bytes the subscriber has not taken yet; beyond that the subscriber is too
- * slow: its stream is aborted and it is disconnected, as for messages.
+ * slow: its stream is aborted and it is disconnected, as for messages. While
+ * an outlet waits in the queue, what it buffers also counts towards the
+ * queue's byte bound (subscriber.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -36,22 +38,34 @@ export const STREAM_BUFFER_LIMIT = 16 * 1024 * 1024;
  */
 export const STREAM_IDLE_MS = 120_000;
 
+/** What a {@link StreamOutlet} tells its subscriber. */
+export interface OutletEvents {
+  /** The subscriber left more than {@link STREAM_BUFFER_LIMIT} bytes untaken. */
+  overflow(): void;
+  /** The bytes buffered for the subscriber changed by `delta`. */
+  buffered(delta: number): void;
+}
+
 /** One stream on its way to one subscriber. */
 export class StreamOutlet {
   /** Identifies the stream in logs. */
   readonly header: { xferId: string };
   readonly #start: Buffer;
-  readonly #onOverflow: () => void;
+  readonly #events: OutletEvents;
   #chunks: Buffer[] = [];
   #buffered = 0;
   #final: Telegram | undefined;
   #wake: (() => void) | undefined;
 
-  /** `onOverflow` is called when the subscriber leaves more than the limit untaken. */
-  constructor(start: Telegram, xferId: string, onOverflow: () => void) {
+  constructor(start: Telegram, xferId: string, events: OutletEvents) {
     this.header = { xferId };
     this.#start = encodeTelegram(start);
-    this.#onOverflow = onOverflow;
+    this.#events = events;
+  }
+
+  /** Bytes buffered, not written yet. */
+  get size(): number {
+    return this.#buffered;
   }
 
   #poke(): void {
@@ -65,12 +79,13 @@ export class StreamOutlet {
     if (this.#final) return;
     if (this.#buffered + bytes.length > STREAM_BUFFER_LIMIT) {
       this.abort('too slow: the subscriber did not keep up with the stream');
-      this.#onOverflow();
+      this.#events.overflow();
       return;
     }
     this.#chunks.push(bytes);
     this.#buffered += bytes.length;
     this.#poke();
+    this.#events.buffered(bytes.length);
   }
 
   /** The stream is complete. */
@@ -83,9 +98,11 @@ export class StreamOutlet {
   abort(reason: string): void {
     if (this.#final) return;
     this.#final = new Telegram('StrmAbort', { Reason: reason });
+    const dropped = this.#buffered;
     this.#chunks = [];
     this.#buffered = 0;
     this.#poke();
+    if (dropped > 0) this.#events.buffered(-dropped);
   }
 
   /** The subscriber lets go of the stream (delivered, dropped or gone). */
@@ -104,6 +121,7 @@ export class StreamOutlet {
       const chunk = this.#chunks.shift();
       if (chunk) {
         this.#buffered -= chunk.length;
+        this.#events.buffered(-chunk.length);
         await write([encodeTelegram(new Telegram('Chunk', { Len: chunk.length })), chunk]);
       } else if (this.#final) {
         await write([encodeTelegram(this.#final)]);

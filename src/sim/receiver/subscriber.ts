@@ -1,21 +1,24 @@
 /**
  * One subscribed connection on the receiver's subscription interface: its
  * channels, its bounded queue of messages and the loop that writes them to
- * the socket as fast as the client reads (socket backpressure). A slow
- * subscriber only fills its own queue; when that overflows it gets
- * `Fail` {Reason: too slow} and is disconnected. A stream takes one place
- * in the queue and holds the connection until its end (strm-delivery.ts).
+ * the socket as fast as the client reads (socket backpressure). Nothing
+ * upstream ever waits for it: a slow subscriber only fills its own queue,
+ * bounded in messages and in bytes (queue-limits.ts). When a message would
+ * exceed either bound, the subscriber is too slow: its queue is dropped, it
+ * gets `Fail` {Reason: too slow: ...} after the message on its way, and is
+ * disconnected. A stream takes one place in the queue, and what it
+ * buffers while it waits counts in bytes; once written it holds the
+ * connection until its end (strm-delivery.ts).
  */
 import type { Telegram } from '../../blather/index.ts';
 import type { ReceivedMessage } from '../node/message.ts';
 import type { Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
-import { StreamOutlet } from './strm-delivery.ts';
+import { grownOver, type QueueLimits, type QueueLoad, queueRefusal } from './queue-limits.ts';
+import { STREAM_BUFFER_LIMIT, StreamOutlet } from './strm-delivery.ts';
 
 /** How a subscriber or push target queues messages. */
-export interface OutletOptions {
-  /** Most messages waiting at once. */
-  queueLimit: number;
+export interface OutletOptions extends QueueLimits {
   /** Counters to update. */
   stats: SimulatorStats;
 }
@@ -34,9 +37,15 @@ export class Subscriber {
   readonly #session: Session;
   readonly #options: OutletOptions;
   readonly #queue: (ReceivedMessage | StreamOutlet)[] = [];
+  /** Streams in {@link #queue}. */
+  readonly #waitingStreams = new Set<StreamOutlet>();
+  /** Bytes of the messages in {@link #queue}, and of what its streams have buffered. */
+  #queuedBytes = 0;
   /** What the pump is writing. */
   #current: ReceivedMessage | StreamOutlet | undefined;
   #state: 'open' | 'too-slow' | 'gone' = 'open';
+  /** Which limit a too slow subscriber exceeded. */
+  #slowReason = '';
   #pumping = false;
   #grace: NodeJS.Timeout | undefined;
 
@@ -45,29 +54,57 @@ export class Subscriber {
     this.#options = options;
   }
 
+  get #load(): QueueLoad {
+    return { count: this.#queue.length, bytes: this.#queuedBytes };
+  }
+
   /** Queues a message for this connection, or marks it too slow when the queue is full. */
   offer(msg: ReceivedMessage): void {
     if (this.#state !== 'open') return;
-    if (this.#queue.length >= this.#options.queueLimit) {
-      this.#tooSlow();
+    const refusal = queueRefusal(this.#options, this.#load, msg.size);
+    if (refusal) {
+      this.#tooSlow(`message ${msg.header.xferId}: ${refusal}`);
       return;
     }
     msg.retain();
     this.#queue.push(msg);
+    this.#queuedBytes += msg.size;
     if (!this.#pumping) void this.#pump();
   }
 
   /** Opens a stream to this connection; `undefined` when it is gone, too slow or its queue is full. */
   offerStream(start: Telegram, xferId: string): StreamOutlet | undefined {
     if (this.#state !== 'open') return undefined;
-    if (this.#queue.length >= this.#options.queueLimit) {
-      this.#tooSlow();
+    const refusal = queueRefusal(this.#options, this.#load, 0);
+    if (refusal) {
+      this.#tooSlow(`stream ${xferId}: ${refusal}`);
       return undefined;
     }
-    const outlet = new StreamOutlet(start, xferId, () => this.#tooSlow());
+    const outlet: StreamOutlet = new StreamOutlet(start, xferId, {
+      overflow: () =>
+        this.#tooSlow(`stream ${xferId}: more than ${STREAM_BUFFER_LIMIT} bytes not taken`),
+      buffered: (delta) => this.#streamBuffered(outlet, delta),
+    });
     this.#queue.push(outlet);
+    this.#waitingStreams.add(outlet);
     if (!this.#pumping) void this.#pump();
     return outlet;
+  }
+
+  /** What a stream buffers while it waits counts like a queued message. */
+  #streamBuffered(outlet: StreamOutlet, delta: number): void {
+    if (!this.#waitingStreams.has(outlet)) return;
+    this.#queuedBytes += delta;
+    const over = grownOver(this.#options, this.#load);
+    if (over) this.#tooSlow(`stream ${outlet.header.xferId}: ${over}`);
+  }
+
+  /** Takes the next item off the queue. */
+  #next(): ReceivedMessage | StreamOutlet | undefined {
+    const next = this.#queue.shift();
+    if (next instanceof StreamOutlet) this.#waitingStreams.delete(next);
+    if (next) this.#queuedBytes -= next.size;
+    return next;
   }
 
   /** The connection closed: drop what is queued. */
@@ -79,17 +116,21 @@ export class Subscriber {
   }
 
   #drop(): void {
+    this.#waitingStreams.clear();
     for (const msg of this.#queue.splice(0)) msg.release();
+    this.#queuedBytes = 0;
   }
 
-  #tooSlow(): void {
+  /** Drops the queue and disconnects the subscriber; `reason` names the limit it exceeded. */
+  #tooSlow(reason: string): void {
     if (this.#state !== 'open') return;
     this.#state = 'too-slow';
+    this.#slowReason = reason;
     this.#drop();
+    // A stream would hold the connection until its end: cut it short.
+    if (this.#current instanceof StreamOutlet) this.#current.abort(`too slow: ${reason}`);
     this.#options.stats.slowSubscribersDropped++;
-    this.#session.log(
-      `subscriber too slow: more than ${this.#options.queueLimit} messages or a stream's buffer waiting; disconnecting it`,
-    );
+    this.#session.log(`subscriber too slow: ${reason}; disconnecting it`);
     this.#grace = setTimeout(() => this.#session.close(), SLOW_SUBSCRIBER_GRACE_MS).unref();
     if (!this.#pumping) void this.#pump();
   }
@@ -99,7 +140,7 @@ export class Subscriber {
     this.#pumping = true;
     const session = this.#session;
     const gone = () => session.socket.destroyed;
-    for (let msg = this.#queue.shift(); msg; msg = this.#queue.shift()) {
+    for (let msg = this.#next(); msg; msg = this.#next()) {
       const out = msg;
       this.#current = out;
       try {
@@ -116,7 +157,7 @@ export class Subscriber {
       }
     }
     if (this.#state === 'too-slow' && !gone()) {
-      await session.fail('too slow: the subscriber did not keep up with its messages');
+      await session.fail(`too slow: ${this.#slowReason}`);
       session.socket.end();
     }
     this.#pumping = false;

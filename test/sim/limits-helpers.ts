@@ -1,0 +1,59 @@
+/** Helpers of the queue-limit tests: a simulator with its log, and waits that report what the link did. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
+import { WireClients } from './wire-client.ts';
+
+const ALL = { name: 'all', pass: 'pw' };
+export const MiB = 1024 * 1024;
+
+/** A simulator, its log and its clients, all closed by `stop()`. */
+export async function setup(options: SimulatorOptions) {
+  const log: string[] = [];
+  const sim = await startSimulator({
+    accounts: [{ ...ALL, perms: ['*'] }],
+    log: (line) => log.push(line),
+    ...options,
+  });
+  const clients = new WireClients();
+  const stop = async () => {
+    clients.destroyAll();
+    await sim.close();
+  };
+  return {
+    sim,
+    log,
+    sender: () => clients.open(sim.sender.msgif, ALL),
+    subscriber: (ch: string | number) => clients.subscriber(sim.receiver.subif, ch, ALL),
+    stop,
+  };
+}
+
+/** What the link did, for failure messages: a lost transfer means a message that never arrives. */
+export function linkReport(sim: Simulator): string {
+  const s = sim.stats();
+  return `link: ${s.transfersSent} sent, ${s.transfersDelivered} delivered, ${s.transfersLost} lost, ${s.transfersCorrupt} corrupt`;
+}
+
+/** Polls `check` every 10 ms; fails after `ms` naming `what` and what the link did. */
+export async function until(sim: Simulator, what: string, check: () => boolean, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${ms} ms waiting for ${what}; ${linkReport(sim)}`);
+    }
+    await sleep(10);
+  }
+}
+
+/** Awaits `promise`, or fails after `ms` with `what()` (evaluated then, so it can report progress). */
+export async function within<T>(ms: number, what: () => string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
