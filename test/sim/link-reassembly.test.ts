@@ -148,6 +148,7 @@ describe('reassembly', () => {
       host: '127.0.0.1',
       spoolDir: dir,
       memoryLimit,
+      memoryBudget: 0,
       recvBufferSize: 0,
       key: link.key,
       session: link.session,
@@ -167,7 +168,7 @@ describe('reassembly', () => {
 
   async function contentOf(event: LinkEvent | undefined): Promise<Buffer> {
     if (event?.type !== 'complete') throw new Error(`not complete: ${JSON.stringify(event)}`);
-    if (event.bytes) return Buffer.from(event.bytes);
+    if (event.chunks) return Buffer.concat(event.chunks);
     // The receiver node owns a delivered spool file: it removes it when done.
     const path = event.path as string;
     const content = await readFile(path);

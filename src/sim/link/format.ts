@@ -231,8 +231,10 @@ export type LinkEvent =
       transfer: number;
       header: Uint8Array;
       size: number;
-      /** The data, for small transfers kept in memory. */
-      bytes: Uint8Array | undefined;
+      /** The data, for transfers kept in memory: its frames' data, in order. */
+      chunks: Uint8Array[] | undefined;
+      /** Whether `bytes` was lent from the memory budget (`released` gives it back). */
+      budgeted: boolean;
       /** The spool file holding the data, for larger transfers. */
       path: string | undefined;
     }
@@ -259,8 +261,11 @@ export type LinkEvent =
       reason: string;
     };
 
-/** What the node posts to the receiving thread. */
-export type NodeMessage = 'close' | { type: 'taken' };
+/**
+ * What the node posts to the receiving thread: `taken` once it has routed
+ * a transfer, `released` once the memory of a budgeted one is free again.
+ */
+export type NodeMessage = 'close' | { type: 'taken' } | { type: 'released'; bytes: number };
 
 /** What the receiver node passes to the receiving thread. */
 export interface LinkReceiverConfig {
@@ -271,6 +276,11 @@ export interface LinkReceiverConfig {
   spoolDir: string;
   /** Transfers of at most this many bytes stay in memory. */
   memoryLimit: number;
+  /**
+   * Larger transfers also stay in memory while their bytes, together with
+   * those of the others kept so (until the node releases them), fit this.
+   */
+  memoryBudget: number;
   /** Requested UDP receive buffer size. */
   recvBufferSize: number;
   /** The link key and session, shared with the sending end only. */

@@ -39,8 +39,8 @@ export class WriteBudget {
 
 /** One transfer's data. */
 export class IncomingData {
-  /** The data of a small transfer. */
-  readonly memory: Uint8Array | undefined;
+  /** The data of a transfer kept in memory: each frame's data, by sequence number. */
+  readonly pieces: Buffer[] | undefined;
   /** The spool file of a large transfer. */
   readonly path: string | undefined;
   /** Why the data could not be kept, if it could not. */
@@ -56,15 +56,9 @@ export class IncomingData {
   #batchOffset = 0;
   #batchBytes = 0;
 
-  constructor(
-    total: number,
-    memoryLimit: number,
-    path: string,
-    budget: WriteBudget,
-    strict: boolean,
-  ) {
-    this.memory = total <= memoryLimit ? new Uint8Array(total) : undefined;
-    this.path = this.memory ? undefined : path;
+  constructor(inMemory: boolean, path: string, budget: WriteBudget, strict: boolean) {
+    this.pieces = inMemory ? [] : undefined;
+    this.path = inMemory ? undefined : path;
     this.#budget = budget;
     this.#strict = strict;
   }
@@ -74,10 +68,10 @@ export class IncomingData {
     return undefined;
   }
 
-  /** Keeps one frame's data (the buffer must stay untouched until written). */
-  put(offset: number, data: Buffer): void {
-    if (this.memory) {
-      this.memory.set(data, offset);
+  /** Keeps the data of frame `seq` (the buffer is kept as it is, and must not be reused). */
+  put(seq: number, offset: number, data: Buffer): void {
+    if (this.pieces) {
+      this.pieces[seq] = data;
       return;
     }
     if (this.error !== undefined) return;

@@ -20,6 +20,13 @@ import { ChannelTransport, type FrameTransport, UdpTransport } from './transport
  */
 const UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
+/**
+ * Memory the receiving end may keep large transfers in (until the receiver
+ * node is done with them) instead of spool files: 128 MiB. Beyond it they
+ * go to spool files, so memory stays bounded whatever the traffic.
+ */
+const MEMORY_BUDGET = 128 * 1024 * 1024;
+
 /** What the link needs from the simulator. */
 export interface LinkContext {
   settings: LinkSettings;
@@ -53,6 +60,7 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
       host: '127.0.0.1',
       spoolDir: ctx.spoolDir,
       memoryLimit: MEMORY_LIMIT,
+      memoryBudget: MEMORY_BUDGET,
       recvBufferSize: UDP_RECEIVE_BUFFER,
       key,
       session,
@@ -76,7 +84,7 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
     transport =
       settings.transport === 'udp'
         ? await UdpTransport.open(receiver.port, onError)
-        : new ChannelTransport(receiver.framePort);
+        : new ChannelTransport(receiver.framePort, receiver.ring);
   } catch (err) {
     await receiver.close();
     throw err;

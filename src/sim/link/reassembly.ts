@@ -35,6 +35,8 @@ interface Incoming {
   received: number;
   header: Uint8Array | undefined;
   data: IncomingData;
+  /** Its memory was lent from the memory budget. */
+  budgeted: boolean;
   /** A frame claiming to be of this transfer failed authentication. */
   damaged: boolean;
 }
@@ -58,6 +60,8 @@ export class Reassembler {
   /** Completed transfers being checked and posted (and lost ones removed), one after another. */
   #finishing: Promise<void> = Promise.resolve();
   #files = 0;
+  /** What is left of the memory budget for large transfers. */
+  #memoryLeft: number;
   /** Frames ignored (copies, late) and rejected (forged, damaged) since {@link takeCounts}. */
   #ignored = 0;
   #rejected = 0;
@@ -80,7 +84,19 @@ export class Reassembler {
     };
     this.#post = post;
     this.#budget = budget;
+    this.#memoryLeft = config.memoryBudget;
     this.#onAlive = onAlive;
+  }
+
+  /** The node is done with `bytes` of a budgeted transfer's memory. */
+  release(bytes: number): void {
+    this.#memoryLeft += bytes;
+  }
+
+  /** Drops a transfer's data (removes its file, gives its memory back). Never rejects. */
+  async #discard(t: Incoming): Promise<void> {
+    await t.data.discard();
+    if (t.budgeted) this.release(t.total);
   }
 
   /** Takes one received frame. Its buffer must not be reused by the caller. */
@@ -146,13 +162,16 @@ export class Reassembler {
     t.arrived++;
     t.received += f.data.length;
     if (f.header) t.header = Uint8Array.from(f.header);
-    t.data.put(f.offset, f.data);
+    t.data.put(f.seq, f.offset, f.data);
     if (t.arrived === t.count) this.#complete(t);
   }
 
   #open(f: Frame): Incoming {
     const path = join(this.#config.spoolDir, `link-${++this.#files}`);
     const strict = this.#config.transport === 'udp';
+    const small = f.total <= this.#config.memoryLimit;
+    const budgeted = !small && f.total <= this.#memoryLeft;
+    if (budgeted) this.#memoryLeft -= f.total;
     const t: Incoming = {
       number: f.transfer,
       count: f.count,
@@ -161,7 +180,8 @@ export class Reassembler {
       arrived: 0,
       received: 0,
       header: undefined,
-      data: new IncomingData(f.total, this.#config.memoryLimit, path, this.#budget, strict),
+      data: new IncomingData(small || budgeted, path, this.#budget, strict),
+      budgeted,
       damaged: this.#damaged.delete(f.transfer),
     };
     this.#active.set(f.transfer, t);
@@ -184,7 +204,7 @@ export class Reassembler {
     await t.data.settle();
     const name = `transfer ${t.number}`;
     if (t.data.error !== undefined) {
-      await t.data.discard();
+      await this.#discard(t);
       const text = t.data.error instanceof Error ? t.data.error.message : String(t.data.error);
       this.#post({
         type: 'lost',
@@ -195,7 +215,7 @@ export class Reassembler {
       return;
     }
     if (!t.header || t.received !== t.total) {
-      await t.data.discard();
+      await this.#discard(t);
       this.#post({
         type: 'lost',
         transfer: t.number,
@@ -205,15 +225,18 @@ export class Reassembler {
       return;
     }
     const { header } = t;
-    const bytes = t.data.memory;
-    const transfer = [header.buffer as ArrayBuffer];
-    if (bytes) transfer.push(bytes.buffer as ArrayBuffer);
+    // The frames' buffers are handed over, not copied: each one once.
+    const chunks = t.data.pieces;
+    const buffers = new Set<ArrayBuffer>([header.buffer as ArrayBuffer]);
+    for (const c of chunks ?? []) buffers.add(c.buffer as ArrayBuffer);
+    const transfer = [...buffers];
     const event = {
       type: 'complete',
       transfer: t.number,
       header,
       size: t.total,
-      bytes,
+      chunks,
+      budgeted: t.budgeted,
       path: t.data.path,
     } as const;
     this.#post(event, transfer);
@@ -225,7 +248,7 @@ export class Reassembler {
     const t = this.#active.get(n);
     this.#resolve(n);
     this.#damaged.delete(n);
-    if (t) this.#finishing = this.#finishing.then(() => t.data.discard());
+    if (t) this.#finishing = this.#finishing.then(() => this.#discard(t));
     this.#post({
       type: 'lost',
       transfer: n,
@@ -246,7 +269,7 @@ export class Reassembler {
         : 'none of its frames arrived';
       const why = damaged ? `${missing}, and a frame of it failed authentication` : missing;
       this.#post({ type: 'lost', transfer: n, kind: damaged ? 'corrupt' : 'lost', reason: why });
-      if (t) this.#finishing = this.#finishing.then(() => t.data.discard());
+      if (t) this.#finishing = this.#finishing.then(() => this.#discard(t));
     }
     if (watermark > this.#resolvedBelow) this.#resolvedBelow = watermark;
   }
@@ -255,6 +278,6 @@ export class Reassembler {
   async close(): Promise<void> {
     const open = [...this.#active.values()];
     this.#active.clear();
-    await Promise.all([this.#finishing, ...open.map((t) => t.data.discard())]);
+    await Promise.all([this.#finishing, ...open.map((t) => this.#discard(t))]);
   }
 }

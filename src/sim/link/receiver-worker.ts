@@ -23,10 +23,15 @@ import type { LinkEvent, LinkReceiverConfig, NodeMessage } from './format.ts';
 import { WriteBudget } from './incoming-data.ts';
 import { LinkMonitor } from './monitor.ts';
 import { Reassembler } from './reassembly.ts';
+import { readFrames } from './ring.ts';
 
 const port = parentPort;
 if (!port) throw new Error('link/receiver-worker.ts must run as a worker thread');
-const { config, framePort } = workerData as { config: LinkReceiverConfig; framePort: MessagePort };
+const { config, framePort, ring } = workerData as {
+  config: LinkReceiverConfig;
+  framePort: MessagePort;
+  ring: SharedArrayBuffer;
+};
 
 /** Most bytes waiting to be written to spool files, over all transfers. */
 const MAX_UNWRITTEN_BYTES = 64 * 1024 * 1024;
@@ -39,14 +44,15 @@ const CREDIT_STEP = 1024 * 1024;
 
 let untaken = 0;
 let held = false;
-/** Bytes of frames taken and not yet credited to the sending end. */
-let uncredited = 0;
+/** How far the ring has been read, and how far the sending end was told so. */
+let read = 0;
+let credited = 0;
 
-/** Hands the sending end credit for the frames taken, unless the node or the disk is behind. */
+/** Tells the sending end how far the ring is read (it may write again there), unless held. */
 function credit(): void {
-  if (held || uncredited < CREDIT_STEP) return;
-  framePort.postMessage(uncredited);
-  uncredited = 0;
+  if (held || read - credited < CREDIT_STEP) return;
+  framePort.postMessage(read);
+  credited = read;
 }
 
 /** Holds the stream transport's credit back while the node and the disk do not keep up. */
@@ -56,9 +62,9 @@ function updateFlow(): void {
   if (hold === held) return;
   held = hold;
   monitor.hold(hold);
-  if (!hold && uncredited > 0) {
-    framePort.postMessage(uncredited);
-    uncredited = 0;
+  if (!hold && read > credited) {
+    framePort.postMessage(read);
+    credited = read;
   }
 }
 
@@ -102,9 +108,9 @@ function listen(): { close: () => void } {
     });
     return { close: () => socket.close() };
   }
-  framePort.on('message', (frame: Uint8Array) => {
-    reassembler.accept(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
-    uncredited += frame.byteLength;
+  const frames = Buffer.from(ring);
+  framePort.on('message', (written: number) => {
+    read = readFrames(frames, read, written, (frame) => reassembler.accept(frame));
     credit();
   });
   post({ type: 'listening', port: 0, recvBufferSize: 0 });
@@ -119,6 +125,10 @@ port.on('message', (message: NodeMessage) => {
     monitor.stop();
     clearInterval(counts);
     void reassembler.close().then(() => port.close());
+    return;
+  }
+  if (message.type === 'released') {
+    reassembler.release(message.bytes);
     return;
   }
   untaken--;

@@ -9,6 +9,7 @@ import type { Logger } from '../node/session.ts';
 import { discard, type Spooled } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
 import type { LinkEvent, LinkReceiverConfig, NodeMessage } from './format.ts';
+import { CHANNEL_WINDOW } from './transports.ts';
 
 /** A transfer that arrived whole: its header and its data (now owned by the receiver). */
 export interface ArrivedTransfer {
@@ -60,10 +61,14 @@ function typeScriptLoader(): string | undefined {
 }
 
 /** Starts the link's thread from the compiled `.js` file, or from the `.ts` source under tsx. */
-function startWorker(config: LinkReceiverConfig, framePort: MessagePort): Worker {
+function startWorker(
+  config: LinkReceiverConfig,
+  framePort: MessagePort,
+  ring: SharedArrayBuffer,
+): Worker {
   const here = import.meta.url;
   // execArgv is inherited (passing process.execArgv would fail on process-wide flags such as --title).
-  const options = { workerData: { config, framePort }, transferList: [framePort] };
+  const options = { workerData: { config, framePort, ring }, transferList: [framePort] };
   const source = here.endsWith('.ts');
   const entry = new URL(`./receiver-worker.${source ? 'ts' : 'js'}`, here);
   const loader = source ? typeScriptLoader() : undefined;
@@ -77,8 +82,9 @@ function startWorker(config: LinkReceiverConfig, framePort: MessagePort): Worker
 export class LinkReceiver {
   /** UDP port the receiving end listens on (127.0.0.1); 0 for the stream transport. */
   readonly port: number;
-  /** The channel transport's end of the frame channel to the thread. */
+  /** The channel transport's end of the frame channel to the thread, and the ring it writes into. */
   readonly framePort: MessagePort;
+  readonly ring: SharedArrayBuffer;
   readonly #worker: Worker;
   readonly #options: LinkReceiverOptions;
   readonly #exited: Promise<void>;
@@ -88,9 +94,11 @@ export class LinkReceiver {
     worker: Worker,
     port: number,
     framePort: MessagePort,
+    ring: SharedArrayBuffer,
     options: LinkReceiverOptions,
   ) {
     this.framePort = framePort;
+    this.ring = ring;
     this.#worker = worker;
     this.port = port;
     this.#options = options;
@@ -102,7 +110,8 @@ export class LinkReceiver {
   /** Starts the thread and waits until its socket is bound. */
   static async start(options: LinkReceiverOptions): Promise<LinkReceiver> {
     const channel = new MessageChannel();
-    const worker = startWorker(options.config, channel.port2);
+    const ring = new SharedArrayBuffer(CHANNEL_WINDOW);
+    const worker = startWorker(options.config, channel.port2, ring);
     const port = await new Promise<number>((resolve, reject) => {
       const fail = (err: Error) => {
         worker.off('message', ready);
@@ -122,19 +131,24 @@ export class LinkReceiver {
       worker.on('message', ready);
       worker.once('error', fail);
     });
-    return new LinkReceiver(worker, port, channel.port1, options);
+    return new LinkReceiver(worker, port, channel.port1, ring, options);
   }
 
   #onEvent(event: LinkEvent): void {
     const { stats, log } = this.#options;
     switch (event.type) {
       case 'complete': {
-        const data: Spooled = event.bytes
+        const { chunks, size, budgeted } = event;
+        const released = { type: 'released', bytes: size } as const;
+        const data: Spooled = chunks
           ? {
               kind: 'memory',
-              bytes: Buffer.from(event.bytes.buffer, event.bytes.byteOffset, event.size),
+              chunks: chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)),
+              size,
+              // Budgeted memory goes back to the receiving end once the node is done with it.
+              onFree: budgeted ? () => this.#tell(released) : undefined,
             }
-          : { kind: 'file', path: event.path as string, size: event.size };
+          : { kind: 'file', path: event.path as string, size };
         if (this.#closed) {
           void discard(data);
           break;
@@ -142,9 +156,7 @@ export class LinkReceiver {
         const header = Buffer.from(event.header);
         void this.#options
           .onTransfer({ number: event.transfer, header, data })
-          .finally(
-            () => this.#closed || this.#worker.postMessage({ type: 'taken' } satisfies NodeMessage),
-          );
+          .finally(() => this.#tell({ type: 'taken' }));
         break;
       }
       case 'lost':
@@ -170,6 +182,11 @@ export class LinkReceiver {
       case 'listening':
         break;
     }
+  }
+
+  /** Posts to the thread, unless it is closing. */
+  #tell(message: NodeMessage): void {
+    if (!this.#closed) this.#worker.postMessage(message);
   }
 
   /** Stops the thread: it removes its unfinished spool files and exits. Idempotent. */

@@ -76,6 +76,8 @@ export class LinkSender {
   #nextNumber = 1;
   #heartbeats = 0;
   #held: HeldFrame | undefined;
+  /** The buffer data frames are built in, one at a time (warm memory: no allocation per frame). */
+  readonly #frame: Buffer;
   #heartbeatDue = false;
   #wake: (() => void) | undefined;
   #pump: Promise<void>;
@@ -87,6 +89,7 @@ export class LinkSender {
     this.#o = options;
     this.#faults = new FaultPlan(options.settings);
     this.#pacer = new Pacer(options.settings.rateBytesPerSec);
+    this.#frame = Buffer.alloc(options.settings.datagramSize);
     this.#pump = this.#run();
     this.#heartbeat = setInterval(() => {
       this.#heartbeatDue = true;
@@ -186,12 +189,15 @@ export class LinkSender {
     t.done();
   }
 
-  /** Builds and seals the next data frame of `t`. */
+  /**
+   * Builds and seals the next data frame of `t`, in the one frame buffer:
+   * it is valid until the next frame is built (each send is awaited first).
+   */
   #dataFrame(t: OutgoingTransfer): Buffer {
     const seq = t.seq;
     const headerSize = seq === 0 ? t.header.length : 0;
     const n = t.nextFrameBytes(this.#room(t));
-    const frame = Buffer.allocUnsafe(FIXED_SIZE + headerSize + n + TAG_SIZE);
+    const frame = this.#frame.subarray(0, FIXED_SIZE + headerSize + n + TAG_SIZE);
     writeFixed(frame, {
       type: FrameType.data,
       session: this.#o.session,
@@ -214,7 +220,7 @@ export class LinkSender {
   /** Sends a data frame through the reorder model, then the frame it held back, if any. */
   async #emitData(t: OutgoingTransfer, seq: number, frame: Buffer): Promise<void> {
     if (!this.#held && this.#faults.reorders(t.number, seq)) {
-      this.#held = { transfer: t, seq, frame };
+      this.#held = { transfer: t, seq, frame: Buffer.from(frame) };
       return;
     }
     await this.#copies(t, seq, frame);
@@ -230,18 +236,15 @@ export class LinkSender {
 
   /** Sends the `redundancy` copies of a data frame, each through the fault models. */
   async #copies(t: OutgoingTransfer, seq: number, frame: Buffer): Promise<void> {
-    const { redundancy } = this.#o.settings;
-    for (let copy = 0; copy < redundancy; copy++) {
+    for (let copy = 0; copy < this.#o.settings.redundancy; copy++) {
       const fate: FrameFate = this.#faults.fate(t.number, seq, t.count, copy, t.burst);
       if (fate === 'drop') {
         this.#o.stats.framesDropped++;
         continue;
       }
-      // The transport owns what it is given: the frame itself goes last.
-      const last = copy === redundancy - 1;
       if (fate === 'corrupt') await this.#put(corrupt(frame, TAG_SIZE));
-      else if (fate === 'duplicate') await this.#put(Buffer.from(frame));
-      if (fate !== 'corrupt') await this.#put(last ? frame : Buffer.from(frame));
+      else await this.#put(frame);
+      if (fate === 'duplicate') await this.#put(frame);
     }
   }
 
@@ -261,7 +264,7 @@ export class LinkSender {
     });
     sealFrame(this.#o.key, frame);
     const copies = type === FrameType.heartbeat ? 1 : this.#o.settings.redundancy;
-    for (let copy = 0; copy < copies; copy++) await this.#put(Buffer.from(frame));
+    for (let copy = 0; copy < copies; copy++) await this.#put(frame);
   }
 
   /** Puts one frame on the transport, unless the link is down; paced. */

@@ -8,13 +8,14 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { MessagePort } from 'node:worker_threads';
+import { frameFootprint, writeFrame } from './ring.ts';
 
 /** Puts frames on the wire, in order. */
 export interface FrameTransport {
   /**
-   * Sends one frame; the transport owns it from now on (the caller passes a
-   * copy when it sends the same frame again). Returns a promise when the
-   * caller must wait before the next frame (backpressure).
+   * Sends one frame. The caller may change or reuse the frame's buffer once
+   * this returns, or once the promise it returns settles (backpressure:
+   * wait for it before the next frame).
    */
   send(frame: Buffer): Promise<void> | undefined;
   /** Closes the transport. Idempotent. */
@@ -22,58 +23,71 @@ export interface FrameTransport {
 }
 
 /**
- * Bytes of frames the channel transport may have on the way before the
- * sending end waits for the receiving end to take some: the window of its
- * flow control.
+ * Bytes of the ring the channel transport writes frames into: the window
+ * of its flow control.
  */
 export const CHANNEL_WINDOW = 16 * 1024 * 1024;
 
 /**
- * Frames on a `MessagePort` to the receiving end's thread: a channel no
- * other process can reach. Flow control is by credit: the receiving end
- * hands back the bytes it has taken (a number, never data), and the sender
- * waits while {@link CHANNEL_WINDOW} bytes are on the way.
+ * Frames through a ring in memory shared with the receiving end's thread
+ * (ring.ts): a channel no other process can reach. The sender copies each
+ * frame into the ring and tells the thread how far it has written; the
+ * thread tells back how far it has read (a position, never data). The
+ * sender waits while the ring is full.
  */
 export class ChannelTransport implements FrameTransport {
   readonly #port: MessagePort;
-  #credit = CHANNEL_WINDOW;
+  readonly #ring: Buffer;
+  /** Bytes written into the ring, and bytes the reader has freed; both only grow. */
+  #written = 0;
+  #freed = 0;
   #waiting: (() => void) | undefined;
   #closed = false;
 
-  constructor(port: MessagePort) {
+  constructor(port: MessagePort, ring: SharedArrayBuffer) {
     this.#port = port;
-    port.on('message', (taken: number) => {
-      this.#credit += taken;
-      if (this.#credit > 0) this.#wake();
+    this.#ring = Buffer.from(ring);
+    port.on('message', (read: number) => {
+      this.#freed = Math.max(this.#freed, read);
+      const wake = this.#waiting;
+      this.#waiting = undefined;
+      wake?.();
     });
   }
 
-  #wake(): void {
-    const wake = this.#waiting;
-    this.#waiting = undefined;
-    wake?.();
+  async #room(frame: Buffer): Promise<void> {
+    for (;;) {
+      const free = this.#ring.length - (this.#written - this.#freed);
+      if (this.#closed || frameFootprint(this.#ring, this.#written, frame) <= free) return;
+      await new Promise<void>((resolve) => {
+        this.#waiting = resolve;
+      });
+    }
   }
 
   send(frame: Buffer): Promise<void> | undefined {
     if (this.#closed) return undefined;
-    // Moved, not copied: a frame in a buffer of its own is handed over as it is.
-    let own = frame;
-    if (frame.byteOffset !== 0 || frame.buffer.byteLength !== frame.length) {
-      own = Buffer.allocUnsafeSlow(frame.length);
-      frame.copy(own);
+    if (frame.length + 8 > this.#ring.length) throw new Error('A frame larger than the ring');
+    const free = this.#ring.length - (this.#written - this.#freed);
+    if (frameFootprint(this.#ring, this.#written, frame) <= free) {
+      this.#put(frame);
+      return undefined;
     }
-    this.#port.postMessage(own, [own.buffer as ArrayBuffer]);
-    this.#credit -= frame.length;
-    if (this.#credit > 0) return undefined;
-    return new Promise((resolve) => {
-      this.#waiting = resolve;
-    });
+    return this.#room(frame).then(() => this.#put(frame));
+  }
+
+  #put(frame: Buffer): void {
+    if (this.#closed) return;
+    this.#written = writeFrame(this.#ring, this.#written, frame);
+    this.#port.postMessage(this.#written);
   }
 
   close(): Promise<void> {
     this.#closed = true;
     this.#port.close();
-    this.#wake();
+    const wake = this.#waiting;
+    this.#waiting = undefined;
+    wake?.();
     return Promise.resolve();
   }
 }

@@ -120,7 +120,7 @@ export class ReceivedMessage {
   async writeTo(write: ChunkWriter, gone: () => boolean): Promise<boolean> {
     const data = this.#data;
     if (data.kind === 'memory') {
-      await write(data.bytes.length > 0 ? [this.telegram, data.bytes] : [this.telegram]);
+      await write([this.telegram, ...data.chunks]);
       return !gone();
     }
     await write([this.telegram]);

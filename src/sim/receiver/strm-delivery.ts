@@ -175,7 +175,12 @@ export class StreamRouter {
   /** Takes one stream transfer (in link order) and its data. */
   async arrive(tg: Telegram, data: Spooled): Promise<void> {
     const xferId = tg.params.getStr('XferId');
-    const bytes = data.kind === 'memory' ? data.bytes : await readFile(data.path);
+    const bytes =
+      data.kind === 'file'
+        ? await readFile(data.path)
+        : data.chunks.length === 1
+          ? (data.chunks[0] as Buffer)
+          : Buffer.concat(data.chunks, data.size);
     await discard(data);
     if (tg.topic === LINK_TOPICS.start) {
       this.#start(tg, xferId);
