@@ -27,7 +27,7 @@ export function clientConfigToml(
       ]
     : [`# [auth]: name and pass-file (or $DDMW_PASS for ddmw) of an account: ${accounts}`];
   return [
-    '# ddmwapp.toml for a running `ddmw sim` (valid while it runs: ports change on each start)',
+    '# ddmwapp.toml for a running `ddmw sim`: valid while it listens on these addresses',
     '# channel = "42"  # your application channel',
     '',
     ...auth,

@@ -1,5 +1,6 @@
 /** The pieces of `ddmw sim` that need no process: config keys, errors, banner, client config. */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { parse } from 'smol-toml';
 import { clientConfigToml } from '../../src/cli/client-config.ts';
@@ -66,6 +67,17 @@ describe('sim config keys', () => {
     assert.ok(KNOWN_KEYS.includes('push-reconnect-delay-ms'));
     assert.ok(!KNOWN_KEYS.includes('link.fault') && !KNOWN_KEYS.includes('log'));
     assert.equal(closestKey('lnk.transprt'), 'link.transport');
+  });
+
+  it('are all in docs/sim-config.md (within their [link] or [link.faults] table)', async () => {
+    const docs = await readFile(new URL('../../docs/sim-config.md', import.meta.url), 'utf8');
+    const leaves = KNOWN_KEYS.filter(
+      (k) => !KNOWN_KEYS.some((o) => o.startsWith(`${k}.`) || o.startsWith(`${k}[]`)),
+    );
+    const missing = leaves.filter(
+      (k) => !docs.includes(`\`${k.replace(/^link\.(faults\.)?/, '')}\``),
+    );
+    assert.deepEqual(missing, []);
   });
 });
 
