@@ -17,6 +17,11 @@ interface SimFlags {
 const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
 
 async function runSim(ctx: Context, o: SimFlags): Promise<void> {
+  // Listening before anything is printed: whoever reads the banner may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   const config = await readSimConfig(o.simConfig);
   for (const warning of config.warnings) stderrLine(`ddmw sim: warning: ${warning}`);
   const { options } = config;
@@ -63,10 +68,7 @@ async function runSim(ctx: Context, o: SimFlags): Promise<void> {
     await sim.close();
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopped;
   await sim.close();
 }
 
