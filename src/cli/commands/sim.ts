@@ -1,75 +1,74 @@
 /** `ddmw sim`: runs the embedded simulator until interrupted. */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse } from 'smol-toml';
-import { DdmwError } from '../../err.ts';
-import { type SimulatorOptions, startSimulator } from '../../sim/index.ts';
+import { startSimulator } from '../../sim/index.ts';
 import { action } from '../action.ts';
+import { clientConfigToml, writeClientConfig } from '../client-config.ts';
 import type { Context } from '../context.ts';
+import { DEMO_ACCOUNT, inSimConfig, readSimConfig } from '../sim-config.ts';
+import { describeLink, isLossLine, reportLoss } from '../sim-report.ts';
 
 interface SimFlags {
   simConfig?: string;
   log?: boolean;
+  writeConfig?: string;
+  force?: boolean;
 }
 
-/** The account a simulator gets when its config names none. */
-const DEMO_ACCOUNT = { name: 'demo', pass: 'demo', perms: ['*'] };
-
-/** `sub-retry-delay` -> `subRetryDelay`, recursively, so TOML keys map onto the options. */
-function camelize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelize);
-  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [
-      k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
-      camelize(v),
-    ]),
-  );
-}
-
-async function simOptions(path: string | undefined): Promise<SimulatorOptions> {
-  if (path === undefined) return { accounts: [DEMO_ACCOUNT] };
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new DdmwError(
-      'CONFIG',
-      `Cannot read the simulator config ${path}: ${(err as Error).message}`,
-    );
-  }
-  try {
-    const options = camelize(parse(text)) as SimulatorOptions;
-    return { ...options, accounts: options.accounts ?? [DEMO_ACCOUNT] };
-  } catch (err) {
-    throw new DdmwError(
-      'CONFIG',
-      `Invalid TOML in ${path}: ${(err as Error).message.split('\n')[0]}`,
-    );
-  }
-}
+const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
 
 async function runSim(ctx: Context, o: SimFlags): Promise<void> {
-  const options = await simOptions(o.simConfig);
-  if (o.log) options.log = (line) => process.stderr.write(`${line}\n`);
-  const sim = await startSimulator(options);
-  const addresses = { sender: sim.sender, receiver: sim.receiver };
-  const accounts = options.accounts?.map((a) => a.name).join(', ');
-  ctx.print(
-    addresses,
-    [
-      'DDMW simulator running (Ctrl-C to stop)',
-      `  sender   msgif  ${sim.sender.msgif}`,
-      `  sender   mgmtif ${sim.sender.mgmtif}`,
-      `  receiver subif  ${sim.receiver.subif}`,
-      `  receiver mgmtif ${sim.receiver.mgmtif}`,
-      `  accounts: ${accounts}${options.accounts?.includes(DEMO_ACCOUNT) ? ' (pass "demo", all permissions)' : ''}`,
-    ].join('\n'),
-  );
-  await new Promise<void>((resolve) => {
+  // Listening before anything is printed: whoever reads the banner may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  const config = await readSimConfig(o.simConfig);
+  for (const warning of config.warnings) stderrLine(`ddmw sim: warning: ${warning}`);
+  const { options } = config;
+  // Loss and link lines come from the events below, --log or not.
+  if (o.log) {
+    options.log = (line) => {
+      if (!isLossLine(line)) stderrLine(line);
+    };
+  }
+  const file = o.simConfig;
+  const sim = await startSimulator(options).catch((err: unknown) => {
+    throw file === undefined ? err : inSimConfig(file, err);
+  });
+  reportLoss(sim, stderrLine);
+  try {
+    const link = describeLink(options.link);
+    const clientConfig = clientConfigToml(
+      sim,
+      config.demo ? DEMO_ACCOUNT : undefined,
+      config.accounts,
+    );
+    if (o.writeConfig !== undefined) {
+      await writeClientConfig(o.writeConfig, clientConfig, o.force === true);
+    }
+    ctx.print(
+      { sender: sim.sender, receiver: sim.receiver, ...link, clientConfig },
+      [
+        'DDMW simulator running (Ctrl-C to stop)',
+        `  sender   msgif  ${sim.sender.msgif}`,
+        `  sender   mgmtif ${sim.sender.mgmtif}`,
+        `  receiver subif  ${sim.receiver.subif}`,
+        `  receiver mgmtif ${sim.receiver.mgmtif}`,
+        `  accounts: ${config.accounts}`,
+        `  link: ${link.link}`,
+        ...(link.faults === undefined ? [] : [`  faults: ${link.faults}`]),
+        o.writeConfig === undefined
+          ? '  client config (--write-config <file> writes it):'
+          : `  client config, written to ${o.writeConfig}:`,
+        '',
+        clientConfig.trimEnd(),
+      ].join('\n'),
+    );
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  await stopped;
   await sim.close();
 }
 
@@ -78,12 +77,14 @@ export function registerSimCommand(program: Command): void {
   program
     .command('sim')
     .description(
-      'run the embedded DDMW simulator (a sender and a receiver node) and print its addresses',
+      'run the embedded DDMW simulator (a sender and a receiver node), print its addresses and a client config',
     )
     .option(
       '--sim-config <file>',
-      'simulator settings (TOML: host, ports, accounts, link, push, ...)',
+      'simulator settings (TOML: host, ports, accounts, link, push, ...; see docs/sim-config.md)',
     )
-    .option('--log', 'log connections and requests to stderr')
+    .option('--log', 'log connections and requests to stderr (loss is always reported)')
+    .option('--write-config <file>', 'write the client ddmwapp.toml for this simulator (mode 0600)')
+    .option('--force', 'let --write-config overwrite an existing file')
     .action(action<SimFlags>(runSim));
 }

@@ -1,0 +1,132 @@
+/**
+ * A child process run by a test: its output collected, and every wait
+ * bounded by a deadline whose failure says what did not happen. A child
+ * still running at a deadline is a test failure, never an exit code.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+
+/** How a child ended. */
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Default deadline of every wait. */
+const DEFAULT_MS = 30_000;
+
+/** A running child process. */
+export class TestChild {
+  stdout = '';
+  stderr = '';
+  readonly #name: string;
+  readonly #child: ChildProcess;
+  readonly #changed = new EventEmitter();
+  #exit: Exit | Error | undefined;
+
+  /** Starts `command` with `args`; `name` names it in failures. */
+  constructor(name: string, command: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.#name = name;
+    this.#child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child.stdout?.on('data', (d: Buffer) => this.#add('stdout', d));
+    this.#child.stderr?.on('data', (d: Buffer) => this.#add('stderr', d));
+    this.#child.on('error', (err) => this.#ended(err));
+    this.#child.on('close', (code, signal) => this.#ended({ code, signal }));
+  }
+
+  #add(stream: 'stdout' | 'stderr', data: Buffer): void {
+    this[stream] += data.toString();
+    this.#changed.emit('change');
+  }
+
+  #ended(exit: Exit | Error): void {
+    this.#exit ??= exit;
+    this.#changed.emit('change');
+  }
+
+  /** What the child wrote, for failure messages. */
+  #output(): string {
+    return `\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`;
+  }
+
+  /**
+   * Waits until `check` returns something other than `undefined` (called at
+   * once and after every output or exit), and returns it. Rejects, saying
+   * `what` did not happen, after `ms`.
+   */
+  #until<T>(check: () => T | undefined, what: string, ms: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.#changed.off('change', onChange);
+        settle();
+      };
+      const onChange = () => {
+        let value: T | undefined;
+        try {
+          value = check();
+        } catch (err) {
+          finish(() => reject(err));
+          return;
+        }
+        if (value !== undefined) finish(() => resolve(value));
+      };
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new Error(`${this.#name}: ${what} did not happen within ${ms} ms${this.#output()}`),
+            ),
+          ),
+        ms,
+      );
+      this.#changed.on('change', onChange);
+      onChange();
+    });
+  }
+
+  /** The first match of `pattern` in `stream`; rejects when the child ends first or after `ms`. */
+  waitFor(
+    stream: 'stdout' | 'stderr',
+    pattern: RegExp,
+    what: string,
+    ms = DEFAULT_MS,
+  ): Promise<RegExpExecArray> {
+    return this.#until(
+      () => {
+        const match = pattern.exec(this[stream]);
+        if (match) return match;
+        if (this.#exit !== undefined) {
+          const how = this.#exit instanceof Error ? this.#exit.message : JSON.stringify(this.#exit);
+          throw new Error(`${this.#name} ended (${how}) before ${what}${this.#output()}`);
+        }
+        return undefined;
+      },
+      what,
+      ms,
+    );
+  }
+
+  /** How the child ended; rejects when it is still running after `ms`. */
+  exited(ms = DEFAULT_MS): Promise<Exit> {
+    return this.#until(
+      () => {
+        if (this.#exit instanceof Error) throw this.#exit;
+        return this.#exit;
+      },
+      'the exit',
+      ms,
+    );
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  stop(signal: NodeJS.Signals = 'SIGTERM', ms = DEFAULT_MS): Promise<Exit> {
+    this.#child.kill(signal);
+    return this.exited(ms);
+  }
+
+  /** Cleanup: kills the child if it still runs. */
+  kill(): void {
+    if (this.#exit === undefined) this.#child.kill('SIGKILL');
+  }
+}
