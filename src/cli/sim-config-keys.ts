@@ -61,6 +61,7 @@ const SCHEMA = {
     fault: 'callback',
   },
   queueLimit: 'value',
+  queueLimitBytes: 'value',
   push: [{ ch: 'value', addr: 'value' }],
   pushReconnectDelayMs: 'value',
 } as const satisfies Schema<SimulatorOptions>;

@@ -160,6 +160,17 @@ function number(
   return value;
 }
 
+/** A number option that has no default: missing is as bad as wrong. */
+function required(
+  option: string,
+  value: unknown,
+  check: (n: number) => boolean,
+  why: string,
+): number {
+  if (value === undefined) throw bad(option, why, value);
+  return number(option, value, 0, check, why);
+}
+
 const probability = (option: string, value: unknown) =>
   number(`faults.${option}`, value, 0, (n) => n >= 0 && n <= 1, 'must be a number from 0 to 1');
 
@@ -200,8 +211,8 @@ function faultSettings(f: LinkFaults | undefined): LinkSettings['faults'] {
         throw bad(`faults.down[${i}]`, 'must be { atMs, forMs }', w);
       const finite = (n: number) => Number.isFinite(n) && n >= 0;
       return {
-        atMs: number(`faults.down[${i}].atMs`, w.atMs, Number.NaN, finite, 'must be 0 or more'),
-        forMs: number(`faults.down[${i}].forMs`, w.forMs, Number.NaN, finite, 'must be 0 or more'),
+        atMs: required(`faults.down[${i}].atMs`, w.atMs, finite, 'must be 0 or more'),
+        forMs: required(`faults.down[${i}].forMs`, w.forMs, finite, 'must be 0 or more'),
       };
     }),
   };
