@@ -18,6 +18,7 @@ import { open, READ_AHEAD, type StreamEvent, type StreamWriter } from '../../src
 const APP = { name: 'app', pass: 'app-pass' };
 const SENDONLY = { name: 'narrow', pass: 'narrow-pass' };
 const MiB = 1024 * 1024;
+const QUEUE_LIMIT_BYTES = 64 * MiB;
 let sim: Simulator;
 const conns: Connection[] = [];
 
@@ -71,6 +72,8 @@ before(async () => {
       { ...APP, perms: ['*'] },
       { ...SENDONLY, perms: ['send:9'] },
     ],
+    // A subscriber that stops reading is dropped once this much of a stream waits for it.
+    queueLimitBytes: QUEUE_LIMIT_BYTES,
   });
 });
 after(async () => {
@@ -202,7 +205,7 @@ describe('strm', () => {
       return pending;
     })();
     const chunk = randomBytes(MiB);
-    for (let i = 0; i < 48; i++) await write(w, chunk);
+    for (let i = 0; i < QUEUE_LIMIT_BYTES / MiB + 16; i++) await write(w, chunk);
     await finish(w); // the link has no back channel: the writer completes anyway
     await assert.rejects(readAll(ev.stream), (err: unknown) => {
       assert.ok(err instanceof DdmwError);

@@ -37,6 +37,9 @@ export interface LinkSenderOptions {
   onOpen: (number: number, info: TransferInfo & { size: number }) => void;
 }
 
+/** Longest time an overrun sleep is made up for, in one burst of frames. */
+const CATCH_UP_MS = 2;
+
 /** Sleeps as needed so that bytes leave at no more than the configured rate. */
 class Pacer {
   readonly #bytesPerMs: number;
@@ -51,7 +54,9 @@ class Pacer {
   book(bytes: number): Promise<void> | undefined {
     if (this.#bytesPerMs === Number.POSITIVE_INFINITY) return undefined;
     const now = performance.now();
-    const start = Math.max(this.#free, now);
+    // A sleep that overran (timers are coarse, the machine busy) is made up
+    // for, by at most CATCH_UP_MS of frames at once: the average is the pace.
+    const start = Math.max(this.#free, now - CATCH_UP_MS);
     this.#free = start + bytes / this.#bytesPerMs;
     // Timers have a resolution of about 1 ms: shorter waits add up and are slept in one go.
     if (start - now < 1) return undefined;

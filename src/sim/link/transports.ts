@@ -42,6 +42,8 @@ export class ChannelTransport implements FrameTransport {
   #written = 0;
   #freed = 0;
   #waiting: (() => void) | undefined;
+  /** A message telling the reader how far the ring is written is on its way. */
+  #telling = false;
   #closed = false;
 
   constructor(port: MessagePort, ring: SharedArrayBuffer) {
@@ -79,7 +81,13 @@ export class ChannelTransport implements FrameTransport {
   #put(frame: Buffer): void {
     if (this.#closed) return;
     this.#written = writeFrame(this.#ring, this.#written, frame);
-    this.#port.postMessage(this.#written);
+    // One message per turn of the event loop, however many frames went in.
+    if (this.#telling) return;
+    this.#telling = true;
+    setImmediate(() => {
+      this.#telling = false;
+      if (!this.#closed) this.#port.postMessage(this.#written);
+    });
   }
 
   close(): Promise<void> {

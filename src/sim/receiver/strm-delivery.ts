@@ -2,7 +2,7 @@
  * Streams on the receiver node (provisional wire format, see
  * docs/streams.md). The link delivers a stream as a start transfer, numbered
  * segments and an end (or abort); the router checks them (no missing
- * segment, total length and sha-256 at the end) and hands each segment on
+ * segment, total length and segment count at the end) and hands each segment on
  * to the subscribers at once, so they read the stream while it is sent.
  *
  * Each subscriber gets a {@link StreamOutlet}, written to its connection as
@@ -15,7 +15,7 @@
  *
  * A stream occupies the subscriber's connection from its start to its end:
  * messages (and other streams) that arrive meanwhile wait in the
- * subscriber's queue. An outlet buffers at most {@link STREAM_BUFFER_LIMIT}
+ * subscriber's queue. An outlet buffers at most the subscriber's `queueLimitBytes`
  * bytes the subscriber has not taken yet; beyond that the subscriber is too
  * slow: its stream is aborted and it is disconnected, as for messages. While
  * an outlet waits in the queue, what it buffers also counts towards the
@@ -30,8 +30,6 @@ import { discard, type Spooled } from '../node/spool.ts';
 import { LINK_TOPICS } from '../sender/strmif.ts';
 import type { SimulatorStats } from '../stats.ts';
 
-/** Bytes of a stream one subscriber may leave untaken before it is dropped as too slow (16 MiB). */
-export const STREAM_BUFFER_LIMIT = 16 * 1024 * 1024;
 /**
  * A stream that gets nothing from the link for this long is aborted: its end
  * was lost (an open stream sends an empty segment when quiet, sender/strmif.ts).
@@ -40,7 +38,7 @@ export const STREAM_IDLE_MS = 120_000;
 
 /** What a {@link StreamOutlet} tells its subscriber. */
 export interface OutletEvents {
-  /** The subscriber left more than {@link STREAM_BUFFER_LIMIT} bytes untaken. */
+  /** The subscriber left more than the outlet's limit untaken. */
   overflow(): void;
   /** The bytes buffered for the subscriber changed by `delta`. */
   buffered(delta: number): void;
@@ -52,13 +50,16 @@ export class StreamOutlet {
   readonly header: { xferId: string };
   readonly #start: Buffer;
   readonly #events: OutletEvents;
+  /** Most bytes buffered before the subscriber is too slow. */
+  readonly #limit: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
   #final: Telegram | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(start: Telegram, xferId: string, events: OutletEvents) {
+  constructor(start: Telegram, xferId: string, limit: number, events: OutletEvents) {
     this.header = { xferId };
+    this.#limit = limit;
     this.#start = encodeTelegram(start);
     this.#events = events;
   }
@@ -77,7 +78,7 @@ export class StreamOutlet {
   /** Queues a segment for the subscriber. */
   push(bytes: Buffer): void {
     if (this.#final) return;
-    if (this.#buffered + bytes.length > STREAM_BUFFER_LIMIT) {
+    if (this.#buffered + bytes.length > this.#limit) {
       this.abort('too slow: the subscriber did not keep up with the stream');
       this.#events.overflow();
       return;
@@ -204,9 +205,9 @@ export class StreamRouter {
     } else if (tg.topic === LINK_TOPICS.end) {
       const sha = s.hash.digest('hex');
       const p = tg.params;
-      if (p.getInt('Len') !== s.len || p.getInt('Segs') !== s.seq || p.getStr('Sha256') !== sha) {
+      if (p.getInt('Len') !== s.len || p.getInt('Segs') !== s.seq) {
         this.#options.stats.transfersCorrupt++;
-        this.#abort(xferId, 'the stream failed its integrity check (length or sha-256)');
+        this.#abort(xferId, 'the stream failed its integrity check (length or segment count)');
         return;
       }
       this.#close(xferId);

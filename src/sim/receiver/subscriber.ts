@@ -15,7 +15,7 @@ import type { ReceivedMessage } from '../node/message.ts';
 import type { Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
 import { grownOver, type QueueLimits, type QueueLoad, queueRefusal } from './queue-limits.ts';
-import { STREAM_BUFFER_LIMIT, StreamOutlet } from './strm-delivery.ts';
+import { StreamOutlet } from './strm-delivery.ts';
 
 /** How a subscriber or push target queues messages. */
 export interface OutletOptions extends QueueLimits {
@@ -80,9 +80,10 @@ export class Subscriber {
       this.#tooSlow(`stream ${xferId}: ${refusal}`);
       return undefined;
     }
-    const outlet: StreamOutlet = new StreamOutlet(start, xferId, {
+    const limit = this.#options.queueLimitBytes;
+    const outlet: StreamOutlet = new StreamOutlet(start, xferId, limit, {
       overflow: () =>
-        this.#tooSlow(`stream ${xferId}: more than ${STREAM_BUFFER_LIMIT} bytes not taken`),
+        this.#tooSlow(`stream ${xferId}: more than ${limit} bytes not taken (queueLimitBytes)`),
       buffered: (delta) => this.#streamBuffered(outlet, delta),
     });
     this.#queue.push(outlet);

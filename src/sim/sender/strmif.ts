@@ -18,7 +18,7 @@
  * socket, which is the writer's only backpressure: the link has no back
  * channel.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { encodeTelegram, Params, Telegram, U32, U64 } from '../../blather/index.ts';
 import type { LinkSender } from '../link/sender.ts';
 import { mayUse, parseChannel } from '../node/channels.ts';
@@ -62,7 +62,6 @@ export interface StrmifContext {
 class OutgoingStream {
   readonly #link: LinkSender;
   readonly #xferId: string;
-  readonly #hash = createHash('sha256');
   readonly #segmentSize: number;
   #segment: Buffer;
   #filled = 0;
@@ -139,7 +138,6 @@ class OutgoingStream {
   async flush(): Promise<void> {
     if (this.#filled > 0) {
       const bytes = this.#segment.subarray(0, this.#filled);
-      this.#hash.update(bytes);
       this.length += bytes.length;
       this.#segmentOut(bytes);
       this.#segment = Buffer.allocUnsafe(this.#segmentSize);
@@ -148,12 +146,11 @@ class OutgoingStream {
     await this.#settle(IN_FLIGHT - 1);
   }
 
-  /** Sends the rest and the end (length, segment count, sha-256); resolves once all is on the link. */
+  /** Sends the rest and the end (length, segment count); resolves once all is on the link. */
   async end(): Promise<void> {
     await this.flush();
     clearInterval(this.#keepalive);
-    const sha = this.#hash.digest('hex');
-    const params = { XferId: this.#xferId, Len: this.length, Segs: this.#seq, Sha256: sha };
+    const params = { XferId: this.#xferId, Len: this.length, Segs: this.#seq };
     this.#enqueue(new Telegram(LINK_TOPICS.end, params));
     await this.#settle(0);
   }
