@@ -156,6 +156,7 @@ describe('reassembly', () => {
       maxTransferBytes: link.maxTransferBytes,
       heartbeatMs: 1000,
       heartbeatMisses: 3,
+      watchLink: false,
     };
     const r = new Reassembler(
       config,

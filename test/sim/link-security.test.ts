@@ -130,6 +130,37 @@ describe('cut-through', () => {
     });
   }
 
+  it('a stalled upload does not hold back the loss report of a later transfer', async () => {
+    const sim = await startSimulator({
+      accounts: [{ ...ALL, perms: ['*'] }],
+      link: { heartbeatMs: 50, fault: ({ transfer }) => (transfer === 2 ? 'drop' : undefined) },
+    });
+    const losses: LossEvent[] = [];
+    sim.on('loss', (e) => losses.push(e));
+    const clients = new WireClients();
+    try {
+      await clients.subscriber(sim.receiver.subif, 42, ALL);
+      const slow = await clients.open(sim.sender.msgif, ALL);
+      const fast = await clients.open(sim.sender.msgif, ALL);
+      const stalled = await slow.request('Msg', { _Ch: '42', Len: 1024 * 1024 });
+      slow.socket.write(randomBytes(100_000)); // transfer 1 stalls here
+      const lostId = await sendMsg(fast, { ch: 42, payload: randomBytes(5000) }); // transfer 2
+      await waitFor(
+        'the loss of transfer 2, with transfer 1 still open',
+        () => losses.length > 0,
+        10_000,
+      );
+      assert.deepEqual(
+        losses.map((e) => [e.transfer, e.kind, e.xferId]),
+        [[2, 'lost', lostId]],
+      );
+      assert.notEqual(stalled.params.get('XferId'), lostId);
+    } finally {
+      clients.destroyAll();
+      await sim.close();
+    }
+  });
+
   it('an upload that fails midway is never delivered, and is reported as aborted', async () => {
     const r = await rig('stream');
     try {

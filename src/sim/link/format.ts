@@ -17,12 +17,13 @@
  *  8      8   link session: random, chosen when the sending end starts
  * 16      8   transfer number (data, abort), heartbeat number (heartbeat)
  * 24      4   sequence number of this data frame, 0 .. count-1
- * 28      4   count: data frames in the transfer
- * 32      8   total: data bytes in the transfer
+ * 28      4   count: data frames in the transfer (heartbeat: open transfers listed)
+ * 32      8   total: data bytes in the transfer (heartbeat: the limit, see below)
  * 40      8   offset of this frame's data within the transfer
  * 48      8   watermark: every transfer numbered below it has been sent whole
  * 56      H   transfer header (FIRST only)
- *  .      -   data
+ *  .      -   data (heartbeat: the open transfers, u64 each: every transfer
+ *             below the limit that is not listed has left whole)
  * end-16 16   tag: AES-256-GCM (GMAC) over everything before it
  * ```
  *
@@ -102,6 +103,22 @@ function readU64(buf: Buffer, at: number): number | undefined {
   const high = buf.readUInt32BE(at);
   // Larger values are not safe integers; no genuine frame carries one.
   return high >= 2 ** 21 ? undefined : high * TWO_32 + buf.readUInt32BE(at + 4);
+}
+
+/** Writes numbers (u64 each) at `at`: the open transfers a heartbeat lists. */
+export function writeNumbers(buf: Buffer, at: number, numbers: readonly number[]): void {
+  for (const [i, n] of numbers.entries()) writeU64(buf, n, at + i * 8);
+}
+
+/** Reads the numbers {@link writeNumbers} wrote; undefined if one is out of range. */
+export function readNumbers(data: Buffer): number[] | undefined {
+  const numbers: number[] = [];
+  for (let at = 0; at + 8 <= data.length; at += 8) {
+    const n = readU64(data, at);
+    if (n === undefined) return undefined;
+    numbers.push(n);
+  }
+  return numbers;
 }
 
 /** Writes the fixed part of a frame at `buf[0..FIXED_SIZE)`. */
@@ -196,8 +213,10 @@ export function openFrame(buf: Buffer, check: FrameCheck): Frame | string {
   const end = buf.length - TAG_SIZE;
   const fields = { transfer, seq, count, total, offset, watermark, headerSize };
   if (type === FrameType.heartbeat || type === FrameType.abort) {
-    if (headerSize !== 0 || end !== FIXED_SIZE) return 'a control frame with data';
-    return { type, ...fields, header: undefined, data: buf.subarray(FIXED_SIZE, FIXED_SIZE) };
+    // A heartbeat lists `count` open transfers; an abort carries nothing.
+    const body = type === FrameType.heartbeat ? count * 8 : 0;
+    if (headerSize !== 0 || end !== FIXED_SIZE + body) return 'a control frame of the wrong size';
+    return { type, ...fields, header: undefined, data: buf.subarray(FIXED_SIZE, end) };
   }
   if (type !== FrameType.data) return `unknown frame type ${type}`;
   if (transfer < 1) return 'transfer number 0';
@@ -290,4 +309,10 @@ export interface LinkReceiverConfig {
   maxTransferBytes: number;
   heartbeatMs: number;
   heartbeatMisses: number;
+  /**
+   * Whether missed heartbeats are reported (UDP, or down windows): on the
+   * lossless transport a busy sending thread would only look like a link
+   * that went down.
+   */
+  watchLink: boolean;
 }

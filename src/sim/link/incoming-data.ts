@@ -79,6 +79,7 @@ export class IncomingData {
       this.error = new Error(
         `receiver overrun: more than ${this.#budget.limit} bytes waiting for the disk`,
       );
+      this.#budget.add(-this.#batchBytes); // the pending batch will never be written
       this.#batch = [];
       this.#batchBytes = 0;
       return;

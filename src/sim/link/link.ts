@@ -54,6 +54,7 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
   const { settings, stats, log, reports } = ctx;
   const key = randomBytes(KEY_SIZE);
   const session = randomBytes(SESSION_SIZE);
+  let sender: LinkSender | undefined;
   const receiver = await LinkReceiver.start({
     config: {
       transport: settings.transport,
@@ -68,6 +69,7 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
       maxTransferBytes: settings.maxTransferBytes,
       heartbeatMs: settings.heartbeatMs,
       heartbeatMisses: settings.heartbeatMisses,
+      watchLink: settings.transport === 'udp' || settings.faults.down.length > 0,
     },
     onTransfer: async (transfer) => {
       await ctx.onTransfer(transfer);
@@ -75,6 +77,12 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
     },
     onFailure: (f) => reports.report(f.number, f.kind, f.reason),
     onLinkState: ctx.onLinkState,
+    onThreadExit: () => {
+      // Nothing can arrive any more: say so, and stop the sending end (it would wait forever).
+      log?.('link: the receiving thread ended');
+      ctx.onLinkState('down', 'the receiving end of the link stopped');
+      void sender?.close();
+    },
     stats,
     log,
   });
@@ -89,7 +97,7 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
     await receiver.close();
     throw err;
   }
-  const sender = new LinkSender({
+  sender = new LinkSender({
     settings,
     transport,
     key,
@@ -98,10 +106,11 @@ export async function startLink(ctx: LinkContext): Promise<Link> {
     log,
     onOpen: (number, carried) => reports.opened(number, carried),
   });
+  const started = sender;
   return {
-    sender,
+    sender: started,
     async close() {
-      await sender.close();
+      await started.close();
       await receiver.close();
     },
   };

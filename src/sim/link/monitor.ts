@@ -8,7 +8,7 @@
 export class LinkMonitor {
   readonly #silenceMs: number;
   readonly #report: (state: 'up' | 'down', reason: string) => void;
-  readonly #timer: NodeJS.Timeout;
+  readonly #timer: NodeJS.Timeout | undefined;
   #lastAlive = performance.now();
   #down = false;
   #held = false;
@@ -20,7 +20,8 @@ export class LinkMonitor {
   ) {
     this.#silenceMs = heartbeatMs * misses;
     this.#report = report;
-    this.#timer = setInterval(() => this.#check(), heartbeatMs);
+    // A period of 0: the link's state is not watched.
+    this.#timer = heartbeatMs > 0 ? setInterval(() => this.#check(), heartbeatMs) : undefined;
   }
 
   /** An authentic frame arrived. */

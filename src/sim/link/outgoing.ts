@@ -7,7 +7,7 @@
  * which slows the client's socket down. An upload that fails midway aborts
  * the transfer, and the receiving end discards it.
  */
-import type { BurstState } from './faults.ts';
+import type { BurstState, FrameFate } from './faults.ts';
 import { frameCount } from './format.ts';
 
 /** Bytes that may wait for the link in one transfer before the uploader is held back. */
@@ -34,6 +34,8 @@ export class OutgoingTransfer {
   readonly info: TransferInfo;
   /** The burst fault model's state, moved on frame by frame. */
   readonly burst: BurstState;
+  /** A frame the reorder model holds back, sent after the next one, and its copies' fates. */
+  held: { frame: Buffer; fates: FrameFate[] } | undefined;
   /** Next data frame to build, and where its data starts. */
   seq = 0;
   offset = 0;

@@ -17,6 +17,7 @@ import {
   type LinkEvent,
   type LinkReceiverConfig,
   openFrame,
+  readNumbers,
 } from './format.ts';
 import { IncomingData, type WriteBudget } from './incoming-data.ts';
 
@@ -110,6 +111,7 @@ export class Reassembler {
     if (f.type === FrameType.data) this.#data(f);
     else if (f.type === FrameType.abort) this.#abort(f.transfer);
     this.#advance(f.watermark);
+    if (f.type === FrameType.heartbeat) this.#sweep(f.total, readNumbers(f.data) ?? []);
   }
 
   #reject(reason: string, claimed: number | undefined): void {
@@ -260,18 +262,36 @@ export class Reassembler {
   /** Every transfer below `watermark` has left the sending end: those not complete are lost. */
   #advance(watermark: number): void {
     for (let n = this.#resolvedBelow; n < watermark; n++) {
-      if (this.#resolved.delete(n)) continue;
-      const t = this.#active.get(n);
-      this.#active.delete(n);
-      const damaged = this.#damaged.delete(n) || (t?.damaged ?? false);
-      const missing = t
-        ? `${t.count - t.arrived} of its ${t.count} frames missing`
-        : 'none of its frames arrived';
-      const why = damaged ? `${missing}, and a frame of it failed authentication` : missing;
-      this.#post({ type: 'lost', transfer: n, kind: damaged ? 'corrupt' : 'lost', reason: why });
-      if (t) this.#finishing = this.#finishing.then(() => this.#discard(t));
+      if (!this.#resolved.delete(n)) this.#lost(n);
     }
     if (watermark > this.#resolvedBelow) this.#resolvedBelow = watermark;
+  }
+
+  /**
+   * A heartbeat's view: every transfer below `limit` that is not `open` has
+   * left the sending end whole, so one not complete here is lost, even
+   * while an older transfer is still on its way (a stalled upload).
+   */
+  #sweep(limit: number, open: number[]): void {
+    const stillOpen = new Set(open);
+    for (let n = this.#resolvedBelow; n < limit; n++) {
+      if (stillOpen.has(n) || this.#resolved.has(n)) continue;
+      this.#lost(n);
+      this.#resolved.add(n);
+    }
+  }
+
+  /** Transfer `n` will never complete: reports it and drops what arrived of it. */
+  #lost(n: number): void {
+    const t = this.#active.get(n);
+    this.#active.delete(n);
+    const damaged = this.#damaged.delete(n) || (t?.damaged ?? false);
+    const missing = t
+      ? `${t.count - t.arrived} of its ${t.count} frames missing`
+      : 'none of its frames arrived';
+    const why = damaged ? `${missing}, and a frame of it failed authentication` : missing;
+    this.#post({ type: 'lost', transfer: n, kind: damaged ? 'corrupt' : 'lost', reason: why });
+    if (t) this.#finishing = this.#finishing.then(() => this.#discard(t));
   }
 
   /** Drops every transfer in progress and removes their spool files; waits for the completed ones to be posted. */

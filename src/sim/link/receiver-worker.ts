@@ -13,8 +13,9 @@
  * is lost. With UDP nothing can hold the sender back, so such transfers are
  * lost (overrun), as behind a physical diode.
  *
- * Messages from the node: `{ type: 'taken' }`, and `'close'` (stop, remove
- * unfinished spool files, exit).
+ * Messages from the node: `{ type: 'taken' }` (a transfer was routed),
+ * `{ type: 'released', bytes }` (memory of a budgeted transfer is free
+ * again), and `'close'` (stop, remove unfinished spool files, exit).
  */
 import { createSocket } from 'node:dgram';
 import { unlink } from 'node:fs/promises';
@@ -72,6 +73,7 @@ function post(event: LinkEvent, transfer: ArrayBuffer[] = []): void {
   if (event.type === 'complete') {
     if (config.transport === 'udp' && untaken >= MAX_UNTAKEN) {
       if (event.path) void unlink(event.path).catch(() => {});
+      if (event.budgeted) reassembler.release(event.size);
       const reason = `receiver overrun: ${MAX_UNTAKEN} transfers already wait for the receiver node`;
       port?.postMessage({
         type: 'lost',
@@ -88,8 +90,10 @@ function post(event: LinkEvent, transfer: ArrayBuffer[] = []): void {
 }
 
 const budget = new WriteBudget(MAX_UNWRITTEN_BYTES, updateFlow);
-const monitor = new LinkMonitor(config.heartbeatMs, config.heartbeatMisses, (state, reason) =>
-  post({ type: 'link', state, reason }),
+const monitor = new LinkMonitor(
+  config.watchLink ? config.heartbeatMs : 0,
+  config.heartbeatMisses,
+  (state, reason) => post({ type: 'link', state, reason }),
 );
 const reassembler = new Reassembler(config, post, budget, () => monitor.alive());
 const counts = setInterval(() => {

@@ -38,6 +38,8 @@ export interface LinkReceiverOptions {
   onFailure: (failure: FailedTransfer) => void;
   /** Gets every change of the link's state. */
   onLinkState: (state: 'up' | 'down', reason: string) => void;
+  /** Called if the thread ends before {@link LinkReceiver.close} (it crashed). */
+  onThreadExit: () => void;
   /** Counters to update. */
   stats: SimulatorStats;
   /** Where log lines go. */
@@ -103,6 +105,9 @@ export class LinkReceiver {
     this.port = port;
     this.#options = options;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    void this.#exited.then(() => {
+      if (!this.#closed) options.onThreadExit();
+    });
     worker.on('message', (event: LinkEvent) => this.#onEvent(event));
     worker.on('error', (err) => options.log?.(`link: receiving thread failed: ${err.message}`));
   }

@@ -19,6 +19,7 @@ import {
   sealFrame,
   TAG_SIZE,
   writeFixed,
+  writeNumbers,
 } from './format.ts';
 import { OutgoingTransfer, type TransferInfo } from './outgoing.ts';
 import type { LinkSettings } from './settings.ts';
@@ -64,13 +65,6 @@ class Pacer {
   }
 }
 
-/** A frame held back by the reorder model, sent after the next data frame. */
-interface HeldFrame {
-  transfer: OutgoingTransfer;
-  seq: number;
-  frame: Buffer;
-}
-
 /** The sending end of the link. */
 export class LinkSender {
   readonly #o: LinkSenderOptions;
@@ -80,7 +74,6 @@ export class LinkSender {
   readonly #queue: OutgoingTransfer[] = [];
   #nextNumber = 1;
   #heartbeats = 0;
-  #held: HeldFrame | undefined;
   /** The buffer data frames are built in, one at a time (warm memory: no allocation per frame). */
   readonly #frame: Buffer;
   #heartbeatDue = false;
@@ -139,12 +132,13 @@ export class LinkSender {
     wake?.();
   }
 
-  /** Every transfer numbered below this has left whole (or aborted). */
+  /**
+   * Every transfer numbered below this has left whole (or aborted). A
+   * transfer stays in the queue until its last frame is on the wire (a
+   * frame the reorder model holds back is never a transfer's last).
+   */
   #watermark(): number {
-    let low = this.#nextNumber;
-    if (this.#queue.length > 0) low = (this.#queue[0] as OutgoingTransfer).number;
-    if (this.#held) low = Math.min(low, this.#held.transfer.number);
-    return low;
+    return this.#queue.length > 0 ? (this.#queue[0] as OutgoingTransfer).number : this.#nextNumber;
   }
 
   #room(t: OutgoingTransfer): number {
@@ -159,33 +153,50 @@ export class LinkSender {
     while (!this.#stopped) {
       if (this.#heartbeatDue) {
         this.#heartbeatDue = false;
-        // A held frame goes first: the heartbeat's watermark must not pass it.
-        await this.#release();
-        await this.#control(FrameType.heartbeat, ++this.#heartbeats);
+        await this.#put(this.#heartbeatFrame(++this.#heartbeats));
         continue;
       }
       const t = this.#queue.find((q) => q.ready(this.#room(q)));
       if (!t) {
-        await this.#release();
-        const idle = !this.#queue.some((q) => q.ready(this.#room(q))) && !this.#heartbeatDue;
-        if (idle && !this.#stopped) {
+        if (!this.#heartbeatDue && !this.#stopped) {
           await new Promise<void>((resolve) => {
             this.#wake = resolve;
           });
         }
         continue;
       }
-      if (t.aborted !== undefined) {
-        this.#finish(t);
-        await this.#release();
-        await this.#control(FrameType.abort, t.number);
-        continue;
+      try {
+        await this.#advance(t);
+      } catch (err) {
+        // A transfer the link cannot carry (a bug, a hook that throws) must not stop the link.
+        const text = err instanceof Error ? err.message : String(err);
+        this.#o.log?.(`link: transfer ${t.number} aborted: ${text}`);
+        t.abort(`the link could not carry it: ${text}`);
       }
-      const seq = t.seq;
-      const frame = this.#dataFrame(t);
-      if (t.seq === t.count) this.#finish(t);
-      await this.#emitData(t, seq, frame);
     }
+  }
+
+  /** Sends the next frame of `t` (or its abort). */
+  async #advance(t: OutgoingTransfer): Promise<void> {
+    if (t.aborted !== undefined) {
+      this.#finish(t);
+      await this.#control(FrameType.abort, t.number);
+      return;
+    }
+    const seq = t.seq;
+    const frame = this.#dataFrame(t);
+    const fates = this.#fates(t, seq);
+    const last = t.seq === t.count;
+    // Reordering swaps a frame with the next one of the same transfer (never its last).
+    if (!last && !t.held && this.#faults.reorders(t.number, seq)) {
+      t.held = { frame: Buffer.from(frame), fates };
+      return;
+    }
+    await this.#copies(frame, fates);
+    const held = t.held;
+    t.held = undefined;
+    if (held) await this.#copies(held.frame, held.fates);
+    if (last) this.#finish(t);
   }
 
   #finish(t: OutgoingTransfer): void {
@@ -222,27 +233,22 @@ export class LinkSender {
     return frame;
   }
 
-  /** Sends a data frame through the reorder model, then the frame it held back, if any. */
-  async #emitData(t: OutgoingTransfer, seq: number, frame: Buffer): Promise<void> {
-    if (!this.#held && this.#faults.reorders(t.number, seq)) {
-      this.#held = { transfer: t, seq, frame: Buffer.from(frame) };
-      return;
-    }
-    await this.#copies(t, seq, frame);
-    await this.#release();
-  }
-
-  /** Sends the frame the reorder model held back, if any. */
-  async #release(): Promise<void> {
-    const held = this.#held;
-    this.#held = undefined;
-    if (held) await this.#copies(held.transfer, held.seq, held.frame);
-  }
-
-  /** Sends the `redundancy` copies of a data frame, each through the fault models. */
-  async #copies(t: OutgoingTransfer, seq: number, frame: Buffer): Promise<void> {
+  /**
+   * What becomes of each of the `redundancy` copies of a data frame, decided
+   * when it is built: in sequence order within its transfer, whatever the
+   * timing, so the fault models are reproducible.
+   */
+  #fates(t: OutgoingTransfer, seq: number): FrameFate[] {
+    const fates: FrameFate[] = [];
     for (let copy = 0; copy < this.#o.settings.redundancy; copy++) {
-      const fate: FrameFate = this.#faults.fate(t.number, seq, t.count, copy, t.burst);
+      fates.push(this.#faults.fate(t.number, seq, t.count, copy, t.burst));
+    }
+    return fates;
+  }
+
+  /** Sends the copies of a data frame as their fates say. */
+  async #copies(frame: Buffer, fates: FrameFate[]): Promise<void> {
+    for (const fate of fates) {
       if (fate === 'drop') {
         this.#o.stats.framesDropped++;
         continue;
@@ -253,7 +259,34 @@ export class LinkSender {
     }
   }
 
-  /** Sends a heartbeat or an abort: not subject to the random fault models, only to down windows. */
+  /**
+   * A heartbeat: it carries the watermark, and also the transfers still on
+   * their way (so that a stalled upload does not keep the receiving end
+   * from deciding about the transfers after it).
+   */
+  #heartbeatFrame(number: number): Buffer {
+    const room = Math.floor((this.#o.settings.datagramSize - FIXED_SIZE - TAG_SIZE) / 8);
+    const open = this.#queue.slice(0, room).map((t) => t.number);
+    // Beyond the room, only what is below the last one listed is decided.
+    const limit = open.length < this.#queue.length ? (open.at(-1) as number) + 1 : this.#nextNumber;
+    const frame = Buffer.allocUnsafe(FIXED_SIZE + open.length * 8 + TAG_SIZE);
+    writeFixed(frame, {
+      type: FrameType.heartbeat,
+      session: this.#o.session,
+      transfer: number,
+      seq: 0,
+      count: open.length,
+      total: limit,
+      offset: 0,
+      watermark: this.#watermark(),
+      headerSize: 0,
+    });
+    writeNumbers(frame, FIXED_SIZE, open);
+    sealFrame(this.#o.key, frame);
+    return frame;
+  }
+
+  /** Sends an abort: not subject to the random fault models, only to down windows. */
   async #control(type: FrameType, transfer: number): Promise<void> {
     const frame = Buffer.allocUnsafe(FIXED_SIZE + TAG_SIZE);
     writeFixed(frame, {
@@ -268,8 +301,7 @@ export class LinkSender {
       headerSize: 0,
     });
     sealFrame(this.#o.key, frame);
-    const copies = type === FrameType.heartbeat ? 1 : this.#o.settings.redundancy;
-    for (let copy = 0; copy < copies; copy++) await this.#put(frame);
+    for (let copy = 0; copy < this.#o.settings.redundancy; copy++) await this.#put(frame);
   }
 
   /** Puts one frame on the transport, unless the link is down; paced. */
@@ -292,10 +324,10 @@ export class LinkSender {
       this.#stopped = true;
       clearInterval(this.#heartbeat);
       this.#poke();
+      // Closed first: a send waiting for a receiving end that is gone returns.
+      await this.#o.transport.close();
       await this.#pump;
       for (const t of this.#queue.splice(0)) t.done();
-      this.#held = undefined;
-      await this.#o.transport.close();
     })();
     return this.#closed;
   }

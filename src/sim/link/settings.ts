@@ -3,9 +3,9 @@
  * checks. Two transports carry the same frames (see docs/simulator.md,
  * "The one-way link"):
  *
- * - `stream` (the default): a Unix socket in the simulator's private spool
- *   folder. The kernel's flow control holds the sending end back when the
- *   receiving end is busy, so nothing is ever lost by accident.
+ * - `stream` (the default): a bounded ring in memory shared with the
+ *   receiving end's thread; the sending end waits while it is full, so
+ *   nothing is ever lost by accident.
  * - `udp`: paced datagrams on loopback, as a physical diode behaves: the
  *   receiving end can be overrun, and loss is real (and reported).
  *
@@ -141,6 +141,15 @@ export const DEFAULT_HEARTBEAT_MISSES = 4;
 /** Default largest transfer: 1 TiB. */
 export const DEFAULT_MAX_TRANSFER_BYTES = 2 ** 40;
 const MAX_REDUNDANCY = 8;
+/** Longest heartbeat period: 1 hour (timers misbehave beyond 2^31-1 ms). */
+const MAX_HEARTBEAT_MS = 3_600_000;
+/** Smallest `maxTransferBytes`: a stream segment (64 KiB) must fit. */
+const MIN_MAX_TRANSFER_BYTES = 64 * 1024;
+/**
+ * Largest `maxTransferBytes`: 3 TiB, so that a transfer of the smallest
+ * frames (952 data bytes each) still numbers its frames in 32 bits.
+ */
+const MAX_MAX_TRANSFER_BYTES = 3 * 2 ** 40;
 
 function bad(option: string, why: string, value: unknown): DdmwError {
   return new DdmwError('BAD_INPUT', `Simulator option link.${option} ${why}, got ${String(value)}`);
@@ -235,7 +244,6 @@ export function linkSettings(link: LinkOptions | undefined): LinkSettings {
     throw bad('fault', 'must be a function', o.fault);
   }
   const positive = (n: number) => n > 0;
-  const positiveFinite = (n: number) => n > 0 && Number.isFinite(n);
   return {
     transport,
     rateBytesPerSec: number(
@@ -263,8 +271,8 @@ export function linkSettings(link: LinkOptions | undefined): LinkSettings {
       'heartbeatMs',
       o.heartbeatMs,
       DEFAULT_HEARTBEAT_MS,
-      positiveFinite,
-      'must be a positive number',
+      (n) => n > 0 && n <= MAX_HEARTBEAT_MS,
+      `must be a positive number of at most ${MAX_HEARTBEAT_MS} (1 hour)`,
     ),
     heartbeatMisses: number(
       'heartbeatMisses',
@@ -277,8 +285,8 @@ export function linkSettings(link: LinkOptions | undefined): LinkSettings {
       'maxTransferBytes',
       o.maxTransferBytes,
       DEFAULT_MAX_TRANSFER_BYTES,
-      integerIn(0, Number.MAX_SAFE_INTEGER),
-      'must be an integer from 0 to 2^53-1',
+      integerIn(MIN_MAX_TRANSFER_BYTES, MAX_MAX_TRANSFER_BYTES),
+      `must be an integer from ${MIN_MAX_TRANSFER_BYTES} to ${MAX_MAX_TRANSFER_BYTES}`,
     ),
     faults: faultSettings(o.faults),
     fault: o.fault,

@@ -42,6 +42,9 @@ export const IN_FLIGHT = 16;
  */
 export const KEEPALIVE_MS = 30_000;
 
+/** Characters of an abort reason carried to the receiver (4 bytes each at most: it fits a header). */
+const MAX_REASON_CHARS = 150;
+
 /** Topics of the stream transfers on the link (their headers). */
 export const LINK_TOPICS = {
   start: 'Strm',
@@ -158,7 +161,9 @@ class OutgoingStream {
   /** Tells the receiving end that the stream will not be completed. */
   abort(reason: string): void {
     clearInterval(this.#keepalive);
-    this.#enqueue(new Telegram(LINK_TOPICS.abort, { XferId: this.#xferId, Reason: reason }));
+    // The reason may come from the client: cut it to fit a transfer header (and one line).
+    const short = [...reason.replace(/[\r\n]+/g, ' ')].slice(0, MAX_REASON_CHARS).join('');
+    this.#enqueue(new Telegram(LINK_TOPICS.abort, { XferId: this.#xferId, Reason: short }));
   }
 }
 
