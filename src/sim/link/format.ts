@@ -282,9 +282,13 @@ export type LinkEvent =
 
 /**
  * What the node posts to the receiving thread: `taken` once it has routed
- * a transfer, `released` once the memory of a budgeted one is free again.
+ * `count` transfers, `released` once the memory of a budgeted one is free
+ * again.
  */
-export type NodeMessage = 'close' | { type: 'taken' } | { type: 'released'; bytes: number };
+export type NodeMessage =
+  | 'close'
+  | { type: 'taken'; count: number }
+  | { type: 'released'; bytes: number };
 
 /** What the receiver node passes to the receiving thread. */
 export interface LinkReceiverConfig {

@@ -13,7 +13,7 @@
  * is lost. With UDP nothing can hold the sender back, so such transfers are
  * lost (overrun), as behind a physical diode.
  *
- * Messages from the node: `{ type: 'taken' }` (a transfer was routed),
+ * Messages from the node: `{ type: 'taken', count }` (transfers routed),
  * `{ type: 'released', bytes }` (memory of a budgeted transfer is free
  * again), and `'close'` (stop, remove unfinished spool files, exit).
  */
@@ -135,6 +135,6 @@ port.on('message', (message: NodeMessage) => {
     reassembler.release(message.bytes);
     return;
   }
-  untaken--;
+  untaken -= message.count;
   updateFlow();
 });

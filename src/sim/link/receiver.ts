@@ -91,6 +91,8 @@ export class LinkReceiver {
   readonly #options: LinkReceiverOptions;
   readonly #exited: Promise<void>;
   #closed: Promise<void> | undefined;
+  /** Transfers routed that the thread has not been told of yet. */
+  #untold = 0;
 
   private constructor(
     worker: Worker,
@@ -161,7 +163,7 @@ export class LinkReceiver {
         const header = Buffer.from(event.header);
         void this.#options
           .onTransfer({ number: event.transfer, header, data })
-          .finally(() => this.#tell({ type: 'taken' }));
+          .finally(() => this.#taken());
         break;
       }
       case 'lost':
@@ -187,6 +189,15 @@ export class LinkReceiver {
       case 'listening':
         break;
     }
+  }
+
+  /** Tells the thread a transfer was routed: one message per event-loop turn, however many. */
+  #taken(): void {
+    if (this.#untold++ > 0) return;
+    setImmediate(() => {
+      this.#tell({ type: 'taken', count: this.#untold });
+      this.#untold = 0;
+    });
   }
 
   /** Posts to the thread, unless it is closing. */

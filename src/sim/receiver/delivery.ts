@@ -55,6 +55,7 @@ export class Delivery {
       },
       stats: options.stats,
       log: options.log,
+      onDiscard: options.onDiscard,
     });
   }
 
@@ -113,7 +114,7 @@ export class Delivery {
     const tg = await decodeHeader(bytes).catch(() => undefined);
     if (tg && StreamRouter.handles(tg.topic)) {
       this.#stats.transfersDelivered++;
-      await this.#streams.arrive(tg, data);
+      await this.#streams.arrive(number, tg, data);
       return;
     }
     let header: MsgHeader | undefined;

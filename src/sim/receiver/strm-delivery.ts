@@ -29,6 +29,7 @@ import type { Logger } from '../node/session.ts';
 import { discard, type Spooled } from '../node/spool.ts';
 import { LINK_TOPICS } from '../sender/strmif.ts';
 import type { SimulatorStats } from '../stats.ts';
+import type { Discarded } from './delivery.ts';
 
 /**
  * A stream that gets nothing from the link for this long is aborted: its end
@@ -147,7 +148,12 @@ export interface StreamRouterOptions {
   stats: SimulatorStats;
   /** Where log lines go. */
   log: Logger | undefined;
+  /** Gets every stream transfer the node drops (for loss reports). */
+  onDiscard: (discarded: Discarded) => void;
 }
+
+/** Most streams remembered as reported orphans. */
+const MAX_ORPHANS = 1000;
 
 /** A stream the link is delivering. */
 interface InboundStream {
@@ -163,6 +169,8 @@ interface InboundStream {
 export class StreamRouter {
   readonly #options: StreamRouterOptions;
   readonly #open = new Map<string, InboundStream>();
+  /** Streams whose segments arrive while they are not open (each reported once). */
+  readonly #orphans = new Set<string>();
 
   constructor(options: StreamRouterOptions) {
     this.#options = options;
@@ -173,8 +181,8 @@ export class StreamRouter {
     return (Object.values(LINK_TOPICS) as string[]).includes(topic);
   }
 
-  /** Takes one stream transfer (in link order) and its data. */
-  async arrive(tg: Telegram, data: Spooled): Promise<void> {
+  /** Takes one stream transfer (number `number` on the link, in link order) and its data. */
+  async arrive(number: number, tg: Telegram, data: Spooled): Promise<void> {
     const xferId = tg.params.getStr('XferId');
     const bytes =
       data.kind === 'file'
@@ -184,13 +192,21 @@ export class StreamRouter {
           : Buffer.concat(data.chunks, data.size);
     await discard(data);
     if (tg.topic === LINK_TOPICS.start) {
-      this.#start(tg, xferId);
+      if (this.#start(tg, xferId) === 0) {
+        this.#options.onDiscard({ number, kind: 'discarded', reason: 'no subscriber' });
+      }
       return;
     }
     const s = this.#open.get(xferId);
     if (!s) {
       // Its start was lost, or it was already aborted: nothing can be made of it.
       this.#options.stats.transfersCorrupt++;
+      if (this.#orphans.size >= MAX_ORPHANS) this.#orphans.clear();
+      if (!this.#orphans.has(xferId)) {
+        this.#orphans.add(xferId); // reported once per stream, not per segment
+        const reason = 'its stream is not open (its start was lost, or it was aborted)';
+        this.#options.onDiscard({ number, kind: 'discarded', reason });
+      }
       return;
     }
     s.idle.refresh();
@@ -207,7 +223,9 @@ export class StreamRouter {
       const p = tg.params;
       if (p.getInt('Len') !== s.len || p.getInt('Segs') !== s.seq) {
         this.#options.stats.transfersCorrupt++;
-        this.#abort(xferId, 'the stream failed its integrity check (length or segment count)');
+        const reason = 'the stream failed its integrity check (length or segment count)';
+        this.#options.onDiscard({ number, kind: 'corrupt', reason });
+        this.#abort(xferId, reason);
         return;
       }
       this.#close(xferId);
@@ -218,7 +236,8 @@ export class StreamRouter {
     }
   }
 
-  #start(tg: Telegram, xferId: string): void {
+  /** Opens a stream; returns to how many subscribers it goes. */
+  #start(tg: Telegram, xferId: string): number {
     const ch = tg.params.getStr('_Ch');
     const start = new Telegram('Strm', {
       _Ch: ch,
@@ -235,6 +254,7 @@ export class StreamRouter {
     this.#options.log?.(
       `receiver: stream ${xferId} on channel ${ch} for ${outlets.length} subscriber(s)`,
     );
+    return outlets.length;
   }
 
   #close(xferId: string): InboundStream | undefined {
