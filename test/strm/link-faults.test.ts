@@ -11,6 +11,7 @@ import { recv, subscribe } from '../../src/msg/index.ts';
 import type { DatagramInfo } from '../../src/sim/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { open, type StreamEvent } from '../../src/strm/index.ts';
+import { within } from '../helpers/fake-server.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;
@@ -24,7 +25,7 @@ before(async () => {
 });
 after(() => sim.close());
 
-/** Streams 1 MiB (16+ segments) with `fault` applied to the 5th link transfer from now. */
+/** Streams 8 MiB (8 segments of 1 MiB) with `fault` applied to the 5th link transfer from now (a segment). */
 async function streamWith(fault: 'drop' | 'corrupt'): Promise<unknown> {
   const sub = await connect(sim.receiver.subif, { auth: APP });
   const out = await connect(sim.sender.msgif, { auth: APP });
@@ -44,9 +45,9 @@ async function streamWith(fault: 'drop' | 'corrupt'): Promise<unknown> {
         () => undefined,
         (err: unknown) => err,
       );
-    w.end(Buffer.alloc(1024 * 1024, 1));
+    w.end(Buffer.alloc(8 * 1024 * 1024, 1));
     await once(w, 'finish'); // the sender node cannot know: nothing comes back over the link
-    return await received;
+    return await within(received, 30_000, 'the end of the stream at the subscriber');
   } finally {
     verdict = () => undefined;
     await sub.close();

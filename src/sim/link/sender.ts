@@ -96,9 +96,9 @@ export class LinkSender {
     this.#heartbeat.unref();
   }
 
-  /** Bytes of data a transfer whose header has `headerSize` bytes can carry in one frame. */
-  singleFrameRoom(headerSize: number): number {
-    return dataRoom(0, headerSize, this.#o.settings.datagramSize);
+  /** Largest transfer the link carries, in data bytes. */
+  get maxTransferBytes(): number {
+    return this.#o.settings.maxTransferBytes;
   }
 
   /**

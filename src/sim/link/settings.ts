@@ -143,7 +143,7 @@ export const DEFAULT_MAX_TRANSFER_BYTES = 2 ** 40;
 const MAX_REDUNDANCY = 8;
 /** Longest heartbeat period: 1 hour (timers misbehave beyond 2^31-1 ms). */
 const MAX_HEARTBEAT_MS = 3_600_000;
-/** Smallest `maxTransferBytes`: a stream segment (64 KiB) must fit. */
+/** Smallest `maxTransferBytes` (64 KiB): stream segments are cut to fit it. */
 const MIN_MAX_TRANSFER_BYTES = 64 * 1024;
 /**
  * Largest `maxTransferBytes`: 3 TiB, so that a transfer of the smallest

@@ -23,18 +23,18 @@ import { encodeTelegram, Params, Telegram, U32, U64 } from '../../blather/index.
 import type { LinkSender } from '../link/sender.ts';
 import { mayUse, parseChannel } from '../node/channels.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
-import { MEMORY_LIMIT } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
 
 /**
- * Largest stream segment on the link: small enough to stay in memory at the
- * receiving end; smaller still when that makes it fit in one datagram.
+ * Largest stream segment on the link (1 MiB, or the link's largest
+ * transfer if that is smaller): large enough that the work per segment
+ * does not dominate, small enough that the receiver gets a busy stream in
+ * good time (a segment also goes as soon as the client has nothing more on
+ * the way).
  */
-export const SEGMENT_SIZE = MEMORY_LIMIT;
-/** Bytes kept free in a segment's datagram for its header (`StrmSeg` XferId Seq). */
-const SEGMENT_HEADER_ROOM = 128;
+export const SEGMENT_SIZE = 1024 * 1024;
 /** Segments of one stream that may wait for the link before the node stops reading the client. */
-export const IN_FLIGHT = 16;
+export const IN_FLIGHT = 4;
 /**
  * An open stream with nothing to send for this long sends an empty segment,
  * so the receiving end can tell a quiet stream from one whose end was lost
@@ -81,8 +81,7 @@ class OutgoingStream {
   constructor(link: LinkSender, xferId: string) {
     this.#link = link;
     this.#xferId = xferId;
-    const room = link.singleFrameRoom(SEGMENT_HEADER_ROOM);
-    this.#segmentSize = room >= 1024 ? Math.min(SEGMENT_SIZE, room) : SEGMENT_SIZE;
+    this.#segmentSize = Math.min(SEGMENT_SIZE, link.maxTransferBytes);
     this.#segment = Buffer.allocUnsafe(this.#segmentSize);
   }
 
