@@ -12,17 +12,10 @@ import { decodeHeader, type MsgHeader, parseMsgHeader, ReceivedMessage } from '.
 import type { Logger, Session } from '../node/session.ts';
 import { discard, spooledSize } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
+import type { Discarded } from './discarded.ts';
 import type { PushTarget } from './push.ts';
 import { type StreamOutlet, StreamRouter } from './strm-delivery.ts';
 import { type OutletOptions, Subscriber } from './subscriber.ts';
-
-/** A transfer the receiver node dropped, for loss reports. */
-export interface Discarded {
-  /** Transfer number on the link. */
-  number: number;
-  kind: 'corrupt' | 'discarded';
-  reason: string;
-}
 
 /** How the router is set up. */
 export interface DeliveryOptions extends OutletOptions {

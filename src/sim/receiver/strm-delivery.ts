@@ -29,7 +29,7 @@ import type { Logger } from '../node/session.ts';
 import { discard, type Spooled } from '../node/spool.ts';
 import { LINK_TOPICS } from '../sender/strmif.ts';
 import type { SimulatorStats } from '../stats.ts';
-import type { Discarded } from './delivery.ts';
+import type { Discarded } from './discarded.ts';
 
 /**
  * A stream that gets nothing from the link for this long is aborted: its end
