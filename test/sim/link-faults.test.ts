@@ -146,3 +146,29 @@ describe('heartbeats', () => {
     }
   });
 });
+
+describe('a fault hook that throws', () => {
+  it('aborts that transfer only; the link goes on and still reports later losses', async () => {
+    const r = await rig({
+      heartbeatMs: 50,
+      fault: ({ transfer }) => {
+        if (transfer === 1) throw new Error('hook bug');
+        return transfer === 3 ? 'drop' : undefined;
+      },
+    });
+    try {
+      const ids: string[] = [];
+      for (const n of [1, 2, 3])
+        ids.push(await sendMsg(r.snd, { ch: 1, payload: Buffer.alloc(100, n) }));
+      const got = await within(readMsg(r.sub), 10_000, 'message 2');
+      assert.equal(got?.params.XferId, ids[1]);
+      await waitFor('the reports of transfers 1 and 3', () => r.losses.length === 2, 10_000);
+      assert.deepEqual(r.losses.map((e) => [e.transfer, e.kind, e.xferId]).sort(), [
+        [1, 'aborted', ids[0]],
+        [3, 'lost', ids[2]],
+      ]);
+    } finally {
+      await r.stop();
+    }
+  });
+});

@@ -9,6 +9,7 @@ import {
   sealFrame,
   TAG_SIZE,
   writeFixed,
+  writeNumbers,
 } from '../../src/sim/link/format.ts';
 
 /** A link's secrets and limits, as both its ends know them. */
@@ -70,6 +71,31 @@ export function controlFrame(
     watermark,
     headerSize: 0,
   });
+  sealFrame(link.key, frame);
+  return frame;
+}
+
+/** A sealed heartbeat listing the `open` transfers; every other one below `limit` has left whole. */
+export function heartbeatFrame(
+  link: FrameCheck,
+  number: number,
+  watermark: number,
+  limit: number,
+  open: number[],
+): Buffer {
+  const frame = Buffer.alloc(FIXED_SIZE + open.length * 8 + TAG_SIZE);
+  writeFixed(frame, {
+    type: FrameType.heartbeat,
+    session: link.session,
+    transfer: number,
+    seq: 0,
+    count: open.length,
+    total: limit,
+    offset: 0,
+    watermark,
+    headerSize: 0,
+  });
+  writeNumbers(frame, FIXED_SIZE, open);
   sealFrame(link.key, frame);
   return frame;
 }

@@ -21,7 +21,7 @@ import {
 } from '../../src/sim/link/format.ts';
 import { WriteBudget } from '../../src/sim/link/incoming-data.ts';
 import { Reassembler } from '../../src/sim/link/reassembly.ts';
-import { controlFrame, dataFrames, resealed, testLink } from './link-frames.ts';
+import { controlFrame, dataFrames, heartbeatFrame, resealed, testLink } from './link-frames.ts';
 import { waitFor } from './wire-client.ts';
 
 const header = Buffer.from('Msg\nXferId x\n\n');
@@ -237,6 +237,34 @@ describe('reassembly', () => {
     assert.equal(r.takeCounts()?.rejected, 1);
     await r.close();
     assert.deepEqual(await readdir(dir), []);
+  });
+
+  it('decides about the transfers after a stalled one from the heartbeats, and about it once it left', async () => {
+    const { r, events, link } = reassembler(1 << 20);
+    const stalled = dataFrames(link, 1, header, randomBytes(10_000));
+    r.accept(stalled[0] as Buffer); // transfer 1: still uploading
+    // Transfer 2: nothing arrived. Transfer 3: whole. Transfer 4: not listed, but above a cut-short list.
+    for (const f of dataFrames(link, 3, header, randomBytes(10), 1)) r.accept(f);
+    r.accept(heartbeatFrame(link, 1, 1, 4, [1]));
+    await waitFor('transfer 3', () => events.some((e) => e.type === 'complete'));
+    assert.deepEqual(
+      events.filter((e) => e.type === 'lost'),
+      [{ type: 'lost', transfer: 2, kind: 'lost', reason: 'none of its frames arrived' }],
+    );
+    r.accept(heartbeatFrame(link, 2, 1, 2, [1])); // a cut-short list: says nothing about 2 and above
+    assert.equal(events.filter((e) => e.type === 'lost').length, 1);
+    r.accept(heartbeatFrame(link, 3, 5, 5, [])); // transfer 1 has left, with frames missing here
+    assert.deepEqual(
+      events
+        .filter((e) => e.type === 'lost')
+        .map((e) => e.type === 'lost' && [e.transfer, e.reason]),
+      [
+        [2, 'none of its frames arrived'],
+        [1, '5 of its 6 frames missing'],
+        [4, 'none of its frames arrived'],
+      ],
+    );
+    await r.close();
   });
 
   it('discards an aborted transfer, and ignores its late frames', async () => {

@@ -100,7 +100,13 @@ export class OutgoingTransfer {
 
   /** The upload failed: the transfer is aborted (the link tells the receiving end). */
   abort(reason: string): void {
-    if (this.#aborted !== undefined || this.seq === this.count) return;
+    if (this.seq === this.count) return; // every frame has been built: too late
+    this.fail(reason);
+  }
+
+  /** The link cannot carry the transfer: aborted, whatever has been sent of it. */
+  fail(reason: string): void {
+    if (this.#aborted !== undefined) return;
     this.#aborted = reason;
     this.#chunks = [];
     this.#buffered = 0;

@@ -54,7 +54,13 @@ export class Reassembler {
   readonly #active = new Map<number, Incoming>();
   /** Every transfer numbered below this is resolved (delivered, lost or aborted). */
   #resolvedBelow = 1;
-  /** Transfers at or above {@link #resolvedBelow} already resolved. */
+  /**
+   * Every transfer numbered below this is resolved too, except those in
+   * {@link #undecided} (still on their way when a heartbeat said so).
+   */
+  #decidedBelow = 1;
+  readonly #undecided = new Set<number>();
+  /** Transfers at or above {@link #decidedBelow} already resolved. */
   readonly #resolved = new Set<number>();
   /** Transfers not (yet) seen whose frames failed authentication: reported corrupt if lost. */
   readonly #damaged = new Set<number>();
@@ -111,7 +117,8 @@ export class Reassembler {
     if (f.type === FrameType.data) this.#data(f);
     else if (f.type === FrameType.abort) this.#abort(f.transfer);
     this.#advance(f.watermark);
-    if (f.type === FrameType.heartbeat) this.#sweep(f.total, readNumbers(f.data) ?? []);
+    const open = f.type === FrameType.heartbeat ? readNumbers(f.data) : undefined;
+    if (open) this.#sweep(f.total, open);
   }
 
   #reject(reason: string, claimed: number | undefined): void {
@@ -119,7 +126,7 @@ export class Reassembler {
     this.#lastRejection = reason;
     // Only ever makes a transfer that is lost anyway be reported as corrupt.
     if (claimed === undefined || this.#isResolved(claimed)) return;
-    if (claimed > this.#resolvedBelow + MAX_DAMAGED) return; // no transfer of this link, yet
+    if (claimed > this.#decidedBelow + MAX_DAMAGED) return; // no transfer of this link, yet
     const t = this.#active.get(claimed);
     if (t) t.damaged = true;
     else if (this.#damaged.size < MAX_DAMAGED) this.#damaged.add(claimed);
@@ -141,7 +148,8 @@ export class Reassembler {
   }
 
   #isResolved(n: number): boolean {
-    return n < this.#resolvedBelow || this.#resolved.has(n);
+    if (n < this.#resolvedBelow) return true;
+    return n < this.#decidedBelow ? !this.#undecided.has(n) : this.#resolved.has(n);
   }
 
   #data(f: Frame): void {
@@ -192,7 +200,8 @@ export class Reassembler {
 
   #resolve(n: number): void {
     this.#active.delete(n);
-    if (n >= this.#resolvedBelow) this.#resolved.add(n);
+    if (n < this.#decidedBelow) this.#undecided.delete(n);
+    else this.#resolved.add(n);
   }
 
   #complete(t: Incoming): void {
@@ -261,24 +270,40 @@ export class Reassembler {
 
   /** Every transfer below `watermark` has left the sending end: those not complete are lost. */
   #advance(watermark: number): void {
+    if (watermark <= this.#resolvedBelow) return;
     for (let n = this.#resolvedBelow; n < watermark; n++) {
-      if (!this.#resolved.delete(n)) this.#lost(n);
+      if (!this.#isResolved(n)) this.#lost(n);
+      this.#resolved.delete(n);
+      this.#undecided.delete(n);
     }
-    if (watermark > this.#resolvedBelow) this.#resolvedBelow = watermark;
+    this.#resolvedBelow = watermark;
+    if (watermark > this.#decidedBelow) this.#decidedBelow = watermark;
   }
 
   /**
    * A heartbeat's view: every transfer below `limit` that is not `open` has
    * left the sending end whole, so one not complete here is lost, even
-   * while an older transfer is still on its way (a stalled upload).
+   * while an older transfer is still on its way (a stalled upload). Each
+   * sweep only looks at what is new since the last one, and at the few
+   * transfers that were still open then.
    */
   #sweep(limit: number, open: number[]): void {
     const stillOpen = new Set(open);
-    for (let n = this.#resolvedBelow; n < limit; n++) {
-      if (stillOpen.has(n) || this.#resolved.has(n)) continue;
+    for (const n of [...this.#undecided]) {
+      // Not listed any more, and below the limit: it has left whole (a list cut short says nothing above it).
+      if (n >= limit || stillOpen.has(n)) continue;
+      this.#undecided.delete(n);
       this.#lost(n);
-      this.#resolved.add(n);
     }
+    for (let n = this.#decidedBelow; n < limit; n++) {
+      const done = this.#resolved.delete(n);
+      if (stillOpen.has(n)) {
+        if (!done) this.#undecided.add(n);
+      } else if (!done) {
+        this.#lost(n);
+      }
+    }
+    if (limit > this.#decidedBelow) this.#decidedBelow = limit;
   }
 
   /** Transfer `n` will never complete: reports it and drops what arrived of it. */

@@ -171,7 +171,8 @@ export class LinkSender {
         // A transfer the link cannot carry (a bug, a hook that throws) must not stop the link.
         const text = err instanceof Error ? err.message : String(err);
         this.#o.log?.(`link: transfer ${t.number} aborted: ${text}`);
-        t.abort(`the link could not carry it: ${text}`);
+        // Even after its last frame was built: it must leave the queue, aborted.
+        t.fail(`the link could not carry it: ${text}`);
       }
     }
   }
@@ -184,8 +185,9 @@ export class LinkSender {
       return;
     }
     const seq = t.seq;
-    const frame = this.#dataFrame(t);
+    // Decided first: a fault hook that throws leaves the transfer as it was.
     const fates = this.#fates(t, seq);
+    const frame = this.#dataFrame(t);
     const last = t.seq === t.count;
     // Reordering swaps a frame with the next one of the same transfer (never its last).
     if (!last && !t.held && this.#faults.reorders(t.number, seq)) {
@@ -200,7 +202,8 @@ export class LinkSender {
   }
 
   #finish(t: OutgoingTransfer): void {
-    this.#queue.splice(this.#queue.indexOf(t), 1);
+    const at = this.#queue.indexOf(t);
+    if (at >= 0) this.#queue.splice(at, 1);
     if (t.aborted === undefined) this.#o.stats.transfersSent++;
     t.done();
   }
