@@ -66,40 +66,38 @@ function endToEnd(total: number, link?: LinkOptions): Promise<{ rate: number; lo
   });
 }
 
-export const msgMeasurements: Measurement[] = [
-  {
-    figures: ['msg.send.256MiB'],
+/** A throughput figure measured against a raw socket moving the same `total` bytes. */
+function againstRawSocket(
+  name: string,
+  total: number,
+  rate: () => Promise<number>,
+  baseline: string,
+  target: number,
+): Measurement {
+  return {
+    figures: [name],
     async measure() {
-      const total = 256 * MiB;
-      const r = await bestOfPaired(
-        RUNS,
-        () => sendRate(total),
-        () => rawSocketThroughput(total),
-      );
-      return [
-        figure('msg.send.256MiB', 'MiB/s', r.value, {
-          value: r.baseline,
-          name: 'raw socket write',
-          target: 0.8,
-        }),
-      ];
-    },
-  },
-  {
-    figures: ['msg.e2e.64MiB'],
-    async measure() {
-      const total = 64 * MiB;
-      const rate = async () => (await endToEnd(total)).rate;
       const r = await bestOfPaired(RUNS, rate, () => rawSocketThroughput(total));
-      return [
-        figure('msg.e2e.64MiB', 'MiB/s', r.value, {
-          value: r.baseline,
-          name: 'raw socket throughput',
-          target: 0.25,
-        }),
-      ];
+      return [figure(name, 'MiB/s', r.value, { value: r.baseline, name: baseline, target })];
     },
-  },
+  };
+}
+
+export const msgMeasurements: Measurement[] = [
+  againstRawSocket(
+    'msg.send.256MiB',
+    256 * MiB,
+    () => sendRate(256 * MiB),
+    'raw socket write',
+    0.8,
+  ),
+  againstRawSocket(
+    'msg.e2e.64MiB',
+    64 * MiB,
+    async () => (await endToEnd(64 * MiB)).rate,
+    'raw socket throughput',
+    0.25,
+  ),
   {
     figures: ['msg.e2e.udp.64MiB'],
     async measure() {

@@ -140,12 +140,8 @@ export async function readMsg(client: WireClient): Promise<InMsg | undefined> {
 }
 
 /** Polls `check` every 10 ms until it returns true; throws after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+export function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  return waitForAsync(what, async () => check(), timeoutMs);
 }
 
 /** Like {@link waitFor}, for a check that is asynchronous. */

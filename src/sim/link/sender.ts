@@ -181,7 +181,7 @@ export class LinkSender {
   async #advance(t: OutgoingTransfer): Promise<void> {
     if (t.aborted !== undefined) {
       this.#finish(t);
-      await this.#control(FrameType.abort, t.number);
+      await this.#abortFrame(t.number);
       return;
     }
     const seq = t.seq;
@@ -289,11 +289,11 @@ export class LinkSender {
     return frame;
   }
 
-  /** Sends an abort: not subject to the random fault models, only to down windows. */
-  async #control(type: FrameType, transfer: number): Promise<void> {
+  /** Sends the abort of a transfer: not subject to the random fault models, only to down windows. */
+  async #abortFrame(transfer: number): Promise<void> {
     const frame = Buffer.allocUnsafe(FIXED_SIZE + TAG_SIZE);
     writeFixed(frame, {
-      type,
+      type: FrameType.abort,
       session: this.#o.session,
       transfer,
       seq: 0,

@@ -57,10 +57,14 @@ export class ChannelTransport implements FrameTransport {
     });
   }
 
+  /** Whether `frame` fits in the ring's free space now. */
+  #fits(frame: Buffer): boolean {
+    const free = this.#ring.length - (this.#written - this.#freed);
+    return frameFootprint(this.#ring, this.#written, frame) <= free;
+  }
+
   async #room(frame: Buffer): Promise<void> {
-    for (;;) {
-      const free = this.#ring.length - (this.#written - this.#freed);
-      if (this.#closed || frameFootprint(this.#ring, this.#written, frame) <= free) return;
+    while (!this.#closed && !this.#fits(frame)) {
       await new Promise<void>((resolve) => {
         this.#waiting = resolve;
       });
@@ -70,8 +74,7 @@ export class ChannelTransport implements FrameTransport {
   send(frame: Buffer): Promise<void> | undefined {
     if (this.#closed) return undefined;
     if (frame.length + 8 > this.#ring.length) throw new Error('A frame larger than the ring');
-    const free = this.#ring.length - (this.#written - this.#freed);
-    if (frameFootprint(this.#ring, this.#written, frame) <= free) {
+    if (this.#fits(frame)) {
       this.#put(frame);
       return undefined;
     }
