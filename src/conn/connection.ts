@@ -24,6 +24,11 @@ import { formatProtAddr, type ProtAddr } from './addr.ts';
  */
 const FATAL_CODES = new Set(['DISCONNECTED', 'TIMEOUT', 'ABORTED']);
 
+/** True when an exchange that fails with `err` closes its connection (see {@link FATAL_CODES}). */
+export function closesConnection(err: DdmwError): boolean {
+  return FATAL_CODES.has(err.code);
+}
+
 /**
  * The operations available inside an exclusive exchange. Obtained from
  * {@link Connection.exclusive}; do not keep it after the callback returns.
@@ -172,7 +177,7 @@ export class Connection {
   /** Makes an error that leaves the stream out of sync fatal, then hands the lock on. */
   readonly #afterFailedRun = (err: unknown): never => {
     const e = err instanceof DdmwError ? err : toDdmwError(err);
-    if (FATAL_CODES.has(e.code) || this.#reader.error) this.fail(e);
+    if (closesConnection(e) || this.#reader.error) this.fail(e);
     this.#reader.ownBuffered();
     this.#release();
     throw e;

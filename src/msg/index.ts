@@ -6,17 +6,12 @@
  *
  * @module
  */
+
+export { DEFAULT_MAX_BUFFERED } from './choose.ts';
+export { type LoopOptions, messages, type OnSkipped, recvLoop } from './loop.ts';
+export { MsgError, type MsgErrorInfo } from './msg-error.ts';
 export { listenPush, type PushListener, type PushOptions } from './push.ts';
-export {
-  DEFAULT_MAX_BUFFERED,
-  type LoopOptions,
-  messages,
-  type RecvOptions,
-  type RecvStreamsOptions,
-  recv,
-  recvLoop,
-  subscribe,
-} from './recv.ts';
+export { type RecvOptions, type RecvStreamsOptions, recv, subscribe } from './recv.ts';
 export { type ConnsendOptions, connsend, type SendOptions, send } from './send.ts';
 export {
   DEFAULT_RETRIES,

@@ -14,6 +14,8 @@ import { Telegram } from '../blather/index.ts';
 import { formatProtAddr, type ProtAddr, toProtAddr } from '../conn/addr.ts';
 import { Connection } from '../conn/connection.ts';
 import { toDdmwError } from '../err.ts';
+import { type OnSkipped, warnSkipped } from './loop.ts';
+import { MsgError } from './msg-error.ts';
 import { type RecvOptions, recv } from './recv.ts';
 import type { Msg } from './types.ts';
 
@@ -26,6 +28,18 @@ export interface PushOptions extends Omit<RecvOptions, 'streams'> {
   onMsg?: (msg: Msg) => void | Promise<void>;
   /** Told about connections that end with an error (the listener goes on). */
   onError?: (err: Error) => void;
+  /**
+   * Told of each message that arrived but could not be received as asked;
+   * it was skipped and the node got `Fail` for it. Default: a process
+   * warning (code `DDMW_MSG_SKIPPED`).
+   */
+  onSkipped?: OnSkipped;
+}
+
+/** A `Fail` reply telling the node why: one line, whatever the error says. */
+function failReply(err: unknown): Telegram {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new Telegram('Fail', { Reason: reason.replace(/[\r\n]+/g, ' ') });
 }
 
 /** A listening push receiver. Iterable when no `onMsg` was given. */
@@ -68,6 +82,22 @@ export async function listenPush(
   const queue: Pending[] = [];
   let wake: (() => void) | undefined;
   let closed = false;
+  let skipped = 0;
+  const onSkipped = options.onSkipped ?? warnSkipped;
+
+  // The next message of a pushing connection; one that is skipped is reported and refused.
+  const next = async (conn: Connection): Promise<Msg> => {
+    for (;;) {
+      try {
+        return await recv(conn, { ...options, streams: false });
+      } catch (err) {
+        if (!(err instanceof MsgError && err.skipped)) throw err;
+        onSkipped(err, ++skipped);
+        const reply = failReply(err);
+        await conn.exclusive((io) => io.writeTelegram(reply));
+      }
+    }
+  };
 
   // Delivers one message: to onMsg, or to the iterator (resolving once the consumer is done with it).
   const deliver = (msg: Msg): Promise<void> => {
@@ -83,13 +113,12 @@ export async function listenPush(
     connections.add(conn);
     try {
       for (;;) {
-        const msg = await recv(conn, { ...options, streams: false });
+        const msg = await next(conn);
         let reply = new Telegram('Ok');
         try {
           await deliver(msg);
         } catch (err) {
-          const reason = err instanceof Error ? err.message : String(err);
-          reply = new Telegram('Fail', { Reason: reason.replace(/[\r\n]+/g, ' ') });
+          reply = failReply(err);
         }
         await conn.exclusive((io) => io.writeTelegram(reply));
       }

@@ -10,22 +10,26 @@
  * unread and lost step).
  */
 import { Telegram, U32, U64 } from '../blather/index.ts';
-import type { Connection, Exchange } from '../conn/connection.ts';
+import { type Connection, closesConnection, type Exchange } from '../conn/connection.ts';
 import { failError, sendrecv, unexpectedReply } from '../conn/request.ts';
-import { DdmwError } from '../err.ts';
+import { DdmwError, toDdmwError } from '../err.ts';
 import { isStreamStart, receiveStream, type StreamEvent } from '../strm/recv.ts';
 import { type AppChannel, formatAppChannel } from '../types.ts';
+import { bufferLimit, chooseStores, type PartStores } from './choose.ts';
+import { MsgError, type MsgErrorInfo } from './msg-error.ts';
 import { discardPart, storePart } from './store.ts';
-import type { Msg, MsgInfo, StoreChoice, StoreQ, StoreType } from './types.ts';
-
-/** Largest part the default store buffers in memory (64 MiB). */
-export const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
+import type { Msg, MsgInfo, Storage, StoreQ } from './types.ts';
 
 /** Options of {@link recv}. */
 export interface RecvOptions {
   /** Chooses where each part goes. Default: buffer both parts, up to `maxBuffered` bytes each. */
   storeq?: StoreQ;
-  /** Limit of the default store, in bytes (default 64 MiB). */
+  /**
+   * Largest part held in memory (stored as `'bytes'`, `'params'` or
+   * `'kvlines'`, by `storeq` or by default), in bytes: default 64 MiB, at
+   * most `buffer.constants.MAX_LENGTH`. A larger part is refused before it
+   * is read: the message is skipped with a `BAD_PARAMS` {@link MsgError}.
+   */
   maxBuffered?: number;
   /**
    * Also receive streams, as {@link StreamEvent}s. Without it, a stream
@@ -46,74 +50,81 @@ export async function subscribe(conn: Connection, ch: AppChannel): Promise<void>
   await sendrecv(conn, new Telegram('Sub', { Ch: formatAppChannel(ch) }));
 }
 
-function parseInfo(io: Exchange, tg: Telegram): MsgInfo {
+/** The fields of a `Msg` header that need no parsing, and `Cmd` if it parses. */
+function headerFields(tg: Telegram): MsgErrorInfo {
   const p = tg.params;
-  const len = p.getBigIntDef('Len', 0n, U64);
-  if (len > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw io.fail(
-      new DdmwError(
-        'BAD_STATE',
-        `The server announced a ${len}-byte payload, beyond what can be received`,
-      ),
-    );
-  }
-  return {
-    cmd: p.getIntDef('Cmd', 0, U32),
-    ch: p.get('_Ch') ?? p.get('Ch'),
-    xferId: p.get('XferId'),
-    metaLen: p.getIntDef('MetaLen', 0, U32),
-    payloadLen: Number(len),
-  };
-}
-
-function defaultChoice(info: MsgInfo, limit: number): StoreChoice {
-  const biggest = Math.max(info.metaLen, info.payloadLen);
-  if (biggest > limit) {
-    throw new DdmwError(
-      'BAD_PARAMS',
-      `Message ${info.xferId ?? ''} has a ${biggest}-byte part, over the ${limit}-byte limit for buffering in memory; it was skipped. Pass a storeq that stores large parts as { file } or 'stream'`,
-    );
-  }
-  return 'bytes';
-}
-
-function split(choice: StoreChoice): { meta: StoreType; payload: StoreType } {
-  // Metadata cannot be a stream (the payload follows it): 'stream' for both buffers the metadata.
-  if (choice === 'stream') return { meta: 'bytes', payload: 'stream' };
-  if (typeof choice === 'string' || 'file' in choice) return { meta: choice, payload: choice };
-  return { meta: choice.meta ?? 'none', payload: choice.payload ?? 'none' };
-}
-
-/** Reads one message inside an exchange, after its telegram `tg`. */
-async function readMsg(io: Exchange, tg: Telegram, options: RecvOptions): Promise<Msg> {
-  if (tg.topic === 'Fail') throw failError(tg);
-  if (tg.topic !== 'Msg') throw unexpectedReply(io, tg, 'Msg');
-  const info = parseInfo(io, tg);
-  let stores: { meta: StoreType; payload: StoreType };
+  let cmd: number | undefined;
   try {
-    const choice = options.storeq
-      ? await options.storeq(info)
-      : defaultChoice(info, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
-    stores = split(choice);
-    if (stores.meta === 'stream' && info.metaLen > 0) {
-      throw new DdmwError(
-        'BAD_PARAMS',
-        "Metadata cannot be received as a 'stream'; choose another store for it",
-      );
+    cmd = p.getIntDef('Cmd', 0, U32);
+  } catch {
+    cmd = undefined; // the error is reported when the message is read
+  }
+  return { xferId: p.get('XferId'), cmd, ch: p.get('_Ch') ?? p.get('Ch') };
+}
+
+/**
+ * The part lengths of a `Msg` header. Without them the message cannot be
+ * skipped: when they do not parse, the connection is closed (its next bytes
+ * are the message's, never to be read as a telegram).
+ */
+function parseLengths(io: Exchange, tg: Telegram, fields: MsgErrorInfo) {
+  const p = tg.params;
+  try {
+    const len = p.getBigIntDef('Len', 0n, U64);
+    if (len > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new DdmwError('BAD_INPUT', `Len ${len} is beyond what can be received (2^53-1 bytes)`);
     }
+    return { metaLen: p.getIntDef('MetaLen', 0, U32), payloadLen: Number(len) };
   } catch (err) {
-    // Keep the connection in step: the message is skipped.
-    await io.reader.skip(info.metaLen);
-    await io.reader.skip(info.payloadLen);
+    const cause = toDdmwError(err);
+    throw io.fail(new MsgError(fields, cause, false));
+  }
+}
+
+/**
+ * Stores both parts. Each store reads exactly its part's bytes, or fails
+ * the reader (and so the connection); a part that failed otherwise has
+ * been read, so the payload after failed metadata is skipped here.
+ */
+async function storeParts(io: Exchange, info: MsgInfo, stores: PartStores) {
+  let meta: Storage | undefined;
+  try {
+    meta = await storePart(io, stores.meta, info.metaLen, 'metadata');
+  } catch (err) {
+    if (!io.reader.error) await io.reader.skip(info.payloadLen);
     throw err;
   }
-  const meta = await storePart(io, stores.meta, info.metaLen, 'metadata');
   try {
-    const payload = await storePart(io, stores.payload, info.payloadLen, 'payload');
-    return { kind: 'msg', ...info, meta, payload };
+    return { meta, payload: await storePart(io, stores.payload, info.payloadLen, 'payload') };
   } catch (err) {
     await discardPart(meta);
     throw err;
+  }
+}
+
+/**
+ * Reads one message inside an exchange, after its telegram `tg`. Whatever
+ * fails, the message's bytes are read to their end (the connection is then
+ * at the next message) or the connection is closed; a failure is a
+ * {@link MsgError}.
+ */
+async function readMsg(io: Exchange, tg: Telegram, options: RecvOptions): Promise<Msg> {
+  if (tg.topic === 'Fail') throw failError(tg);
+  if (tg.topic !== 'Msg') throw unexpectedReply(io, tg, 'Msg');
+  const fields = headerFields(tg);
+  const lengths = parseLengths(io, tg, fields);
+  let unread = lengths.metaLen + lengths.payloadLen;
+  try {
+    const info: MsgInfo = { ...fields, cmd: tg.params.getIntDef('Cmd', 0, U32), ...lengths };
+    const stores = await chooseStores(info, options);
+    unread = 0; // storeParts reads every byte, or fails the reader
+    const { meta, payload } = await storeParts(io, info, stores);
+    return { kind: 'msg', ...info, meta, payload };
+  } catch (err) {
+    const cause = toDdmwError(err);
+    // A skip that fails (the peer went away) fails the reader: the connection closes.
+    if (unread > 0 && !io.reader.error) await io.reader.skip(unread).catch(() => {});
+    throw new MsgError(fields, cause, !io.reader.error && !closesConnection(cause));
   }
 }
 
@@ -122,24 +133,29 @@ async function refuseStream(io: Exchange, tg: Telegram): Promise<never> {
   const { event, done } = receiveStream(io, tg);
   event.stream.destroy();
   await done;
-  throw new DdmwError(
+  const cause = new DdmwError(
     'BAD_PARAMS',
-    `Stream ${event.xferId ?? ''} on channel ${event.ch ?? '?'} arrived and was skipped: pass { streams: true } to receive streams`,
+    'It is a stream: pass { streams: true } to receive streams',
   );
+  throw new MsgError(event, cause, true);
 }
 
 /**
  * Receives the next message (or, with `streams: true`, the next message or
  * stream). A `Fail` from the node (for instance when this subscriber was
- * too slow) is a `SERVER_ERROR`. A part stored as `'stream'`, and the
- * `Readable` of a stream, must be consumed or destroyed before the next
- * `recv`: a stream holds the connection until its end.
+ * too slow) is a `SERVER_ERROR`. A message that arrives but cannot be
+ * received as asked rejects with a {@link MsgError} naming it; the message
+ * is then skipped, and the connection is ready for the next one, unless
+ * the error says the connection was closed. A part stored as `'stream'`,
+ * and the `Readable` of a stream, must be consumed or destroyed before the
+ * next `recv`: a stream holds the connection until its end.
  */
 export function recv(conn: Connection, options?: RecvOptions & { streams?: false }): Promise<Msg>;
 export function recv(conn: Connection, options: RecvStreamsOptions): Promise<Msg | StreamEvent>;
 export function recv(conn: Connection, options?: RecvOptions): Promise<Msg | StreamEvent>;
 export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg | StreamEvent> {
   return new Promise((resolve, reject) => {
+    bufferLimit(options); // a bad limit is refused before a message is read
     conn
       .exclusive(async (io) => {
         const tg = await io.reader.readTelegram();
@@ -154,90 +170,4 @@ export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg |
       })
       .catch(reject); // ignored once resolved: the stream itself reports later errors
   });
-}
-
-/** Options of {@link recvLoop} and {@link messages}. */
-export interface LoopOptions extends RecvOptions {
-  /**
-   * Stops receiving. A read in progress cannot be taken back half way, so
-   * stopping closes the connection; the loop then ends without an error.
-   */
-  signal?: AbortSignal;
-}
-
-/** Closes `conn` when `signal` aborts; returns the function that stops listening. */
-function closeWhenAborted(conn: Connection, signal: AbortSignal | undefined): () => void {
-  if (!signal) return () => {};
-  const onAbort = () => {
-    conn.close();
-  };
-  if (signal.aborted) onAbort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  return () => signal.removeEventListener('abort', onAbort);
-}
-
-/**
- * Receives messages one after another and awaits `onMsg` for each (so a
- * slow handler slows the node down instead of piling messages up). Resolves
- * when `signal` aborts; rejects on a lost connection or any other error,
- * including one thrown by `onMsg`.
- */
-export async function recvLoop(
-  conn: Connection,
-  options: LoopOptions & { streams?: false; onMsg: (msg: Msg) => void | Promise<void> },
-): Promise<void>;
-export async function recvLoop(
-  conn: Connection,
-  options: LoopOptions & {
-    streams: true;
-    onMsg: (msg: Msg | StreamEvent) => void | Promise<void>;
-  },
-): Promise<void>;
-export async function recvLoop(
-  conn: Connection,
-  options: LoopOptions & { onMsg: (msg: never) => void | Promise<void> },
-): Promise<void> {
-  const onMsg = options.onMsg as (msg: Msg | StreamEvent) => void | Promise<void>;
-  for await (const msg of messages(conn, options)) await onMsg(msg);
-}
-
-/**
- * The messages of a subscribed connection as an async iterable. Breaking
- * out of the loop leaves the connection open and in step (an unconsumed
- * `'stream'` part is destroyed, which skips its rest); aborting `signal`
- * closes the connection and ends the loop quietly.
- */
-export function messages(
-  conn: Connection,
-  options?: LoopOptions & { streams?: false },
-): AsyncGenerator<Msg>;
-export function messages(
-  conn: Connection,
-  options: LoopOptions & { streams: true },
-): AsyncGenerator<Msg | StreamEvent>;
-export function messages(
-  conn: Connection,
-  options?: LoopOptions,
-): AsyncGenerator<Msg | StreamEvent>;
-export async function* messages(
-  conn: Connection,
-  options: LoopOptions = {},
-): AsyncGenerator<Msg | StreamEvent> {
-  const stop = closeWhenAborted(conn, options.signal);
-  let last: Msg | StreamEvent | undefined;
-  try {
-    for (;;) {
-      try {
-        last = await recv(conn, options);
-      } catch (err) {
-        if (options.signal?.aborted) return;
-        throw err;
-      }
-      yield last;
-    }
-  } finally {
-    stop();
-    const open = last?.kind === 'stream' ? last.stream : last?.payload;
-    if (open && 'stream' in open && !open.stream.readableEnded) open.stream.destroy();
-  }
 }

@@ -4,8 +4,10 @@
  * connection, up to a number of retries with a delay between attempts.
  *
  * Only connection-level failures are retried (a refused or lost connection,
- * a timeout). A refusal by the node (wrong credentials, no permission) ends
- * the iteration at once: retrying would not change the answer.
+ * a timeout, a message that could not be skipped). A message that cannot be
+ * received as asked is reported and skipped; the subscription goes on. A
+ * refusal by the node (wrong credentials, no permission) ends the iteration
+ * at once: retrying would not change the answer.
  */
 import type { Auth } from '../auth.ts';
 import type { Config } from '../conf.ts';
@@ -14,7 +16,9 @@ import { connect } from '../conn/connect.ts';
 import type { Connection } from '../conn/connection.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import type { AppChannel } from '../types.ts';
-import { messages, type RecvOptions, subscribe } from './recv.ts';
+import { messages, warnSkipped } from './loop.ts';
+import { MsgError } from './msg-error.ts';
+import { type RecvOptions, subscribe } from './recv.ts';
 import type { Msg } from './types.ts';
 
 /** Default number of resubscribe attempts after a lost connection. */
@@ -35,6 +39,18 @@ export type SubscriptionStatus =
       type: 'lost';
       /** Why. */
       error: DdmwError;
+    }
+  | {
+      /**
+       * A message arrived but could not be received as asked, and was
+       * skipped (or, when `error.skipped` is false, its connection was
+       * closed: a `lost` status and a resubscription follow).
+       */
+      type: 'skipped';
+      /** Why, with the message's transfer id, command and channel. */
+      error: MsgError;
+      /** Messages this subscription has skipped so far. */
+      skipped: number;
     }
   | {
       /** About to wait `delayMs` and try again. */
@@ -66,7 +82,11 @@ export interface SubscriptionOptions extends Omit<RecvOptions, 'streams'> {
   signal?: AbortSignal;
   /** A loaded `ddmwapp.toml`, for the defaults above. */
   config?: Config;
-  /** Told about each (re)subscription, loss and retry. */
+  /**
+   * Told about each (re)subscription, loss, retry and skipped message.
+   * Without it, a skipped message is reported as a process warning (code
+   * `DDMW_MSG_SKIPPED`).
+   */
   onStatus?: (status: SubscriptionStatus) => void;
 }
 
@@ -122,6 +142,12 @@ export async function* subscription(
   const { ch, retries, retryDelayMs, auth } = resolveOptions(options);
   const { signal, onStatus } = options;
   let failures = 0;
+  let skipped = 0;
+  const reportSkipped = (error: MsgError) => {
+    skipped++;
+    if (onStatus) onStatus({ type: 'skipped', error, skipped });
+    else warnSkipped(error, skipped);
+  };
   for (;;) {
     let conn: Connection | undefined;
     let lost: DdmwError;
@@ -130,12 +156,14 @@ export async function* subscription(
       await subscribe(conn, ch);
       onStatus?.({ type: 'subscribed', attempt: failures });
       failures = 0;
-      yield* messages(conn, { ...options, streams: false });
+      yield* messages(conn, { ...options, streams: false, onSkipped: reportSkipped });
       return; // messages() only ends by itself when signal aborted
     } catch (err) {
       if (signal?.aborted) return;
       lost = toDdmwError(err);
-      if (!RETRYABLE.has(lost.code)) throw lost;
+      // A message that could not be skipped closed the connection: report it, then resubscribe.
+      if (lost instanceof MsgError) reportSkipped(lost);
+      else if (!RETRYABLE.has(lost.code)) throw lost;
       onStatus?.({ type: 'lost', error: lost });
     } finally {
       await conn?.close();

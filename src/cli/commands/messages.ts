@@ -193,7 +193,9 @@ async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
     if (!ctx.options.json)
       process.stderr.write(`subscribed to channel ${ch}; writing messages to ${o.out}\n`);
     let n = 0;
-    for await (const m of messages(conn, { signal: ac.signal, storeq: () => 'stream' })) {
+    const onSkipped = (err: Error) => process.stderr.write(`ddmw recv: ${err.message}\n`);
+    const options = { signal: ac.signal, storeq: () => 'stream' as const, onSkipped };
+    for await (const m of messages(conn, options)) {
       await store(ctx, o, m);
       if (++n >= count) break;
     }
