@@ -10,6 +10,7 @@ import type { DdmwError } from '../../src/err.ts';
 import {
   listenPush,
   type Msg,
+  type MsgError,
   type SubscriptionStatus,
   send,
   subscription,
@@ -142,5 +143,45 @@ describe('push receiver', () => {
     await out.close();
     await pushSim.close();
     await listener.close();
+  });
+
+  it('skips a message it cannot receive as asked, answers Fail for it, and goes on', async () => {
+    const skipped: [MsgError, number][] = [];
+    const seen: string[] = [];
+    let onThird = () => {};
+    const third = new Promise<void>((resolve) => {
+      onThird = resolve;
+    });
+    const listener = await listenPush('127.0.0.1:0', {
+      storeq: (info) => {
+        if (info.cmd === 2) throw new Error('no store for cmd 2');
+        return 'bytes';
+      },
+      onSkipped: (err, n) => skipped.push([err, n]),
+      onMsg: (m) => {
+        seen.push(text(m));
+        if (seen.length === 2) onThird();
+      },
+    });
+    const pushSim = await startSimulator({
+      accounts: [{ ...APP, perms: ['*'] }],
+      push: [{ ch: 8, addr: listener.address }],
+    });
+    try {
+      const out = await connect(pushSim.sender.msgif, { auth: APP });
+      for (const cmd of [1, 2, 3]) await send(out, { ch: 8, cmd, payload: `m${cmd}` });
+      await out.close();
+      await within(third, 10_000, 'the message after the skipped one');
+      assert.deepEqual(seen, ['m1', 'm3']);
+      assert.deepEqual(
+        skipped.map(([err, n]) => [err.cmd, err.skipped, n]),
+        [[2, true, 1]],
+      );
+      assert.match(skipped[0]?.[0].message ?? '', /no store for cmd 2/);
+      assert.equal(pushSim.stats().pushesFailed, 1, 'the node was not told of the skipped message');
+    } finally {
+      await pushSim.close();
+      await listener.close();
+    }
   });
 });
