@@ -2,8 +2,10 @@
  * Payloads of the transfer figures, generated as they are read, and their
  * raw-socket baseline.
  */
+import { createWriteStream } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { transferDeadlineMs, within } from './deadline.ts';
 
 export const MiB = 1024 * 1024;
@@ -57,6 +59,50 @@ export async function rawSocketThroughput(total: number): Promise<number> {
     return mibPerSec(total, performance.now() - start);
   };
   const what = () => `raw socket: the bytes at the server (${mib(received)} of ${mib(total)} MiB)`;
+  try {
+    return await within(transferDeadlineMs(total), what, transfer());
+  } finally {
+    sock?.destroy();
+    server.close();
+  }
+}
+
+/** Where {@link rawSocketRead} puts the bytes it reads. */
+export type RawSink = { kind: 'bytes' } | { kind: 'file'; path: string };
+
+/**
+ * Raw baseline of receiving: a local server writes `total` bytes, and a
+ * plain socket reads them into one buffer of `total` bytes, or into a
+ * file (with backpressure); MiB/s from the connection to the last byte.
+ */
+export async function rawSocketRead(total: number, sink: RawSink): Promise<number> {
+  let received = 0;
+  const server = createServer(async (s) => {
+    s.on('error', () => {}); // the client closing first is not a failure
+    for await (const chunk of generated(total)) {
+      if (!s.write(chunk)) await new Promise((resolve) => s.once('drain', resolve));
+    }
+    s.end();
+  });
+  let sock: Socket | undefined;
+  const transfer = async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const start = performance.now();
+    sock = netConnect((server.address() as { port: number }).port, '127.0.0.1');
+    const into = sink.kind === 'bytes' ? Buffer.allocUnsafe(total) : undefined;
+    const count = async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        into?.set(chunk, received);
+        received += chunk.length;
+        yield chunk;
+      }
+    };
+    if (sink.kind === 'file') await pipeline(sock, count, createWriteStream(sink.path));
+    else for await (const _ of count(sock));
+    if (received !== total) throw new Error(`${what()}: the server's bytes did not add up`);
+    return mibPerSec(total, performance.now() - start);
+  };
+  const what = () => `raw socket: the bytes at the client (${mib(received)} of ${mib(total)} MiB)`;
   try {
     return await within(transferDeadlineMs(total), what, transfer());
   } finally {

@@ -14,6 +14,7 @@ import { codecMeasurement } from './codec.ts';
 import { connMeasurement } from './conn.ts';
 import { type FailedFigure, type Figure, type Measurement, report } from './figures.ts';
 import { msgMeasurements } from './msg.ts';
+import { msgRecvMeasurements } from './msg-recv.ts';
 import { recvFileMeasurement } from './recv-file.ts';
 import { strmMeasurement } from './strm.ts';
 
@@ -21,6 +22,7 @@ const measurements: Measurement[] = [
   codecMeasurement,
   connMeasurement,
   ...msgMeasurements,
+  ...msgRecvMeasurements,
   recvFileMeasurement,
   strmMeasurement,
 ];
