@@ -3,6 +3,7 @@
  * `ddmw`: the DDMW command line tool. Every command reads `ddmwapp.toml`
  * (`--config`, else `$DDMW_APPCONF`, else `./ddmwapp.toml`); flags override it.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAccountCommands } from './commands/accounts.ts';
 import { registerMessageCommands } from './commands/messages.ts';
@@ -11,8 +12,14 @@ import { registerSimCommand } from './commands/sim.ts';
 import { registerStreamCommands } from './commands/streams.ts';
 import { EXIT } from './context.ts';
 
+/** This package's version: package.json is two folders up, from src/cli and from dist/cli alike. */
+const { version } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
 const program = new Command('ddmw')
   .description('DDMW (Data Diode Middleware) command line tool')
+  .version(version, '-V, --version', 'print the version of ddmw-client')
   .option('--config <file>', 'ddmwapp.toml to read (default: $DDMW_APPCONF, else ./ddmwapp.toml)')
   .option('--json', 'print results as JSON (one document per result)')
   .option('--name <account>', 'account name (the passphrase comes from $DDMW_PASS or --pass-file)')
