@@ -154,11 +154,15 @@ describe('typed getters (vectors 9-12, 30, 31, 36)', () => {
     throwsCode(() => new Telegram('bad topic'), 'BLATHER');
   });
   it('error messages never quote a value', () => {
-    try {
-      new Params({ Pass: 'hunter2x' }).getInt('Pass');
-    } catch (e) {
-      assert.ok(!(e as Error).message.includes('hunter2x'));
-    }
+    assert.throws(
+      () => new Params({ Pass: 'hunter2x' }).getInt('Pass'),
+      (e: unknown) => {
+        assert.ok(e instanceof DdmwError && e.code === 'BLATHER', String(e));
+        assert.match(e.message, /Pass/, 'the message names the key');
+        assert.ok(!e.message.includes('hunter2x'), e.message);
+        return true;
+      },
+    );
   });
 });
 

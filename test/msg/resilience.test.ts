@@ -17,6 +17,7 @@ import {
 } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { within } from '../helpers/fake-server.ts';
+import { waitFor } from '../sim/wire-client.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;
@@ -41,24 +42,30 @@ after(async () => {
 describe('resubscribing subscription', () => {
   it('survives a receiver restart and goes on receiving', async () => {
     const statuses: SubscriptionStatus['type'][] = [];
+    const subscribed: (() => void)[] = [];
+    const subscriptions = [1, 2].map(
+      () => new Promise<void>((resolve) => subscribed.push(resolve)),
+    );
     const it = subscription(sim.receiver.subif, {
       ch: 'resub',
       auth: APP,
       retries: 20,
       retryDelayMs: 100,
-      onStatus: (s) => statuses.push(s.type),
+      onStatus: (s) => {
+        statuses.push(s.type);
+        if (s.type === 'subscribed') subscribed.shift()?.();
+      },
     })[Symbol.asyncIterator]();
     const out = await connect(sim.sender.msgif, { auth: APP });
     const first = it.next();
     // The first subscription happens inside next(): wait for it before sending.
-    while (!statuses.includes('subscribed')) await new Promise((r) => setTimeout(r, 10));
+    await within(subscriptions[0] as Promise<void>, 10_000, 'the first subscription');
     await send(out, { ch: 'resub', payload: 'before' });
     assert.equal(text((await within(first, 5000, 'first message')).value as Msg), 'before');
 
     const second = it.next();
     await sim.restartReceiver(300);
-    while (statuses.filter((s) => s === 'subscribed').length < 2)
-      await new Promise((r) => setTimeout(r, 20));
+    await within(subscriptions[1] as Promise<void>, 20_000, 'the subscription after the restart');
     await send(out, { ch: 'resub', payload: 'after' });
     assert.equal(
       text((await within(second, 10000, 'message after restart')).value as Msg),
@@ -125,9 +132,14 @@ describe('push receiver', () => {
 
   it('calls onMsg, and a throwing handler is reported to the node as Fail', async () => {
     const seen: string[] = [];
+    let onAll = () => {};
+    const all = new Promise<void>((resolve) => {
+      onAll = resolve;
+    });
     const listener = await listenPush('127.0.0.1:0', {
       onMsg: (m) => {
         seen.push(text(m));
+        if (seen.length === 3) onAll();
         if (text(m) === 'bad') throw new Error('cannot handle this one');
       },
     });
@@ -137,9 +149,9 @@ describe('push receiver', () => {
     });
     const out = await connect(pushSim.sender.msgif, { auth: APP });
     for (const p of ['one', 'bad', 'three']) await send(out, { ch: 7, payload: p });
-    const deadline = Date.now() + 10_000;
-    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await within(all, 10_000, 'the three pushed messages');
     assert.deepEqual(seen, ['one', 'bad', 'three']);
+    await waitFor("the node's count of the Fail reply", () => pushSim.stats().pushesFailed === 1);
     await out.close();
     await pushSim.close();
     await listener.close();

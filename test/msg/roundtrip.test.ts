@@ -16,6 +16,7 @@ import { type Connection, connect } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { connsend, type Msg, messages, recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { within } from '../helpers/fake-server.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;
@@ -204,12 +205,15 @@ describe('subscribers', () => {
     for (let i = 0; i < 3; i++) await send(out, { ch: 'iter', payload: `m${i}` });
     const ac = new AbortController();
     const seen: string[] = [];
-    for await (const m of messages(sub, { signal: ac.signal })) {
-      seen.push(bytesOf(m, 'payload').toString());
-      if (seen.length === 3) setTimeout(() => ac.abort(), 20); // abort while waiting for a 4th
-    }
+    const loop = (async () => {
+      for await (const m of messages(sub, { signal: ac.signal })) {
+        seen.push(bytesOf(m, 'payload').toString());
+        if (seen.length === 3) setImmediate(() => ac.abort()); // abort while waiting for a 4th
+      }
+    })();
+    await within(loop, 20_000, 'three messages, then the end of the aborted loop');
     assert.deepEqual(seen, ['m0', 'm1', 'm2']);
-    await sub.closed;
+    await within(sub.closed, 10_000, 'the aborted subscriber connection to close');
   });
 });
 
@@ -253,7 +257,7 @@ describe('refusals', () => {
       payload: { stream: Readable.from([Buffer.from('abc')]), length: 10 },
     }).catch((e) => e);
     assert.ok(err instanceof DdmwError && err.code === 'BAD_INPUT', String(err));
-    await out.closed;
+    await within(out.closed, 10_000, 'the connection of the short stream to close');
   });
   it('aborting a send closes the connection with ABORTED', async () => {
     const out = await sender();
@@ -266,8 +270,11 @@ describe('refusals', () => {
       { signal: ac.signal },
     );
     setTimeout(() => ac.abort(), 50);
-    await assert.rejects(pending, (e: DdmwError) => e.code === 'ABORTED');
-    await out.closed;
+    await assert.rejects(
+      within(pending, 10_000, 'the aborted send'),
+      (e: DdmwError) => e.code === 'ABORTED',
+    );
+    await within(out.closed, 10_000, 'the connection of the aborted send to close');
   });
 });
 

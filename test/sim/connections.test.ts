@@ -9,6 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { rejectsCode } from '../helpers/errors.ts';
+import { within } from '../helpers/fake-server.ts';
 import { connectTo, expectOk, failOnUnhandledRejections, WireClients } from './wire-client.ts';
 
 const ACCOUNTS = [{ name: 'frank', pass: 'frank-secret' }];
@@ -92,7 +93,7 @@ describe('one simulator', () => {
       const c = await open(sim.sender.msgif);
       await expectOk(c, 'WhoAmI');
       c.socket.write(bytes);
-      await c.closed;
+      await within(c.closed, 10_000, `the simulator closing the connection that sent ${what}`);
       await expectOk(bystander, 'WhoAmI');
     });
   }
@@ -106,16 +107,15 @@ describe('one simulator', () => {
   it('survives clients that disconnect in the middle of a request or before its reply', async () => {
     const partial = await open(sim.sender.msgif);
     partial.socket.end('Auth\nAccName fra');
-    await partial.closed;
+    await within(partial.closed, 10_000, 'the end of the half-sent request');
     const reset = await open(sim.receiver.mgmtif);
     reset.socket.write('Auth\nAccName frank\nPass frank-secret\n\nWhoAmI\n\n');
     reset.socket.resetAndDestroy();
     const gone = await open(sim.sender.mgmtif);
     gone.socket.write(tg('Auth', { AccName: 'frank', Pass: 'frank-secret', ReqTkn: 'True' }));
     gone.socket.destroy();
-    await Promise.all([reset.closed, gone.closed]);
-    // Let the simulator finish the password checks it had started.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await within(Promise.all([reset.closed, gone.closed]), 10_000, 'the two aborted logins');
+    // The password checks the simulator had started finish in their own time: a new login works meanwhile.
     const c = await open(sim.receiver.mgmtif);
     assert.deepEqual(await expectOk(c, 'Auth', { AccName: 'frank', Pass: 'frank-secret' }), {});
   });

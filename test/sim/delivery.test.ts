@@ -62,7 +62,7 @@ describe('one simulator', () => {
     snd.socket.write('abc');
     assert.equal((await snd.next())?.topic, 'Ok');
     snd.socket.end(randomBytes(300 * 1024));
-    await snd.closed;
+    await within(snd.closed, 10_000, 'the client connection to close');
     await waitFor('the abort', () => t.sim.stats().msgsAborted === before.msgsAborted + 1);
     await waitFor(
       'the receiving end to discard the aborted transfer',

@@ -14,6 +14,7 @@ import { DdmwError } from '../../src/err.ts';
 import { type Msg, messages, recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { open, READ_AHEAD, type StreamEvent, type StreamWriter } from '../../src/strm/index.ts';
+import { within } from '../helpers/fake-server.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 const SENDONLY = { name: 'narrow', pass: 'narrow-pass' };
@@ -155,16 +156,19 @@ describe('strm', () => {
     const errored = once(w, 'error');
     const reading = ev.then((e) => readAll(e.stream));
     reading.catch(() => {}); // checked below
-    await sleep(50);
+    await within(ev, 20_000, 'the start of the stream at the subscriber');
     w.destroy(new Error('camera\nunplugged'));
-    const [werr] = await errored;
+    const [werr] = await within(errored, 10_000, "the writer's error");
     assert.match((werr as Error).message, /camera/);
-    await assert.rejects(reading, (err: unknown) => {
-      assert.ok(err instanceof DdmwError);
-      assert.equal(err.code, 'ABORTED');
-      assert.match(err.message, /camera unplugged/);
-      return true;
-    });
+    await assert.rejects(
+      within(reading, 20_000, 'the end of the aborted stream'),
+      (err: unknown) => {
+        assert.ok(err instanceof DdmwError);
+        assert.equal(err.code, 'ABORTED');
+        assert.match(err.message, /camera unplugged/);
+        return true;
+      },
+    );
     await send(conn, { ch: 4, payload: 'after abort' });
     assert.equal(payloadText(await recv(sub, { streams: true })), 'after abort');
   });
