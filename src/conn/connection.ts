@@ -56,6 +56,8 @@ export interface Exchange {
   writeStream(stream: Readable | AsyncIterable<Uint8Array>, length: number): Promise<void>;
   /** Marks the connection failed (closing it) and returns `err`, to throw. */
   fail(err: DdmwError): DdmwError;
+  /** True once the connection has failed or was closed. */
+  hasFailed(): boolean;
 }
 
 /**
@@ -125,6 +127,7 @@ export class Connection {
         this.fail(err);
         return err;
       },
+      hasFailed: () => this.isClosed,
     };
   }
 

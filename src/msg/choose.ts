@@ -4,7 +4,8 @@
  * byte of the message is read. A refused choice skips the message.
  */
 import { constants } from 'node:buffer';
-import { resolve } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DdmwError } from '../err.ts';
 import type { MsgInfo, StoreChoice, StoreQ, StoreType } from './types.ts';
 
@@ -63,15 +64,33 @@ function split(choice: StoreChoice, info: MsgInfo): PartStores {
     }
     return { meta: choice, payload: choice };
   }
-  const each = (choice ?? {}) as { meta?: unknown; payload?: unknown };
+  const keys = choice !== null && typeof choice === 'object' ? Object.keys(choice) : undefined;
+  if (!keys || keys.some((k) => k !== 'meta' && k !== 'payload')) {
+    throw new DdmwError(
+      'BAD_PARAMS',
+      `storeq chose ${JSON.stringify(choice) ?? String(choice)}: expected a store, or { meta, payload } with a store for each part`,
+    );
+  }
+  const each = choice as { meta?: unknown; payload?: unknown };
   return {
     meta: (each.meta ?? 'none') as StoreType,
     payload: (each.payload ?? 'none') as StoreType,
   };
 }
 
+/** Platforms whose usual file systems ignore the case of names. */
+const CASE_BLIND = process.platform === 'darwin' || process.platform === 'win32';
+
+/** Where a file would land: its folder with symbolic links resolved (when it exists), and its name. */
+async function landing(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const folder = await realpath(dirname(absolute)).catch(() => dirname(absolute));
+  const where = join(folder, basename(absolute));
+  return CASE_BLIND ? where.toLowerCase() : where;
+}
+
 /** Refuses what cannot be stored as chosen, before any byte is read. */
-function check(stores: PartStores, info: MsgInfo, limit: number): void {
+async function check(stores: PartStores, info: MsgInfo, limit: number): Promise<void> {
   const parts = [
     { what: 'metadata', store: checkStore(stores.meta, 'metadata'), length: info.metaLen },
     { what: 'payload', store: checkStore(stores.payload, 'payload'), length: info.payloadLen },
@@ -90,22 +109,33 @@ function check(stores: PartStores, info: MsgInfo, limit: number): void {
       "Metadata cannot be received as a 'stream'; choose another store for it",
     );
   }
-  const [meta, payload] = [stores.meta, stores.payload].map((s) =>
-    typeof s === 'object' ? resolve(s.file) : undefined,
-  );
-  if (meta !== undefined && meta === payload && info.metaLen > 0 && info.payloadLen > 0) {
+  const { meta, payload } = stores;
+  if (typeof meta !== 'object' || typeof payload !== 'object') return;
+  if (info.metaLen === 0 || info.payloadLen === 0) return;
+  if ((await landing(meta.file)) === (await landing(payload.file))) {
     throw new DdmwError(
       'BAD_PARAMS',
-      `The metadata and the payload were both to be stored in ${meta}: choose two paths`,
+      `The metadata (${meta.file}) and the payload (${payload.file}) would be stored in the same file: choose two paths`,
     );
+  }
+}
+
+/** Asks the application's `storeq`; whatever it throws refuses the message (`BAD_PARAMS`). */
+async function ask(storeq: StoreQ, info: MsgInfo): Promise<StoreChoice> {
+  try {
+    // A copy: what storeq does to it cannot change how many bytes are read.
+    return await storeq(Object.freeze({ ...info }));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new DdmwError('BAD_PARAMS', `storeq refused the message: ${reason}`, { cause: err });
   }
 }
 
 /** Asks `storeq` (or takes the default) and checks the answer. */
 export async function chooseStores(info: MsgInfo, options: ChoiceOptions): Promise<PartStores> {
   const limit = bufferLimit(options);
-  const choice = options.storeq ? await options.storeq(info) : 'bytes';
+  const choice = options.storeq ? await ask(options.storeq, info) : 'bytes';
   const stores = split(choice, info);
-  check(stores, info, limit);
+  await check(stores, info, limit);
   return stores;
 }

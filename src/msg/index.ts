@@ -8,7 +8,7 @@
  */
 
 export { DEFAULT_MAX_BUFFERED } from './choose.ts';
-export { type LoopOptions, messages, type OnSkipped, recvLoop } from './loop.ts';
+export { type LoopOptions, messages, type OnSkipped, recvLoop, warnSkipped } from './loop.ts';
 export { MsgError, type MsgErrorInfo } from './msg-error.ts';
 export { listenPush, type PushListener, type PushOptions } from './push.ts';
 export { type RecvOptions, type RecvStreamsOptions, recv, subscribe } from './recv.ts';

@@ -23,15 +23,27 @@ export interface LoopOptions extends RecvOptions {
    * Told of each message that arrived but could not be received as asked
    * (a {@link MsgError} with `skipped` true: a refused store, a part that
    * does not parse, a file that cannot be written), after it was skipped.
-   * The loop then goes on. Default: a process warning (code
-   * `DDMW_MSG_SKIPPED`), so that no message is dropped silently.
+   * The loop then goes on. Default: {@link warnSkipped}, process warnings
+   * (code `DDMW_MSG_SKIPPED`), so that no message is dropped silently.
    */
   onSkipped?: OnSkipped;
 }
 
-/** The default report of a skipped message. */
-export const warnSkipped: OnSkipped = (err) => {
-  process.emitWarning(err.message, { code: 'DDMW_MSG_SKIPPED' });
+/** Skipped messages reported one by one by {@link warnSkipped}; after them, every 100th. */
+const WARN_EACH = 10;
+
+/**
+ * The default report of a skipped message: a process warning for each of
+ * the first ten, then one for every hundredth with the count (a hostile
+ * sender cannot flood the log, and nothing goes unsaid).
+ */
+export const warnSkipped: OnSkipped = (err, skipped) => {
+  if (skipped <= WARN_EACH) {
+    process.emitWarning(err.message, { code: 'DDMW_MSG_SKIPPED' });
+  } else if (skipped % 100 === 0) {
+    const summary = `${skipped} messages skipped so far (the first ${WARN_EACH} and every 100th are reported); the last: ${err.message}`;
+    process.emitWarning(summary, { code: 'DDMW_MSG_SKIPPED' });
+  }
 };
 
 /** Closes `conn` when `signal` aborts; returns the function that stops listening. */
@@ -114,7 +126,8 @@ export async function* messages(
     }
   } finally {
     stop();
-    const open = last?.kind === 'stream' ? last.stream : last?.payload;
+    // A stream not read to its end holds the connection: destroying it skips its rest.
+    const open = last?.kind === 'stream' ? last : last?.payload;
     if (open && 'stream' in open && !open.stream.readableEnded) open.stream.destroy();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `MsgError`: a message that arrived but could not be received as asked.
  */
+import { closesConnection } from '../conn/connection.ts';
 import { DdmwError } from '../err.ts';
 
 /** What is known of a message whose header was read (a field is `undefined` when it did not parse). */
@@ -22,8 +23,9 @@ export interface MsgErrorInfo {
  * When {@link MsgError.skipped} is true, every byte of the message was read
  * and dropped (and any file stored for it removed): the connection is
  * positioned at the next message, and the receive loops go on with it.
- * When false, the connection was closed: a message whose length fields do
- * not parse cannot be skipped, and its bytes are never read as a telegram.
+ * When false, the connection was closed: the message's length fields did
+ * not parse (its bytes cannot be skipped, and are never read as a
+ * telegram), or the connection was lost or aborted under it.
  */
 export class MsgError extends DdmwError {
   /** Transfer id, if the header had one. */
@@ -39,7 +41,9 @@ export class MsgError extends DdmwError {
     const cmd = info.cmd === undefined ? '' : `, cmd ${info.cmd}`;
     const what = `Message ${info.xferId ?? '(no XferId)'} (channel ${info.ch ?? '?'}${cmd})`;
     const outcome = skipped ? 'was skipped' : 'could not be skipped; the connection was closed';
-    super(cause.code, `${what} ${outcome}: ${cause.message}`, {
+    // A skipped message leaves the connection open: never a code that would close it.
+    const code = skipped && closesConnection(cause) ? 'IO' : cause.code;
+    super(code, `${what} ${outcome}: ${cause.message}`, {
       cause,
       params: cause.params,
     });

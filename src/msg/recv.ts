@@ -10,15 +10,21 @@
  * unread and lost step).
  */
 import { Telegram, U32, U64 } from '../blather/index.ts';
-import { type Connection, closesConnection, type Exchange } from '../conn/connection.ts';
+import type { Connection, Exchange } from '../conn/connection.ts';
 import { failError, sendrecv, unexpectedReply } from '../conn/request.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
-import { isStreamStart, receiveStream, type StreamEvent } from '../strm/recv.ts';
+import {
+  isStreamStart,
+  receiveStream,
+  type StreamEvent,
+  skipStream,
+  streamFields,
+} from '../strm/recv.ts';
 import { type AppChannel, formatAppChannel } from '../types.ts';
 import { bufferLimit, chooseStores, type PartStores } from './choose.ts';
 import { MsgError, type MsgErrorInfo } from './msg-error.ts';
-import { discardPart, storePart } from './store.ts';
-import type { Msg, MsgInfo, Storage, StoreQ } from './types.ts';
+import { type StoredPart, storePart } from './store.ts';
+import type { Msg, MsgInfo, StoreQ } from './types.ts';
 
 /** Options of {@link recv}. */
 export interface RecvOptions {
@@ -70,34 +76,56 @@ function headerFields(tg: Telegram): MsgErrorInfo {
 function parseLengths(io: Exchange, tg: Telegram, fields: MsgErrorInfo) {
   const p = tg.params;
   try {
+    const metaLen = p.getIntDef('MetaLen', 0, U32);
     const len = p.getBigIntDef('Len', 0n, U64);
-    if (len > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new DdmwError('BAD_INPUT', `Len ${len} is beyond what can be received (2^53-1 bytes)`);
+    if (BigInt(metaLen) + len > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new DdmwError(
+        'BAD_INPUT',
+        `MetaLen ${metaLen} + Len ${len} is beyond what can be received (2^53-1 bytes)`,
+      );
     }
-    return { metaLen: p.getIntDef('MetaLen', 0, U32), payloadLen: Number(len) };
+    return { metaLen, payloadLen: Number(len) };
   } catch (err) {
-    const cause = toDdmwError(err);
-    throw io.fail(new MsgError(fields, cause, false));
+    throw io.fail(new MsgError(fields, toDdmwError(err), false));
   }
 }
+
+/** Reads and drops the `n` bytes left of a message; if that fails, the connection is closed. */
+async function skipOrClose(io: Exchange, n: number): Promise<void> {
+  if (n === 0 || io.reader.error || io.hasFailed()) return;
+  try {
+    await io.reader.skip(n);
+  } catch (err) {
+    if (!io.reader.error) io.fail(toDdmwError(err));
+  }
+}
+
+/** Whether the message was read to its end with the connection still usable. */
+const inStep = (io: Exchange) => !io.reader.error && !io.hasFailed();
 
 /**
  * Stores both parts. Each store reads exactly its part's bytes, or fails
  * the reader (and so the connection); a part that failed otherwise has
- * been read, so the payload after failed metadata is skipped here.
+ * been read, so the payload after failed metadata is skipped here. Files
+ * are moved to their names only once both parts are read.
  */
 async function storeParts(io: Exchange, info: MsgInfo, stores: PartStores) {
-  let meta: Storage | undefined;
+  let meta: StoredPart;
   try {
     meta = await storePart(io, stores.meta, info.metaLen, 'metadata');
   } catch (err) {
-    if (!io.reader.error) await io.reader.skip(info.payloadLen);
+    await skipOrClose(io, info.payloadLen);
     throw err;
   }
+  let payload: StoredPart | undefined;
   try {
-    return { meta, payload: await storePart(io, stores.payload, info.payloadLen, 'payload') };
+    payload = await storePart(io, stores.payload, info.payloadLen, 'payload');
+    await meta.commit();
+    await payload.commit();
+    return { meta: meta.storage, payload: payload.storage };
   } catch (err) {
-    await discardPart(meta);
+    await meta.discard();
+    await payload?.discard();
     throw err;
   }
 }
@@ -121,23 +149,15 @@ async function readMsg(io: Exchange, tg: Telegram, options: RecvOptions): Promis
     const { meta, payload } = await storeParts(io, info, stores);
     return { kind: 'msg', ...info, meta, payload };
   } catch (err) {
-    const cause = toDdmwError(err);
-    // A skip that fails (the peer went away) fails the reader: the connection closes.
-    if (unread > 0 && !io.reader.error) await io.reader.skip(unread).catch(() => {});
-    throw new MsgError(fields, cause, !io.reader.error && !closesConnection(cause));
+    await skipOrClose(io, unread);
+    throw new MsgError(fields, toDdmwError(err), inStep(io));
   }
 }
 
-/** Skips a stream nobody asked for, then reports it. */
-async function refuseStream(io: Exchange, tg: Telegram): Promise<never> {
-  const { event, done } = receiveStream(io, tg);
-  event.stream.destroy();
-  await done;
-  const cause = new DdmwError(
-    'BAD_PARAMS',
-    'It is a stream: pass { streams: true } to receive streams',
-  );
-  throw new MsgError(event, cause, true);
+/** Skips a stream that cannot be received as asked, then reports it. */
+async function refuseStream(io: Exchange, tg: Telegram, cause: DdmwError): Promise<never> {
+  await skipStream(io);
+  throw new MsgError({ ...streamFields(tg), cmd: undefined }, cause, inStep(io));
 }
 
 /**
@@ -163,10 +183,22 @@ export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg |
           resolve(await readMsg(io, tg, options));
           return;
         }
-        if (!options.streams) await refuseStream(io, tg);
-        const { event, done } = receiveStream(io, tg);
-        resolve(event);
-        await done; // the exchange lasts until the stream's last frame was read
+        if (!options.streams) {
+          const cause = new DdmwError(
+            'BAD_PARAMS',
+            'It is a stream: pass { streams: true } to receive streams',
+          );
+          await refuseStream(io, tg, cause);
+        }
+        let started: ReturnType<typeof receiveStream>;
+        try {
+          started = receiveStream(io, tg);
+        } catch (err) {
+          await refuseStream(io, tg, toDdmwError(err));
+          return;
+        }
+        resolve(started.event);
+        await started.done; // the exchange lasts until the stream's last frame was read
       })
       .catch(reject); // ignored once resolved: the stream itself reports later errors
   });

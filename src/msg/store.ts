@@ -39,40 +39,69 @@ async function parseBlock(
 }
 
 /**
- * Reads `n` bytes of one part into the store `store`. Returns `undefined`
- * for an empty or skipped part. Content errors (a malformed params block, a
- * file that cannot be written) are thrown after the bytes were consumed.
+ * A part that was read: what the application gets, and, for a file, the
+ * move to its name (`commit`, once the whole message is read) or its
+ * removal (`discard`, when the message failed after this part).
+ */
+export interface StoredPart {
+  storage: Storage | undefined;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+const nothingToDo = async () => {};
+
+/** A part that needs nothing on commit; a stream is destroyed (the rest skipped) on discard. */
+function held(storage: Storage | undefined): StoredPart {
+  const discard =
+    storage?.kind === 'stream' ? async () => void storage.stream.destroy() : nothingToDo;
+  return { storage, commit: nothingToDo, discard };
+}
+
+/** A part written to a temporary file next to `path`, moved to `path` on commit. */
+function fileUnder(tmp: string, path: string, what: PartName): StoredPart {
+  let committed = false;
+  return {
+    storage: { kind: 'file', path },
+    async commit() {
+      try {
+        await rename(tmp, path);
+        committed = true;
+      } catch (err) {
+        await unlink(tmp).catch(() => {});
+        throw toDdmwError(err, `Cannot move the received ${what} to ${path}`);
+      }
+    },
+    async discard() {
+      await unlink(committed ? path : tmp).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Reads `n` bytes of one part into the store `store`. The storage is
+ * `undefined` for an empty or skipped part. Content errors (a malformed
+ * params block, a file that cannot be written) are thrown after the bytes
+ * were consumed; a file part keeps its temporary name until `commit`.
  */
 export async function storePart(
   io: Exchange,
   store: StoreType,
   n: number,
   what: PartName,
-): Promise<Storage | undefined> {
-  if (n === 0) return undefined;
+): Promise<StoredPart> {
+  if (n === 0) return held(undefined);
   const reader = io.reader;
   if (store === 'none') {
     await reader.skip(n);
-    return undefined;
+    return held(undefined);
   }
-  if (store === 'bytes') return { kind: 'bytes', bytes: await reader.readBytes(n) };
+  if (store === 'bytes') return held({ kind: 'bytes', bytes: await reader.readBytes(n) });
   if (store === 'params' || store === 'kvlines') {
-    return parseBlock(await reader.readBytes(n), store, what);
+    return held(await parseBlock(await reader.readBytes(n), store, what));
   }
-  if (store === 'stream') return { kind: 'stream', stream: reader.readStream(n) };
+  if (store === 'stream') return held({ kind: 'stream', stream: reader.readStream(n) });
   const tmp = partialName(store.file);
   await reader.readToFile(tmp, n);
-  try {
-    await rename(tmp, store.file);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw toDdmwError(err, `Cannot move the received ${what} to ${store.file}`);
-  }
-  return { kind: 'file', path: store.file };
-}
-
-/** Removes a stored file part (when the rest of its message failed). */
-export async function discardPart(part: Storage | undefined): Promise<void> {
-  if (part?.kind === 'file') await unlink(part.path).catch(() => {});
-  if (part?.kind === 'stream') part.stream.destroy();
+  return fileUnder(tmp, store.file, what);
 }

@@ -4,10 +4,11 @@
  * connection, up to a number of retries with a delay between attempts.
  *
  * Only connection-level failures are retried (a refused or lost connection,
- * a timeout, a message that could not be skipped). A message that cannot be
- * received as asked is reported and skipped; the subscription goes on. A
- * refusal by the node (wrong credentials, no permission) ends the iteration
- * at once: retrying would not change the answer.
+ * a timeout, data from the node that put the connection out of step). A
+ * message that cannot be received as asked is reported and skipped; the
+ * subscription goes on. A refusal by the node (wrong credentials, no
+ * permission) ends the iteration at once: retrying would not change the
+ * answer.
  */
 import type { Auth } from '../auth.ts';
 import type { Config } from '../conf.ts';
@@ -65,7 +66,8 @@ export type SubscriptionStatus =
 
 /**
  * Options of {@link subscription}. Streams are not received here (a stream
- * that arrives is a `BAD_PARAMS` error): use `messages` with `streams: true`.
+ * that arrives is skipped and reported as a `skipped` status): use
+ * `messages` with `streams: true`.
  */
 export interface SubscriptionOptions extends Omit<RecvOptions, 'streams'> {
   /** Channel to subscribe to. Default: `config.getAppCh()`. */
@@ -90,7 +92,10 @@ export interface SubscriptionOptions extends Omit<RecvOptions, 'streams'> {
   onStatus?: (status: SubscriptionStatus) => void;
 }
 
+/** A lost connection: subscribe again. */
 const RETRYABLE = new Set(['DISCONNECTED', 'IO', 'TIMEOUT']);
+/** The node sent data that cannot be received (the connection was closed): subscribe again, a limited number of times. */
+const BAD_DATA = new Set(['BLATHER', 'BAD_STATE']);
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -131,9 +136,13 @@ function resolveOptions(options: SubscriptionOptions) {
 /**
  * Subscribes to `ch` at `addr` (a receiver node's subscription interface)
  * and yields its messages, resubscribing after a lost connection. The
- * retry count starts again after every successful subscription. When the
- * retries run out, the iteration fails with `DISCONNECTED`, whose `cause` is
- * the last error. Breaking out of the loop closes the connection.
+ * retry count starts again after every successful subscription. A
+ * connection the node's data put out of step (a message that could not be
+ * skipped, a malformed telegram) is lost too; but after `retries` such
+ * losses in a row with no message received in between, the subscription
+ * gives up. When the retries run out, the iteration fails with
+ * `DISCONNECTED`, whose `cause` is the last error. Breaking out of the loop
+ * closes the connection.
  */
 export async function* subscription(
   addr: string | ProtAddr,
@@ -142,6 +151,8 @@ export async function* subscription(
   const { ch, retries, retryDelayMs, auth } = resolveOptions(options);
   const { signal, onStatus } = options;
   let failures = 0;
+  /** Connections in a row that the node's data put out of step, with no message received. */
+  let badData = 0;
   let skipped = 0;
   const reportSkipped = (error: MsgError) => {
     skipped++;
@@ -156,23 +167,39 @@ export async function* subscription(
       await subscribe(conn, ch);
       onStatus?.({ type: 'subscribed', attempt: failures });
       failures = 0;
-      yield* messages(conn, { ...options, streams: false, onSkipped: reportSkipped });
+      for await (const m of messages(conn, {
+        ...options,
+        streams: false,
+        onSkipped: reportSkipped,
+      })) {
+        badData = 0;
+        yield m;
+      }
       return; // messages() only ends by itself when signal aborted
     } catch (err) {
       if (signal?.aborted) return;
       lost = toDdmwError(err);
-      // A message that could not be skipped closed the connection: report it, then resubscribe.
+      // A message that could not be skipped closed the connection: report it too.
       if (lost instanceof MsgError) reportSkipped(lost);
+      if (lost instanceof MsgError || BAD_DATA.has(lost.code)) badData++;
       else if (!RETRYABLE.has(lost.code)) throw lost;
       onStatus?.({ type: 'lost', error: lost });
     } finally {
       await conn?.close();
     }
     failures++;
+    const where = `Subscription to channel ${ch} at ${typeof addr === 'string' ? addr : JSON.stringify(addr)}`;
+    if (badData > retries) {
+      throw new DdmwError(
+        'DISCONNECTED',
+        `${where} was put out of step by the node's data ${badData} times in a row without a message (retries: ${retries}): ${lost.message}`,
+        { cause: lost },
+      );
+    }
     if (failures > retries) {
       throw new DdmwError(
         'DISCONNECTED',
-        `Subscription to channel ${ch} at ${typeof addr === 'string' ? addr : JSON.stringify(addr)} failed ${failures} times in a row (retries: ${retries}): ${lost.message}`,
+        `${where} failed ${failures} times in a row (retries: ${retries}): ${lost.message}`,
         { cause: lost },
       );
     }

@@ -7,10 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { fedReadable, type Telegram, U32, U64 } from '../blather/index.ts';
+import { byteCount, fedReadable, type Telegram, U32, U64 } from '../blather/index.ts';
 import type { Exchange } from '../conn/connection.ts';
 import { failError, unexpectedReply } from '../conn/request.ts';
-import { DdmwError } from '../err.ts';
+import { DdmwError, toDdmwError } from '../err.ts';
 import { KEYS, TOPICS } from './wire.ts';
 
 /** Bytes a received stream buffers ahead of its reader (1 MiB). */
@@ -40,18 +40,68 @@ export function isStreamStart(tg: Telegram): boolean {
   return tg.topic === TOPICS.start;
 }
 
+/** How a stream's frames ended: complete (its length and sha-256 as the node sent them), or aborted. */
+type StreamEnd = { kind: 'end'; len: number; sha: string } | { kind: 'aborted'; reason: string };
+
+/** The byte count of a `Chunk` frame. When it does not parse, its bytes cannot be skipped: the connection is closed. */
+function chunkLength(io: Exchange, frame: Telegram): number {
+  try {
+    return byteCount(frame.params.getBigInt(KEYS.length, U64));
+  } catch (err) {
+    throw io.fail(toDdmwError(err, 'A stream chunk announced a length that does not parse'));
+  }
+}
+
+/**
+ * Reads a stream's frames after its `Strm` telegram, up to its end or
+ * abort, handing each piece of its bytes to `onPiece` (kept by it). A
+ * frame that cannot be read in step closes the connection.
+ */
+async function readStreamFrames(
+  io: Exchange,
+  onPiece: (piece: Buffer) => void | Promise<void>,
+): Promise<StreamEnd> {
+  for (;;) {
+    const frame = await io.reader.readTelegram();
+    if (frame.topic === TOPICS.chunk) {
+      await io.reader.readChunks(chunkLength(io, frame), onPiece, { keep: true });
+    } else if (frame.topic === TOPICS.end) {
+      const p = frame.params;
+      return { kind: 'end', len: p.getInt(KEYS.length), sha: p.getStr(KEYS.sha256) };
+    } else if (frame.topic === TOPICS.abort) {
+      return { kind: 'aborted', reason: frame.params.getStrDef(KEYS.reason, 'no reason given') };
+    } else if (frame.topic === 'Fail') {
+      throw failError(frame);
+    } else {
+      throw unexpectedReply(io, frame, `${TOPICS.chunk}, ${TOPICS.end} or ${TOPICS.abort}`);
+    }
+  }
+}
+
+/** Reads and drops the rest of a stream (one that was refused); resolves once the connection is in step. */
+export async function skipStream(io: Exchange): Promise<void> {
+  await readStreamFrames(io, () => {});
+}
+
+/** What a `Strm` telegram says without parsing, for reports. */
+export function streamFields(tg: Telegram): { xferId: string | undefined; ch: string | undefined } {
+  const p = tg.params;
+  return { xferId: p.get(KEYS.xferId), ch: p.get(KEYS.channel) ?? p.get('Ch') };
+}
+
 /**
  * Starts receiving the stream that `tg` announced. Returns the event at
  * once, and `done`, which resolves once the stream's last frame was read
  * (the connection is then in step again) and rejects when the connection
- * failed under it.
+ * failed under it. Throws, before reading anything, when the header does
+ * not parse (the caller skips the stream).
  */
 export function receiveStream(
   io: Exchange,
   tg: Telegram,
 ): { event: StreamEvent; done: Promise<void> } {
-  const p = tg.params;
-  const xferId = p.get(KEYS.xferId);
+  const { xferId, ch } = streamFields(tg);
+  const cmd = tg.params.getIntDef(KEYS.cmd, 0, U32);
   // Destroyed early, the rest is still read and dropped, to keep the connection in step.
   const fed = fedReadable({ highWaterMark: READ_AHEAD });
   const stream = fed.stream;
@@ -61,51 +111,25 @@ export function receiveStream(
   const done = (async () => {
     const hash = createHash('sha256');
     let len = 0;
-    for (;;) {
-      const frame = await io.reader.readTelegram();
-      if (frame.topic === TOPICS.chunk) {
-        await io.reader.readChunks(
-          frame.params.getBigInt(KEYS.length, U64),
-          (piece) => {
-            hash.update(piece);
-            len += piece.length;
-            return fed.offer(piece);
-          },
-          { keep: true }, // the stream's consumer keeps its chunks
-        );
-      } else if (frame.topic === TOPICS.end) {
-        const sha = hash.digest('hex');
-        const wantLen = frame.params.getInt(KEYS.length);
-        const wantSha = frame.params.getStr(KEYS.sha256);
-        if (wantLen !== len || wantSha.toLowerCase() !== sha) {
-          fail(
-            new DdmwError(
-              'IO',
-              `Stream ${xferId ?? ''} failed its integrity check: ${len} bytes with sha-256 ${sha}, the node sent ${wantLen} bytes with sha-256 ${wantSha}`,
-            ),
-          );
-        } else if (!fed.destroyed) stream.push(null);
-        return;
-      } else if (frame.topic === TOPICS.abort) {
-        const reason = frame.params.getStrDef(KEYS.reason, 'no reason given');
-        fail(new DdmwError('ABORTED', `Stream ${xferId ?? ''} was aborted: ${reason}`));
-        return;
-      } else if (frame.topic === 'Fail') {
-        throw failError(frame);
-      } else {
-        throw unexpectedReply(io, frame, `${TOPICS.chunk}, ${TOPICS.end} or ${TOPICS.abort}`);
-      }
+    const end = await readStreamFrames(io, (piece) => {
+      hash.update(piece);
+      len += piece.length;
+      return fed.offer(piece);
+    });
+    if (end.kind === 'aborted') {
+      fail(new DdmwError('ABORTED', `Stream ${xferId ?? ''} was aborted: ${end.reason}`));
+      return;
     }
+    const sha = hash.digest('hex');
+    if (end.len !== len || end.sha.toLowerCase() !== sha) {
+      fail(
+        new DdmwError(
+          'IO',
+          `Stream ${xferId ?? ''} failed its integrity check: ${len} bytes with sha-256 ${sha}, the node sent ${end.len} bytes with sha-256 ${end.sha}`,
+        ),
+      );
+    } else if (!fed.destroyed) stream.push(null);
   })();
-  done.catch((err: unknown) =>
-    fail(err instanceof DdmwError ? err : new DdmwError('IO', String(err), { cause: err })),
-  );
-  const event: StreamEvent = {
-    kind: 'stream',
-    ch: p.get(KEYS.channel) ?? p.get('Ch'),
-    cmd: p.getIntDef(KEYS.cmd, 0, U32),
-    xferId,
-    stream,
-  };
-  return { event, done };
+  done.catch((err: unknown) => fail(toDdmwError(err)));
+  return { event: { kind: 'stream', ch, cmd, xferId, stream }, done };
 }
