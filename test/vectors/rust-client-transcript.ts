@@ -57,6 +57,11 @@ export interface MsgRow extends RequestRow {
   payloadLen?: number;
 }
 
+/** True for a message row. */
+export function isMsgRow(row: RequestRow): row is MsgRow {
+  return 'cmd' in row;
+}
+
 /** Keys whose values are comma-joined lists, compared as sets. */
 export const LIST_KEYS: ReadonlySet<string> = new Set(['Grant', 'Revoke', 'Perms']);
 

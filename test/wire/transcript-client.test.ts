@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeParams } from '../../src/blather/index.ts';
-import { connect } from '../../src/conn/index.ts';
+import { type Connection, connect } from '../../src/conn/index.ts';
 import { within } from '../helpers/fake-server.ts';
 import {
   ALL_ROWS,
   type CallContext,
   CMD_ZERO,
+  isMsgRow,
   MSG_ROWS,
   type MsgRow,
   metaBytes,
@@ -42,7 +43,7 @@ after(async () => {
 /** Runs a row's client call on a fresh connection; returns every byte it wrote. */
 async function capture(
   operation: string,
-  call: (conn: Awaited<ReturnType<typeof connect>>, ctx: CallContext) => Promise<unknown>,
+  call: (conn: Connection, ctx: CallContext) => Promise<unknown>,
 ): Promise<Buffer> {
   const ctx: CallContext = { token: FAKE_TOKEN, dir: await mkdtemp(join(dir, 'row-')) };
   const conn = await connect(recorder.addr);
@@ -88,7 +89,7 @@ describe('our requests equal the Rust client transcript', () => {
       const { tg, raw, rest } = await splitRequest(bytes);
       assert.deepEqual(canonical(tg), want.canon);
       assert.equal(raw.length, want.bytes.length, 'the request is as long as the row');
-      if ((MSG_ROWS as readonly RequestRow[]).includes(row)) await checkParts(row as MsgRow, rest);
+      if (isMsgRow(row)) await checkParts(row, rest);
       else assert.equal(rest.length, 0, 'nothing follows the request');
     });
   }
