@@ -261,6 +261,17 @@ export const ACCOUNT_ROWS: readonly RequestRow[] = [
   },
 ];
 
+/**
+ * The note below the account table: "The Rust client sends `WrAcc\nId 2\n\n`
+ * (nothing to change) as is and lets the server refuse it; refusing it
+ * before sending, as our client does, is fine."
+ */
+export const NOTHING_TO_CHANGE = {
+  operation: 'change nothing',
+  request: 'WrAcc\nId 2\n\n',
+  call: (c: Connection) => wr(c, 2, {}),
+} as const;
+
 /** Every row with request bytes. */
 export const ALL_ROWS: readonly RequestRow[] = [
   ...SESSION_ROWS,

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeParams } from '../../src/blather/index.ts';
-import { type Connection, connect } from '../../src/conn/index.ts';
+import { type Connection, connect, whoami } from '../../src/conn/index.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 import { within } from '../helpers/fake-server.ts';
 import {
   ALL_ROWS,
@@ -23,6 +24,7 @@ import {
   MSG_ROWS,
   type MsgRow,
   metaBytes,
+  NOTHING_TO_CHANGE,
   payloadBytes,
   type RequestRow,
 } from '../vectors/rust-client-transcript.ts';
@@ -113,5 +115,15 @@ describe('zero values are left out (pinned by bytes)', () => {
     const { tg, raw } = await splitRequest(await capture(CMD_ZERO.operation, CMD_ZERO.call));
     assert.equal(tg.params.has(CMD_ZERO.absentKey), false);
     assert.equal(raw.toString('utf8'), 'Msg\n_Ch 7\n\n');
+  });
+});
+
+describe('a WrAcc with nothing to change', () => {
+  it('is refused before anything is sent (the Rust client sends it and the server refuses)', async () => {
+    const conn = await connect(recorder.addr);
+    await rejectsCode(NOTHING_TO_CHANGE.call(conn), 'BAD_PARAMS');
+    await whoami(conn); // the next request is the first bytes on the connection
+    assert.equal(recorder.lastBytes().toString('utf8'), 'WhoAmI\n\n');
+    await conn.close();
   });
 });

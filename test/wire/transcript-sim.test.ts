@@ -32,6 +32,7 @@ import {
   ACCOUNT_ROWS,
   MSG_ROWS,
   metaBytes,
+  NOTHING_TO_CHANGE,
   payloadBytes,
   type RequestRow,
   SESSION_ROWS,
@@ -233,6 +234,15 @@ describe('account rows, in table order', () => {
       await expectFail(admin, 'RdAcc', { Id: '99' });
     },
   };
+  it('change nothing: refused', async () => {
+    admin.socket.write(NOTHING_TO_CHANGE.request);
+    const reply = await within(
+      admin.reader.readTelegram(),
+      5000,
+      'the reply to a WrAcc without changes',
+    );
+    assert.equal(reply.topic, 'Fail');
+  });
   for (const row of ACCOUNT_ROWS) {
     it(row.operation, async () => {
       const check = checks[row.operation];
