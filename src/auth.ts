@@ -6,6 +6,7 @@
  *
  * Passphrases and tokens never appear in error messages, and telegrams that
  * carry them mark those keys secret so that logging them shows `<redacted>`.
+ * Held as a {@link Secret}, they never show in logs of the `Auth` either.
  *
  * @module
  */
@@ -16,20 +17,25 @@ import { Telegram } from './blather/index.ts';
 import type { Connection } from './conn/connection.ts';
 import { sendrecv } from './conn/request.ts';
 import { DdmwError } from './err.ts';
+import { reveal, Secret } from './secret.ts';
+
+export { Secret };
 
 /**
  * Authentication material, with the field names of the `[auth]` table of
- * `ddmwapp.toml` in TypeScript casing. Every field is optional.
+ * `ddmwapp.toml` in TypeScript casing. Every field is optional. The
+ * passphrase and token may be plain strings or {@link Secret}s (which never
+ * show in logs); `conf.load` gives them as Secrets.
  */
 export interface Auth {
   /** Account name. */
   name?: string;
   /** Passphrase (used with `name`). */
-  pass?: string;
+  pass?: string | Secret;
   /** File whose first line is the passphrase. */
   passFile?: string;
   /** Authentication token (tried first). */
-  token?: string;
+  token?: string | Secret;
   /**
    * File holding a token. If it does not exist, a token is requested with
    * `name` + passphrase and stored there (mode 0600).
@@ -40,6 +46,7 @@ export interface Auth {
 /** A secret given directly, or the path of a file whose first line holds it. */
 export type CredStore =
   | string
+  | Secret
   | {
       /** Path of the file whose first line holds the secret. */
       file: string;
@@ -68,7 +75,9 @@ async function readFirstLine(path: string, what: string): Promise<string> {
 }
 
 function credential(store: CredStore, what: string): Promise<string> {
-  return typeof store === 'string' ? Promise.resolve(store) : readFirstLine(store.file, what);
+  return typeof store === 'string' || store instanceof Secret
+    ? Promise.resolve(reveal(store))
+    : readFirstLine(store.file, what);
 }
 
 /** True when a passphrase is configured (`pass` or `passFile`); the file is not checked. */
@@ -81,7 +90,7 @@ export function havePass(auth: Auth): boolean {
  * `INVALID_CREDENTIALS` when neither is set or the file cannot be read.
  */
 export async function getPass(auth: Auth): Promise<string> {
-  if (auth.pass !== undefined) return auth.pass;
+  if (auth.pass !== undefined) return reveal(auth.pass);
   if (auth.passFile !== undefined) return readFirstLine(auth.passFile, 'passphrase');
   throw new DdmwError('INVALID_CREDENTIALS', 'Missing passphrase: set pass or passFile');
 }
@@ -106,7 +115,7 @@ async function exists(path: string): Promise<boolean> {
  * token is `INVALID_CREDENTIALS`.
  */
 export async function getToken(auth: Auth): Promise<string | undefined> {
-  if (auth.token !== undefined) return auth.token;
+  if (auth.token !== undefined) return reveal(auth.token);
   if (auth.tokenFile === undefined) return undefined;
   if (await exists(auth.tokenFile)) return readFirstLine(auth.tokenFile, 'token');
   if (auth.name === undefined) {

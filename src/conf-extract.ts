@@ -1,36 +1,14 @@
 /**
  * Reading the standard keys out of a parsed `ddmwapp.toml` for `conf.ts`:
- * type checks, `CONFIG` errors that name the file, key and line, duration
- * parsing, and hiding the secrets from display. Internal to the library.
+ * type checks, `CONFIG` errors that name the file, key and line, and
+ * duration parsing. Internal to the library.
  */
-import { inspect } from 'node:util';
 // parse-duration: tiny, no dependencies, ships its own ESM types, and handles
 // long unit names ("1 minute") and compound durations ("1m 30s"); `ms`
 // handles neither compounds nor TS types without @types/ms.
 import parseDuration from 'parse-duration';
 import type { ConfigTable, ConfigValue } from './conf.ts';
 import { DdmwError } from './err.ts';
-
-const REDACTED = '<redacted>';
-/**
- * Makes `table` redact its `pass` and `token` in `util.inspect` and
- * `JSON.stringify`, while property access still returns the real values.
- * The hooks are non-enumerable, so `Object.keys` and spreading are unchanged.
- */
-export function hideSecrets<T extends object>(table: T): T {
-  const redacted = (): Record<string, unknown> => {
-    const copy: Record<string, unknown> = { ...(table as Record<string, unknown>) };
-    for (const key of ['pass', 'token']) if (copy[key] !== undefined) copy[key] = REDACTED;
-    return copy;
-  };
-  Object.defineProperty(table, inspect.custom, {
-    configurable: true,
-    value: (_depth: number, options: object, inspectFn: typeof inspect) =>
-      inspectFn(redacted(), options),
-  });
-  Object.defineProperty(table, 'toJSON', { configurable: true, value: redacted });
-  return table;
-}
 
 /** A `CONFIG` error about `key`, located as precisely as known. */
 export function configError(

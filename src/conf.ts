@@ -5,8 +5,9 @@
  * {@link load} finds and parses the file; {@link Config} holds the standard
  * sections, typed, and the whole document in {@link Config.raw} for the
  * application's own keys. The passphrase and token (`auth.pass`,
- * `auth.token`) never show in `util.inspect`, `JSON.stringify` or error
- * messages.
+ * `auth.token`) are held as {@link Secret}s in the typed section only (not
+ * in `raw`), so they never show in `util.inspect`, `JSON.stringify` or
+ * error messages, not even in copies such as `{ ...config.auth }`.
  *
  * Choices the Rust client leaves open (docs/assumptions.md): `channel` may
  * be a TOML integer 0..255; `sub-retry-delay` must be a duration with units
@@ -19,16 +20,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import {
-  compact,
-  configError,
-  durationMs,
-  Extractor,
-  findKeyLine,
-  hideSecrets,
-} from './conf-extract.ts';
+import { compact, configError, durationMs, Extractor, findKeyLine } from './conf-extract.ts';
 import { formatProtAddr, type ProtAddr, parseProtAddr, toProtAddr } from './conn/addr.ts';
 import { DdmwError, isDdmwError } from './err.ts';
+import { Secret, toSecret } from './secret.ts';
 import { type AppChannel, checkAppChannel, parseAppChannel } from './types.ts';
 
 /** A value in a parsed TOML document. */
@@ -41,18 +36,18 @@ export interface ConfigTable {
 
 /**
  * The `[auth]` section. Structurally an `auth.Auth`, so it can be passed to
- * `authenticate`. `pass` and `token` are redacted when inspected or
- * serialized to JSON.
+ * `authenticate`, as can a copy (`{ ...config.auth, name: 'other' }`).
+ * `pass` and `token` are {@link Secret}s: `pass?.reveal()` reads one.
  */
 export interface AuthConfig {
   /** Account name (`name`). */
   name?: string;
   /** Passphrase, used only with `name` (`pass`). */
-  pass?: string;
+  pass?: Secret;
   /** File whose first line is the passphrase (`pass-file`). */
   passFile?: string;
   /** Authentication token, tried first (`token`). */
-  token?: string;
+  token?: Secret;
   /** File holding the token; requested and saved there when missing (`token-file`). */
   tokenFile?: string;
 }
@@ -106,8 +101,8 @@ export class Config {
    * The whole parsed document, for application keys such as
    * `raw['custom-string']` or `raw['custom-app']`. It reflects the file:
    * the setters change the typed fields only. Its tables have a null
-   * prototype. `raw.auth` redacts `pass` and `token` when inspected or
-   * serialized.
+   * prototype. It holds no secrets: `auth.pass` and `auth.token` are taken
+   * out of `raw.auth` and kept only in {@link Config.auth}.
    */
   raw: ConfigTable = {};
   /** The file this configuration was read from, if any (named in errors). */
@@ -159,9 +154,9 @@ export class Config {
     return this;
   }
 
-  /** Sets `auth.pass`. Returns `this`. */
-  setAuthPass(pass: string): this {
-    this.#auth().pass = pass;
+  /** Sets `auth.pass` (held as a {@link Secret}). Returns `this`. */
+  setAuthPass(pass: string | Secret): this {
+    this.#auth().pass = toSecret(pass);
     return this;
   }
 
@@ -171,9 +166,9 @@ export class Config {
     return this;
   }
 
-  /** Sets `auth.token`. Returns `this`. */
-  setAuthToken(tkn: string): this {
-    this.#auth().token = tkn;
+  /** Sets `auth.token` (held as a {@link Secret}). Returns `this`. */
+  setAuthToken(tkn: string | Secret): this {
+    this.#auth().token = toSecret(tkn);
     return this;
   }
 
@@ -183,9 +178,9 @@ export class Config {
     return this;
   }
 
-  /** The auth section, created if missing, with its secrets hidden. */
+  /** The auth section, created if missing. */
   #auth(): AuthConfig {
-    this.auth = hideSecrets(this.auth ?? {});
+    this.auth ??= {};
     return this.auth;
   }
 
@@ -233,16 +228,19 @@ export function parseConfig(text: string, source: string): Config {
 
   const auth = x.section(doc, 'auth');
   if (auth) {
-    hideSecrets(auth);
-    config.auth = hideSecrets(
-      compact({
-        name: x.string(auth, 'auth', 'name'),
-        pass: x.string(auth, 'auth', 'pass'),
-        passFile: x.string(auth, 'auth', 'pass-file', ' (a file path)'),
-        token: x.string(auth, 'auth', 'token'),
-        tokenFile: x.string(auth, 'auth', 'token-file', ' (a file path)'),
-      }),
-    );
+    /** The passphrase or token, as a Secret, taken out of `raw`. */
+    const secret = (key: 'pass' | 'token') => {
+      const value = x.string(auth, 'auth', key);
+      delete auth[key];
+      return value === undefined ? undefined : new Secret(value);
+    };
+    config.auth = compact({
+      name: x.string(auth, 'auth', 'name'),
+      pass: secret('pass'),
+      passFile: x.string(auth, 'auth', 'pass-file', ' (a file path)'),
+      token: secret('token'),
+      tokenFile: x.string(auth, 'auth', 'token-file', ' (a file path)'),
+    });
   }
 
   const sender = x.section(doc, 'sender');

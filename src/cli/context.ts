@@ -3,7 +3,7 @@
  * `$DDMW_APPCONF`, else `./ddmwapp.toml`), flags that override it, output in
  * human or JSON form, and the mapping from errors to exit codes.
  */
-import type { Auth } from '../auth.ts';
+import { type Auth, Secret } from '../auth.ts';
 import { type Config, load } from '../conf.ts';
 import { type Connection, connect } from '../conn/index.ts';
 import { DdmwError, type DdmwErrorCode } from '../err.ts';
@@ -62,14 +62,14 @@ export class Context {
     return new Context(options, await load(options.config));
   }
 
-  /** Credentials: flags first, then the config's `[auth]`; `undefined` for none. */
+  /** Credentials: flags first, then the config's `[auth]`; `undefined` for none. Passphrase and token stay `Secret`s. */
   auth(): Auth | undefined {
     const o = this.options;
     const fromFlags: Auth = {};
     if (o.name !== undefined) fromFlags.name = o.name;
     if (o.passFile !== undefined) fromFlags.passFile = o.passFile;
-    if (process.env.DDMW_PASS !== undefined) fromFlags.pass = process.env.DDMW_PASS;
-    if (o.token !== undefined) fromFlags.token = o.token;
+    if (process.env.DDMW_PASS !== undefined) fromFlags.pass = new Secret(process.env.DDMW_PASS);
+    if (o.token !== undefined) fromFlags.token = new Secret(o.token);
     if (o.tokenFile !== undefined) fromFlags.tokenFile = o.tokenFile;
     const merged: Auth = { ...this.config?.auth, ...fromFlags };
     return Object.keys(merged).length > 0 ? merged : undefined;

@@ -1,6 +1,6 @@
 /**
- * conf: lookup order, parsing of the standard keys, errors, secret redaction
- * (ddmw-client-reference.md §3.3, §6).
+ * conf: lookup order, parsing of the standard keys, errors
+ * (ddmw-client-reference.md §3.3, §6). Secrets: secrets.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -122,16 +122,10 @@ describe('the example file', () => {
     assert.ok(config instanceof Config);
     assert.equal(config.channel, '42');
     assert.equal(config.getAppCh(), 42);
-    assert.deepEqual(
-      { ...config.auth },
-      {
-        name: 'frank',
-        pass: 'secret',
-        passFile: 'passfile',
-        token: 'token',
-        tokenFile: 'tokenfile',
-      },
-    );
+    const { pass, token, ...plain } = config.auth ?? {};
+    assert.deepEqual(plain, { name: 'frank', passFile: 'passfile', tokenFile: 'tokenfile' });
+    assert.equal(pass?.reveal(), 'secret');
+    assert.equal(token?.reveal(), 'token');
     assert.deepEqual(config.sender, { mgmtif: '127.0.0.1:2000', msgif: '127.0.0.1:2100' });
     assert.deepEqual(config.getSenderMsgif(), { kind: 'tcp', host: '127.0.0.1', port: 2100 });
     assert.deepEqual(config.receiver, {
@@ -293,8 +287,8 @@ describe('setters', () => {
     assert.equal(config.channel, '9');
     assert.equal(config.getAppCh(), 9);
     assert.deepEqual(config.getSenderMsgif(), { kind: 'tcp', host: '127.0.0.1', port: 2100 });
-    assert.equal(config.auth?.pass, 'hunter2');
-    assert.equal(config.auth?.token, 'tkn-123');
+    assert.equal(config.auth?.pass?.reveal(), 'hunter2');
+    assert.equal(config.auth?.token?.reveal(), 'tkn-123');
     assert.equal(config.auth?.tokenFile, '/etc/tkn');
     assert.ok(!inspect(config).includes('hunter2'));
   });
@@ -306,62 +300,5 @@ describe('setters', () => {
   it('validate their input', () => {
     assert.throws(() => new Config().setAppCh(256), { code: 'BAD_INPUT' });
     assert.throws(() => new Config().setSenderMsgif('no-port'), { code: 'PARSE' });
-  });
-});
-
-describe('secrets', () => {
-  const PASS = 'pa55-s3cret';
-  const TOKEN = 'tok-7f3a9c';
-  const text = `channel = "c"\n[auth]\nname = "frank"\npass = "${PASS}"\ntoken = "${TOKEN}"\n`;
-
-  it('are readable through properties', () => {
-    const config = parseConfig(text, 'a.toml');
-    assert.equal(config.auth?.pass, PASS);
-    assert.equal(config.auth?.token, TOKEN);
-    const rawAuth = config.raw.auth as Record<string, unknown>;
-    assert.equal(rawAuth.pass, PASS);
-    assert.equal(rawAuth.token, TOKEN);
-    assert.deepEqual(Object.keys(rawAuth), ['name', 'pass', 'token']);
-  });
-  it('never show in inspect, JSON or String output', () => {
-    const config = parseConfig(text, 'a.toml');
-    const outputs = [
-      inspect(config),
-      inspect(config, { depth: Infinity, showHidden: true }),
-      inspect(config.auth),
-      inspect(config.raw),
-      JSON.stringify(config),
-      JSON.stringify(config.auth),
-      JSON.stringify(config.raw),
-      String(config),
-      `${config.auth}`,
-    ];
-    for (const out of outputs) {
-      assert.ok(!out.includes(PASS), out);
-      assert.ok(!out.includes(TOKEN), out);
-    }
-    assert.match(inspect(config.auth), /<redacted>/);
-    assert.equal(JSON.parse(JSON.stringify(config)).raw.auth.pass, '<redacted>');
-    assert.equal(JSON.parse(JSON.stringify(config)).auth.name, 'frank');
-  });
-  it('never show in error messages', () => {
-    const broken = [
-      `[auth]\npass = "${PASS}" trailing`,
-      `[auth]\npass = "${PASS}\nname = "x"`,
-      `[auth]\ntoken = "${TOKEN}"\ntoken = "${TOKEN}"`,
-      `[auth]\npass = ["${PASS}"]`,
-      `[auth]\ntoken = { t = "${TOKEN}" }`,
-    ];
-    for (const toml of broken) {
-      assert.throws(
-        () => parseConfig(toml, 'a.toml'),
-        (e: unknown) => {
-          assert.ok(e instanceof DdmwError);
-          const out = `${e.message}\n${inspect(e, { depth: Infinity })}`;
-          assert.ok(!out.includes(PASS) && !out.includes(TOKEN), out);
-          return true;
-        },
-      );
-    }
   });
 });

@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import { accpass, authenticate, getPass, getToken, token, unauthenticate } from '../../src/auth.ts';
+import {
+  accpass,
+  authenticate,
+  getPass,
+  getToken,
+  Secret,
+  token,
+  unauthenticate,
+} from '../../src/auth.ts';
 import { connect, whoami } from '../../src/conn/index.ts';
 import { getNodeInfo } from '../../src/probe.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
@@ -17,6 +25,7 @@ import { rejectsCode } from '../helpers/errors.ts';
 const ACCOUNTS = [
   { name: 'frank', pass: 'secret-frank', perms: ['send'] },
   { name: 'locked', pass: 'secret-locked', lock: true },
+  { name: 'jane', pass: 'secret-jane' },
 ];
 
 function assertNoSecret(e: unknown, ...secrets: string[]): void {
@@ -141,6 +150,53 @@ describe('authentication paths', () => {
     });
     assert.equal((await whoami(conn2)).name, 'frank');
     await conn2.close();
+  });
+});
+
+describe('a token beside an existing token file (the Rust decision order)', () => {
+  /** Tokens of frank and jane, and a token file holding jane's. */
+  async function tokens(): Promise<{ frank: string; jane: string; janeFile: string }> {
+    const conn = await connect(sim.sender.msgif);
+    const frank = await accpass(conn, 'frank', 'secret-frank', true);
+    const jane = await accpass(conn, 'jane', 'secret-jane', true);
+    await conn.close();
+    assert.ok(frank && jane);
+    const janeFile = join(await mkdtemp(join(dir, 'tokens-')), 'jane-token');
+    await writeFile(janeFile, jane);
+    return { frank, jane, janeFile };
+  }
+  const loginName = async (auth: Parameters<typeof authenticate>[1]) => {
+    const conn = await connect(sim.receiver.subif, { auth });
+    try {
+      return (await whoami(conn)).name;
+    } finally {
+      await conn.close();
+    }
+  };
+
+  it('the token wins; the file is neither used nor rewritten', async () => {
+    const { frank, jane, janeFile } = await tokens();
+    assert.equal(await loginName({ tokenFile: janeFile }), 'jane', 'the file alone is jane');
+    assert.equal(await loginName({ token: frank, tokenFile: janeFile }), 'frank');
+    assert.equal(await loginName({ token: new Secret(frank), tokenFile: janeFile }), 'frank');
+    assert.equal(await readFile(janeFile, 'utf8'), jane);
+  });
+  it('a refused token does not fall back to the token file', async () => {
+    const { janeFile } = await tokens();
+    const err = await rejectsCode(
+      connect(sim.sender.msgif, { auth: { token: 'f'.repeat(32), tokenFile: janeFile } }),
+      'SERVER_ERROR',
+    );
+    assertNoSecret(err, 'f'.repeat(32));
+  });
+  it('an existing token file wins over name and passphrase, and no token is requested', async () => {
+    const { jane, janeFile } = await tokens();
+    const auth = { name: 'frank', pass: 'secret-frank', tokenFile: janeFile };
+    const conn = await connect(sim.sender.msgif);
+    assert.equal(await authenticate(conn, auth), undefined);
+    assert.equal((await whoami(conn)).name, 'jane');
+    await conn.close();
+    assert.equal(await readFile(janeFile, 'utf8'), jane);
   });
 });
 
