@@ -125,7 +125,7 @@ describe('ddmw', () => {
     assert.equal(piped.code, 0, piped.stderr);
     assert.equal(await exitCode(recv), 0);
     const files = (await readdir(out)).sort();
-    assert.equal(files.length, 6);
+    assert.equal(files.length, 7, files.join(', ')); // three payloads and sidecars, one metadata file
     const pipedId = JSON.parse(piped.stdout).xferId;
     assert.equal(await readFile(join(out, `${pipedId}.payload`), 'utf8'), 'from stdin\n');
     const id = JSON.parse(sent.stdout).xferId;

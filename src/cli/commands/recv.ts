@@ -1,0 +1,150 @@
+/**
+ * `ddmw recv`: subscribes and writes each message to a folder (see
+ * recv-files.ts). A message that cannot be received is reported and
+ * skipped; a payload that cannot be written (a full disk) ends the command.
+ * SIGINT and SIGTERM end it at once, leaving no partial file (exit 130 and
+ * 143).
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { DdmwError, toDdmwError } from '../../err.ts';
+import { type Msg, type MsgError, type MsgInfo, messages, subscribe } from '../../msg/index.ts';
+import type { Context } from '../context.ts';
+import { counted, progress } from '../progress.ts';
+import { checkWritable, MessageFiles, type Sidecar } from './recv-files.ts';
+
+/** Options of `ddmw recv`. */
+export interface RecvOptions {
+  ch?: string;
+  out: string;
+  count?: string;
+  exec?: string;
+  addr?: string;
+}
+
+/** Exit codes after a signal, as a shell reports them (128 + the signal's number). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Environment variables the --exec hook never sees: credentials. */
+const SECRET_ENV = ['DDMW_PASS', 'DDMW_TOKEN'];
+
+/** Writes the payload to its partial file (with progress), then moves it to its name. */
+async function storePayload(m: Msg, files: MessageFiles): Promise<void> {
+  const bar = progress(`recv ${m.xferId ?? ''}`, m.payloadLen);
+  try {
+    const out = createWriteStream(files.partial, { flags: 'wx' });
+    if (m.payload?.kind === 'stream') await pipeline(counted(m.payload.stream, bar), out);
+    else await writeFile(files.partial, Buffer.alloc(0), { flag: 'wx' });
+  } catch (err) {
+    throw toDdmwError(err, `Cannot write the payload to ${files.partial}`);
+  } finally {
+    bar.stop();
+  }
+  await files.commitPayload();
+}
+
+/** Runs the --exec hook with the message described in environment variables, without credentials. */
+function runHook(command: string, sidecar: Sidecar, sidecarPath: string): Promise<void> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of SECRET_ENV) delete env[name];
+  Object.assign(env, {
+    DDMW_XFERID: sidecar.xferId ?? '',
+    DDMW_CH: sidecar.ch ?? '',
+    DDMW_CMD: String(sidecar.cmd),
+    DDMW_PAYLOAD: sidecar.payload,
+    DDMW_SIDECAR: sidecarPath,
+  });
+  return new Promise((resolve) => {
+    const child = spawn(command, { shell: true, stdio: 'inherit', env });
+    child.on('exit', (code) => {
+      if (code !== 0) process.stderr.write(`ddmw recv: --exec hook exited with ${code}\n`);
+      resolve();
+    });
+  });
+}
+
+/** Stores one received message in its reserved files; on failure they are removed. */
+async function storeMessage(ctx: Context, o: RecvOptions, m: Msg, files: MessageFiles) {
+  try {
+    await storePayload(m, files);
+    const sidecar = await files.writeSidecar(m);
+    ctx.print(
+      sidecar,
+      `received ${m.xferId} on channel ${m.ch}: cmd ${m.cmd}, ${m.payloadLen} bytes -> ${files.payload}`,
+    );
+    if (o.exec) await runHook(o.exec, sidecar, files.sidecar);
+  } catch (err) {
+    await files.discard();
+    throw err;
+  }
+}
+
+/** Ends the command on SIGINT or SIGTERM: `stop` is called once; `signal` says which came. */
+function onSignals(stop: () => void) {
+  const state: { signal: keyof typeof SIGNAL_EXIT | undefined; off: () => void } = {
+    signal: undefined,
+    off: () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+  const on = (signal: keyof typeof SIGNAL_EXIT) => {
+    state.signal ??= signal;
+    stop();
+  };
+  const onInt = () => on('SIGINT');
+  const onTerm = () => on('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  return state;
+}
+
+export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
+  const ch = ctx.channel(o.ch);
+  const count = o.count === undefined ? Number.POSITIVE_INFINITY : Number(o.count);
+  if (!(count > 0)) throw new DdmwError('BAD_PARAMS', '--count must be a positive number');
+  await mkdir(o.out, { recursive: true }).catch((err: unknown) => {
+    throw toDdmwError(err, `Cannot create the folder ${o.out}`);
+  });
+  await checkWritable(o.out);
+  const conn = await ctx.connect(
+    ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
+  );
+  const ac = new AbortController();
+  const signals = onSignals(() => ac.abort());
+  // The files reserved for the message being received, until it is stored or skipped.
+  let pending: MessageFiles | undefined;
+  let dropped = Promise.resolve();
+  const storeq = async (info: MsgInfo) => {
+    await dropped;
+    pending = await MessageFiles.reserve(o.out, info.xferId);
+    return { meta: info.metaLen > 0 ? { file: pending.meta } : 'none', payload: 'stream' } as const;
+  };
+  const onSkipped = (err: MsgError) => {
+    process.stderr.write(`ddmw recv: ${err.message}\n`);
+    dropped = pending?.discard() ?? dropped;
+    pending = undefined;
+  };
+  try {
+    await subscribe(conn, ch);
+    if (!ctx.options.json)
+      process.stderr.write(`subscribed to channel ${ch}; writing messages to ${o.out}\n`);
+    let n = 0;
+    for await (const m of messages(conn, { signal: ac.signal, storeq, onSkipped })) {
+      const files = pending as MessageFiles;
+      pending = undefined;
+      await storeMessage(ctx, o, m, files);
+      if (++n >= count) break;
+    }
+  } catch (err) {
+    if (!signals.signal) throw err;
+  } finally {
+    signals.off();
+    await conn.close();
+    await pending?.discard();
+    await dropped;
+  }
+  if (signals.signal) process.exitCode = SIGNAL_EXIT[signals.signal];
+}
