@@ -1,6 +1,6 @@
 /** `ddmw send` and `ddmw recv`: messages through the sender and receiver nodes. */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -53,7 +53,29 @@ async function spoolStdin(): Promise<{ file: string; cleanup: () => Promise<void
   return { file, cleanup };
 }
 
-/** The payload: --text, a file (streamed, with progress), or `-` for standard input. */
+/**
+ * Opens the file to send, before anything is sent: a missing, unreadable
+ * or not regular file is a usage error naming it.
+ */
+async function openInput(path: string, name: string): Promise<{ fh: FileHandle; size: number }> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(st.isDirectory() ? 'it is a folder' : 'not a regular file');
+    return { fh, size: st.size };
+  } catch (err) {
+    await fh?.close();
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new DdmwError('BAD_INPUT', `Cannot send ${name}: ${reason}`, { cause: err });
+  }
+}
+
+/**
+ * The payload: --text, a file (streamed, with progress), or standard input
+ * (`-`, or no file when standard input is not a terminal). With neither on
+ * a terminal, only metadata is sent, and nothing at all is a usage error.
+ */
 async function payloadOf(
   o: SendOptions,
   file: string | undefined,
@@ -63,19 +85,30 @@ async function payloadOf(
       throw new DdmwError('BAD_PARAMS', 'Give either a file or --text, not both');
     return { input: o.text, stop: async () => {} };
   }
-  if (file === undefined) return { stop: async () => {} };
-  const spooled = file === '-' ? await spoolStdin() : undefined;
-  const path = spooled?.file ?? file;
-  const size = (
-    await stat(path).catch((err) => {
-      throw new DdmwError('IO', `Cannot read ${file}: ${(err as Error).message}`);
-    })
-  ).size;
-  const bar = progress('send', size);
+  const source = file ?? (process.stdin.isTTY ? undefined : '-');
+  if (source === undefined) {
+    if (o.meta?.length || o.metaFile !== undefined) return { stop: async () => {} };
+    throw new DdmwError(
+      'BAD_PARAMS',
+      'Nothing to send: give a file, - for standard input, --text, or --meta',
+    );
+  }
+  const spooled = source === '-' ? await spoolStdin() : undefined;
+  const opened = await openInput(
+    spooled?.file ?? source,
+    source === '-' ? 'standard input' : source,
+  ).catch(async (err: unknown) => {
+    await spooled?.cleanup();
+    throw err;
+  });
+  const bar = progress('send', opened.size);
+  const stream = opened.fh.createReadStream();
   return {
-    input: { stream: counted(createReadStream(path), bar), length: size },
+    input: { stream: counted(stream, bar), length: opened.size },
     stop: async () => {
       bar.stop();
+      stream.destroy();
+      await opened.fh.close().catch(() => {});
       await spooled?.cleanup();
     },
   };
@@ -106,7 +139,9 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
 export function registerMessageCommands(program: Command): void {
   program
     .command('send [file]')
-    .description('send a message: a file, "-" for standard input, or --text')
+    .description(
+      'send a message: a file, "-" (or nothing, when piped) for standard input, or --text',
+    )
     .option('--ch <channel>', 'channel number or name (default: channel in the config)')
     .option('--cmd <number>', 'application command number', '0')
     .option(

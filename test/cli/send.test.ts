@@ -1,0 +1,81 @@
+/**
+ * `ddmw send` with input it cannot send: one line naming it, a usage exit
+ * code, no stack trace, and nothing sent.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { TestChild } from '../helpers/child.ts';
+
+/** Messages the sender node has seen, whatever became of them. */
+const msgsSeen = () => {
+  const s = sim.stats();
+  return s.msgsAccepted + s.msgsRejected + s.msgsAborted;
+};
+const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+let sim: Simulator;
+let dir: string;
+let conf: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ddmw-cli-send-'));
+  sim = await startSimulator({ accounts: [{ name: 'app', pass: 'app-pass', perms: ['*'] }] });
+  conf = join(dir, 'ddmwapp.toml');
+  await writeFile(conf, `[auth]\nname = "app"\n[sender]\nmsgif = "${sim.sender.msgif}"\n`);
+});
+after(async () => {
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs `ddmw send ...args` (with `script`, on a pseudo-terminal, when `tty`). */
+async function send(args: string[], tty = false) {
+  const env = { ...process.env, DDMW_PASS: 'app-pass' };
+  const command = [
+    process.execPath,
+    '--import',
+    'tsx',
+    MAIN,
+    '--config',
+    conf,
+    'send',
+    '--ch',
+    '1',
+  ];
+  const child = tty
+    ? new TestChild(
+        'ddmw send (terminal)',
+        'script',
+        ['-qec', [...command, ...args].join(' '), '/dev/null'],
+        env,
+      )
+    : new TestChild('ddmw send', process.execPath, [...command.slice(1), ...args], env);
+  const exit = await child.exited();
+  return { exit, out: `${child.stdout}${child.stderr}` };
+}
+
+for (const [what, path] of [
+  ['a folder', () => dir],
+  ['a missing file', () => join(dir, 'missing.bin')],
+] as const) {
+  it(`${what}: one line naming it, exit 2, nothing sent`, async () => {
+    const before = msgsSeen();
+    const { exit, out } = await send([path()]);
+    assert.deepEqual(exit, { code: 2, signal: null }, out);
+    assert.match(
+      out,
+      new RegExp(`^ddmw send: Cannot send ${path().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
+    );
+    assert.equal(out.trim().split('\n').length, 1, out);
+    assert.equal(msgsSeen(), before);
+  });
+}
+
+it('no file on a terminal: a usage error, nothing sent (standard input is not read)', async () => {
+  const { exit, out } = await send([], true);
+  assert.deepEqual(exit, { code: 2, signal: null }, out);
+  assert.match(out, /Nothing to send: give a file, - for standard input, --text, or --meta/);
+});
