@@ -79,3 +79,14 @@ it('no file on a terminal: a usage error, nothing sent (standard input is not re
   assert.deepEqual(exit, { code: 2, signal: null }, out);
   assert.match(out, /Nothing to send: give a file, - for standard input, --text, or --meta/);
 });
+
+it('on a terminal, a small file shows its size in bytes, and the progress line is erased before the result', async () => {
+  const file = join(dir, 'small.txt');
+  await writeFile(file, 'fourteen bytes');
+  const { exit, out } = await send([file], true);
+  assert.deepEqual(exit, { code: 0, signal: null }, out);
+  assert.match(out, /14 B/);
+  assert.doesNotMatch(out, /0\.0\/0\.0 MiB/);
+  const afterErase = out.slice(out.lastIndexOf('\x1b[K') + 3);
+  assert.match(afterErase, /^\r?\n?sent on channel 1 as \S+\r?\n$/);
+});

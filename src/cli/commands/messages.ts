@@ -46,10 +46,13 @@ async function spoolStdin(): Promise<{ file: string; cleanup: () => Promise<void
   const dir = await mkdtemp(join(tmpdir(), 'ddmw-stdin-'));
   const file = join(dir, 'stdin');
   const cleanup = () => rm(dir, { recursive: true, force: true });
-  await pipeline(process.stdin, createWriteStream(file)).catch(async (err: unknown) => {
-    await cleanup();
-    throw err;
-  });
+  const bar = progress('reading standard input');
+  await pipeline(counted(process.stdin, bar), createWriteStream(file))
+    .catch(async (err: unknown) => {
+      await cleanup();
+      throw err;
+    })
+    .finally(() => bar.stop());
   return { file, cleanup };
 }
 
@@ -128,6 +131,7 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
   );
   try {
     const xferId = await send(conn, { ch, cmd, meta, payload: payload.input });
+    await payload.stop(); // the progress line is erased before the result is printed
     ctx.print({ xferId, ch, cmd }, `sent on channel ${ch} as ${xferId}`);
   } finally {
     await payload.stop();

@@ -8,6 +8,7 @@ import { messages, subscribe } from '../../msg/index.ts';
 import { open } from '../../strm/index.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
+import { counted, progress } from '../progress.ts';
 
 interface StreamFlags {
   ch?: string;
@@ -27,7 +28,8 @@ async function runStreamSend(ctx: Context, o: StreamFlags, args: string[]): Prom
   );
   try {
     const writer = open(conn, { ch, cmd: o.cmd === undefined ? 0 : Number(o.cmd) });
-    await pipeline(source, writer);
+    const bar = progress('stream');
+    await pipeline(counted(source, bar), writer).finally(() => bar.stop());
     ctx.print(
       { xferId: writer.xferId, length: writer.length },
       `stream ${writer.xferId} sent: ${writer.length} bytes`,
@@ -55,7 +57,10 @@ async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
       }
       const sink: Writable =
         o.out === undefined ? process.stdout : createWriteStream(`${o.out}.${item.xferId}`);
-      await pipeline(item.stream, sink, { end: sink !== process.stdout });
+      const bar = progress(`stream ${item.xferId ?? ''}`);
+      await pipeline(counted(item.stream, bar), sink, { end: sink !== process.stdout }).finally(
+        () => bar.stop(),
+      );
       process.stderr.write(`stream ${item.xferId} received\n`);
       if (++n >= count) break;
     }
