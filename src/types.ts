@@ -33,7 +33,8 @@ const CONTROL_RE = /[\u0000-\u001f\u007f]/;
  * Checks a channel and returns it unchanged. A number must be an integer
  * 0..255. A name must be non-empty, at most 255 UTF-8 bytes, free of control
  * characters (so it fits on one wire line) and of leading/trailing spaces,
- * and must not be all digits (such a string is read as a channel number).
+ * and must not look like a number (`7`, `-1`, `300`, `2.5`: such a string
+ * would be read as, or mistaken for, a channel number).
  * Throws `BAD_INPUT` otherwise. (The real server's name rules are unknown;
  * see docs/assumptions.md.)
  */
@@ -51,8 +52,14 @@ export function checkAppChannel(ch: AppChannel): AppChannel {
       'Invalid channel: give a number 0..255 or a non-empty channel name',
     );
   }
-  if (/^\+?[0-9]+$/.test(ch)) {
-    throw new DdmwError('BAD_INPUT', `Invalid channel "${ch}": numeric channels must be 0..255`);
+  if (/^[+-]?[0-9]+(\.[0-9]*)?$/.test(ch)) {
+    const n = Number(ch);
+    throw new DdmwError(
+      'BAD_INPUT',
+      Number.isInteger(n) && n >= 0 && n <= 255
+        ? `Invalid channel name "${ch}": a name cannot look like a number; pass the number ${n}`
+        : `Invalid channel "${ch}": channel numbers are integers from 0 to 255, and a name cannot look like a number`,
+    );
   }
   if (CONTROL_RE.test(ch) || ch.trim() !== ch || /[\uD800-\uDFFF]/u.test(ch)) {
     throw new DdmwError(

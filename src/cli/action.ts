@@ -5,6 +5,13 @@ import { Context, exitCodeOf, type GlobalOptions } from './context.ts';
 /** A subcommand's body: its context, its own options, and its positional arguments. */
 export type Handler<O> = (ctx: Context, options: O, args: string[]) => Promise<void>;
 
+/** The command as typed: `ddmw acc wr`, not just `wr`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 /** Wraps a handler as a commander action. */
 export function action<O>(fn: Handler<O>): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
@@ -14,7 +21,7 @@ export function action<O>(fn: Handler<O>): (...args: unknown[]) => Promise<void>
       await fn(ctx, command.opts() as O, command.args);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`ddmw ${command.name()}: ${message}\n`);
+      process.stderr.write(`${commandPath(command)}: ${message}\n`);
       process.exitCode = exitCodeOf(err);
     }
   };

@@ -10,6 +10,7 @@ import { DdmwError } from '../../err.ts';
 import { type Input, send } from '../../msg/index.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
+import { parseCmdFlag } from '../flags.ts';
 import { counted, progress } from '../progress.ts';
 import { type RecvOptions, runRecv } from './recv.ts';
 
@@ -119,7 +120,7 @@ async function payloadOf(
 
 async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<void> {
   const ch = ctx.channel(o.ch);
-  const cmd = o.cmd === undefined ? 0 : Number(o.cmd);
+  const cmd = parseCmdFlag(o.cmd);
   let meta: Input | undefined = o.meta?.length ? metaFromFlags(o.meta) : undefined;
   if (o.metaFile !== undefined) {
     if (meta) throw new DdmwError('BAD_PARAMS', 'Give either --meta or --meta-file, not both');

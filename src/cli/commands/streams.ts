@@ -8,6 +8,7 @@ import { messages, subscribe } from '../../msg/index.ts';
 import { open } from '../../strm/index.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
+import { parseCmdFlag } from '../flags.ts';
 import { counted, progress } from '../progress.ts';
 
 interface StreamFlags {
@@ -27,7 +28,7 @@ async function runStreamSend(ctx: Context, o: StreamFlags, args: string[]): Prom
     ctx.address(o.addr, ctx.config?.sender?.msgif, "sender node's message interface"),
   );
   try {
-    const writer = open(conn, { ch, cmd: o.cmd === undefined ? 0 : Number(o.cmd) });
+    const writer = open(conn, { ch, cmd: parseCmdFlag(o.cmd) });
     const bar = progress('stream');
     await pipeline(counted(source, bar), writer).finally(() => bar.stop());
     ctx.print(

@@ -1,6 +1,7 @@
 /**
- * `ddmw send` with input it cannot send: one line naming it, a usage exit
- * code, no stack trace, and nothing sent.
+ * `ddmw` given input it cannot use (files it cannot send, flags out of
+ * range): one line naming it, with the command as typed, a usage exit
+ * code, no stack trace, and nothing sent. And the terminal output of a send.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -31,30 +32,25 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs `ddmw send ...args` (with `script`, on a pseudo-terminal, when `tty`). */
-async function send(args: string[], tty = false) {
+/** Runs `ddmw ...args` (with `script`, on a pseudo-terminal, when `tty`). */
+async function ddmw(args: string[], tty = false) {
   const env = { ...process.env, DDMW_PASS: 'app-pass' };
-  const command = [
-    process.execPath,
-    '--import',
-    'tsx',
-    MAIN,
-    '--config',
-    conf,
-    'send',
-    '--ch',
-    '1',
-  ];
+  const command = [process.execPath, '--import', 'tsx', MAIN, '--config', conf, ...args];
   const child = tty
     ? new TestChild(
-        'ddmw send (terminal)',
+        `ddmw ${args[0]} (terminal)`,
         'script',
-        ['-qec', [...command, ...args].join(' '), '/dev/null'],
+        ['-qec', command.join(' '), '/dev/null'],
         env,
       )
-    : new TestChild('ddmw send', process.execPath, [...command.slice(1), ...args], env);
+    : new TestChild(`ddmw ${args[0]}`, process.execPath, command.slice(1), env);
   const exit = await child.exited();
   return { exit, out: `${child.stdout}${child.stderr}` };
+}
+
+/** Runs `ddmw send --ch 1 ...args`. */
+function send(args: string[], tty = false) {
+  return ddmw(['send', '--ch', '1', ...args], tty);
 }
 
 for (const [what, path] of [
@@ -90,3 +86,22 @@ it('on a terminal, a small file shows its size in bytes, and the progress line i
   const afterErase = out.slice(out.lastIndexOf('\x1b[K') + 3);
   assert.match(afterErase, /^\r?\n?sent on channel 1 as \S+\r?\n$/);
 });
+
+for (const [args, message] of [
+  [
+    ['send', '--ch', '1', '--text', 'x', '--cmd', 'abc'],
+    /^ddmw send: --cmd must be a whole number from 0 to 4294967295, got "abc"$/,
+  ],
+  [
+    ['send', '--ch', '-1', '--text', 'x'],
+    /^ddmw send: Invalid channel "-1": channel numbers are integers from 0 to 255/,
+  ],
+  [['send', '--ch', '300', '--text', 'x'], /^ddmw send: Invalid channel "300"/],
+  [['acc', 'wr', 'app'], /^ddmw acc wr: /],
+] as const) {
+  it(`ddmw ${args.join(' ')}: exit 2, ${message}`, async () => {
+    const { exit, out } = await ddmw([...args]);
+    assert.deepEqual(exit, { code: 2, signal: null }, out);
+    assert.match(out.trim(), message);
+  });
+}
