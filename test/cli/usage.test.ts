@@ -25,7 +25,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ddmw-cli-send-'));
   sim = await startSimulator({ accounts: [{ name: 'app', pass: 'app-pass', perms: ['*'] }] });
   conf = join(dir, 'ddmwapp.toml');
-  await writeFile(conf, `[auth]\nname = "app"\n[sender]\nmsgif = "${sim.sender.msgif}"\n`);
+  await writeFile(
+    conf,
+    `[auth]\nname = "app"\n[sender]\nmsgif = "${sim.sender.msgif}"\nmgmtif = "${sim.sender.mgmtif}"\n`,
+  );
 });
 after(async () => {
   await sim.close();
@@ -105,3 +108,12 @@ for (const [args, message] of [
     assert.match(out.trim(), message);
   });
 }
+
+it('acc wr --grant of a permission the simulator does not know: granted, with a warning', async () => {
+  const { exit, out } = await ddmw(['acc', 'wr', 'app', '--grant', 'bogusperm,send:7']);
+  assert.deepEqual(exit, { code: 0, signal: null }, out);
+  assert.match(out, /ddmw acc wr: warning: "bogusperm" is not a permission the simulator knows/);
+  assert.doesNotMatch(out, /"send:7" is not/);
+  const rd = await ddmw(['--json', 'acc', 'rd', 'app']);
+  assert.ok(JSON.parse(rd.out).perms.includes('bogusperm'), rd.out);
+});

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Connection } from '../../conn/index.ts';
 import { acc } from '../../mgmt/index.ts';
+import { simulatorKnows } from '../../sim/accounts/known-perms.ts';
 import { parseObjRef } from '../../types.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
@@ -38,6 +39,17 @@ function describe(a: acc.Account): string {
   return `${a.name} (id ${a.id})${a.lock ? ', locked' : ''}${a.userName ? `, ${a.userName}` : ''}\npermissions: ${perms}`;
 }
 
+/** Warns (on stderr) about each permission the simulator does not know: likely a typo, but a real node may know it. */
+function warnUnknownPerms(perms: string[] | undefined): void {
+  for (const perm of perms ?? []) {
+    if (!simulatorKnows(perm)) {
+      process.stderr.write(
+        `ddmw acc wr: warning: "${perm}" is not a permission the simulator knows (a real DDMW node may; sent as given)\n`,
+      );
+    }
+  }
+}
+
 /** The changes asked for by the `wr` flags. */
 function changes(o: WrFlags): acc.WrAccount {
   const ai: acc.WrAccount = {};
@@ -49,6 +61,7 @@ function changes(o: WrFlags): acc.WrAccount {
   const revoke = list(o.revoke);
   if (set) ai.perms = { set };
   else if (grant || revoke) ai.perms = { grant, revoke };
+  warnUnknownPerms(set ?? grant);
   return ai;
 }
 
