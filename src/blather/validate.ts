@@ -124,9 +124,9 @@ const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 12
 const isAsciiDigit = (c: number) => c >= 48 && c <= 57;
 
 /** ASCII bytes allowed as the first byte of a topic. Non-ASCII bytes are 0 (use the regex). */
-export const TOPIC_FIRST_BYTE = table(isAsciiLetter);
+export const TOPIC_FIRST_BYTE: Uint8Array = table(isAsciiLetter);
 /** ASCII bytes allowed after the first byte of a topic. */
-export const TOPIC_REST_BYTE = table(
+export const TOPIC_REST_BYTE: Uint8Array = table(
   (c) => isAsciiLetter(c) || isAsciiDigit(c) || c === 95 || c === 45,
 );
 /**

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -50,41 +50,50 @@ describe('the packed package', () => {
     assert.deepEqual(JSON.parse(stdout), { me: 'a', msg: 'function', tg: 'Ok', err: 'function' });
   });
 
-  it('type-checks a TypeScript file against the shipped types', async () => {
-    await writeFile(
-      join(dir, 'typed.ts'),
-      `import { conn, msg, type DdmwErrorCode } from 'ddmw-client';
-       import { startSimulator, type Simulator } from 'ddmw-client/sim';
-       export async function go(): Promise<string> {
-         const sim: Simulator = await startSimulator({});
-         const c: conn.Connection = await conn.connect(sim.sender.msgif);
-         const id: string = await msg.send(c, { ch: 1, payload: 'x' });
-         const code: DdmwErrorCode = 'TIMEOUT';
-         return id + code;
-       }
-       // @ts-expect-error: a channel must be a number or a string
-       msg.send(null as unknown as conn.Connection, { ch: true });
-      `,
-    );
-    await writeFile(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          noEmit: true,
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          target: 'ES2022',
-          types: ['node'],
-          typeRoots: [join(repo, 'node_modules/@types')],
+  // The oldest TypeScript we support, and the one we build with; the shipped types are checked too (skipLibCheck off).
+  for (const compiler of ['typescript-5.4', 'typescript']) {
+    it(`type-checks a TypeScript file against the shipped types (${compiler}, skipLibCheck off)`, async () => {
+      const sub = join(dir, compiler);
+      await mkdir(sub, { recursive: true });
+      await writeFile(
+        join(sub, 'typed.ts'),
+        `import { conn, msg, type DdmwErrorCode } from 'ddmw-client';
+         import { startSimulator, type Simulator } from 'ddmw-client/sim';
+         export async function go(): Promise<string> {
+           const sim: Simulator = await startSimulator({});
+           const c: conn.Connection = await conn.connect(sim.sender.msgif);
+           const id: string = await msg.send(c, { ch: 1, payload: 'x' });
+           const code: DdmwErrorCode = 'TIMEOUT';
+           return id + code;
+         }
+         // @ts-expect-error: a channel must be a number or a string
+         msg.send(null as unknown as conn.Connection, { ch: true });
+        `,
+      );
+      await writeFile(
+        join(sub, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            target: 'ES2022',
+            types: ['node'],
+            typeRoots: [join(repo, 'node_modules/@types')],
+          },
+          files: ['typed.ts'],
+        }),
+      );
+      const tsc = join(repo, 'node_modules', compiler, 'bin/tsc');
+      await exec(process.execPath, [tsc, '-p', sub], { cwd: dir }).catch(
+        (err: { stdout?: string }) => {
+          assert.fail(`${compiler} found errors in the shipped types:\n${err.stdout ?? err}`);
         },
-        files: ['typed.ts'],
-      }),
-    );
-    await exec(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', dir], {
-      cwd: dir,
+      );
     });
-  });
+  }
 
   it('runs ddmw --help and ddmw probe against ddmw sim', async () => {
     const bin = join(dir, 'node_modules/.bin/ddmw');
