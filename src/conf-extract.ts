@@ -8,6 +8,7 @@
 // handles neither compounds nor TS types without @types/ms.
 import parseDuration from 'parse-duration';
 import type { ConfigTable, ConfigValue } from './conf.ts';
+import { parseProtAddr } from './conn/addr.ts';
 import { DdmwError } from './err.ts';
 
 /** A `CONFIG` error about `key`, located as precisely as known. */
@@ -108,9 +109,66 @@ export class Extractor {
     throw this.wrongType(table, key, `a string${like}`, value);
   }
 
+  /** An address, checked now: a malformed one is a `CONFIG` error naming the file and line. */
   address(section: ConfigTable, table: string, key: string): string | undefined {
-    return this.string(section, table, key, ' like "host:port" or a Unix socket path');
+    const like = ' like "host:port" or a Unix socket path';
+    const value = this.string(section, table, key, like);
+    if (value === undefined) return undefined;
+    try {
+      parseProtAddr(value);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw this.fail(table, key, `must be an address${like}: ${why}`);
+    }
+    return value;
   }
+
+  /**
+   * Warnings for the keys of a standard section (or the top level, `table`
+   * undefined) that are not among `known`: each names the key, the file,
+   * the line and the closest known key. At the top level, where the
+   * application keeps its own keys, only a near miss of a known key is
+   * reported.
+   */
+  unknownKeys(section: ConfigTable, table: string | undefined, known: readonly string[]): string[] {
+    const warnings: string[] = [];
+    for (const key of Object.keys(section)) {
+      if (known.includes(key)) continue;
+      const closest = closestKey(key, known);
+      if (table === undefined && closest === undefined) continue;
+      const line = findKeyLine(this.text, table, key);
+      const where = line === undefined ? this.source : `${this.source}:${line}`;
+      const inTable = table === undefined ? '' : ` in [${table}]`;
+      const hint = closest === undefined ? '' : ` (did you mean "${closest}"?)`;
+      warnings.push(`${where}: unknown key "${key}"${inTable}, ignored${hint}`);
+    }
+    return warnings;
+  }
+}
+
+/** The number of single-character edits between `a` and `b`. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const change = (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      next.push(Math.min(change, (row[j] as number) + 1, (next[j - 1] as number) + 1));
+    }
+    row = next;
+  }
+  return row[b.length] as number;
+}
+
+/** The known key `key` most likely is a misspelling of (at most 2 edits, or the same without `-`/`_`). */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  const bare = (k: string) => k.toLowerCase().replace(/[-_]/g, '');
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = bare(key) === bare(candidate) ? 0 : editDistance(key, candidate);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
 }
 
 /** Parses `"1 minute"`, `"30s"`, `"1m 30s"`, `"500ms"`: number-unit pairs, units required. */

@@ -107,6 +107,13 @@ export class Config {
   raw: ConfigTable = {};
   /** The file this configuration was read from, if any (named in errors). */
   source: string | undefined;
+  /**
+   * What looks wrong in the file without making it unusable: each unknown
+   * key of a standard section, and each top-level key that looks like a
+   * misspelt standard one, with its file, line and the key it likely meant.
+   * (The `ddmw` tool prints them.)
+   */
+  warnings: string[] = [];
 
   /**
    * The channel parsed as in the Rust `AppChannel::from_str`: `"42"` is 42,
@@ -194,8 +201,9 @@ export class Config {
  * Parses the text of a `ddmwapp.toml`. `source` names the file in error
  * messages. Throws `CONFIG` for a TOML syntax error (with line and column)
  * or a standard key of the wrong type (with the key and, when found, its
- * line). `channel` and `sender.msgif` are checked when read
- * ({@link Config.getAppCh}, {@link Config.getSenderMsgif}), as in Rust.
+ * line); every address is checked here too. `channel` is checked when read
+ * ({@link Config.getAppCh}), as in Rust. Unknown keys are listed in
+ * {@link Config.warnings}.
  */
 export function parseConfig(text: string, source: string): Config {
   let doc: ConfigTable;
@@ -277,6 +285,22 @@ export function parseConfig(text: string, source: string): Config {
     });
   }
 
+  config.warnings = [
+    ...x.unknownKeys(doc, undefined, ['channel', 'auth', 'sender', 'receiver']),
+    ...(auth
+      ? x.unknownKeys(auth, 'auth', ['name', 'pass', 'pass-file', 'token', 'token-file'])
+      : []),
+    ...(sender ? x.unknownKeys(sender, 'sender', ['mgmtif', 'msgif']) : []),
+    ...(receiver
+      ? x.unknownKeys(receiver, 'receiver', [
+          'mgmtif',
+          'subif',
+          'sub-retries',
+          'sub-retry-delay',
+          'push-listenif',
+        ])
+      : []),
+  ];
   keyLines.set(config, {
     channel: findKeyLine(text, undefined, 'channel'),
     'sender.msgif': findKeyLine(text, 'sender', 'msgif'),
@@ -287,19 +311,26 @@ export function parseConfig(text: string, source: string): Config {
 /**
  * Loads the application configuration, in the Rust lookup order: `path` if
  * given, else the file named by `$DDMW_APPCONF`, else `ddmwapp.toml` in the
- * current working directory. Only that one file is tried: a missing file
- * gives `null`, with no fall-through to the next place. A broken file is a
- * `CONFIG` error (see {@link parseConfig}); one that exists but cannot be
- * read is `IO`.
+ * current working directory. Only that one file is tried, with no
+ * fall-through to the next place. A file named by `path` or
+ * `$DDMW_APPCONF` must exist (`CONFIG` naming it and where it was named);
+ * a missing `./ddmwapp.toml` gives `null`. A broken file is a `CONFIG`
+ * error (see {@link parseConfig}); one that exists but cannot be read is
+ * `IO`. Keys that look mistaken are listed in {@link Config.warnings}.
  */
 export async function load(path?: string): Promise<Config | null> {
+  const named = path !== undefined || Boolean(process.env.DDMW_APPCONF);
   const file = path ?? (process.env.DDMW_APPCONF || join(process.cwd(), DEFAULT_FILE));
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      if (!named) return null;
+      const by = path === undefined ? ' (named by $DDMW_APPCONF)' : '';
+      throw new DdmwError('CONFIG', `Config file ${file}${by} does not exist`, { cause: err });
+    }
     throw new DdmwError('IO', `Cannot read config file ${file}: ${(err as Error).message}`, {
       cause: err,
     });

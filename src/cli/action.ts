@@ -18,6 +18,9 @@ export function action<O>(fn: Handler<O>): (...args: unknown[]) => Promise<void>
     const command = args[args.length - 1] as Command;
     try {
       const ctx = await Context.create(command.optsWithGlobals() as GlobalOptions);
+      for (const warning of ctx.config?.warnings ?? []) {
+        process.stderr.write(`${commandPath(command)}: warning: ${warning}\n`);
+      }
       await fn(ctx, command.opts() as O, command.args);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

@@ -30,7 +30,7 @@ function ddmwSim(...args: string[]): TestChild {
   const child = new TestChild(
     'ddmw sim',
     process.execPath,
-    ['--import', 'tsx', MAIN, '--config', join(dir, 'none.toml'), 'sim', ...args],
+    ['--import', 'tsx', MAIN, '--config', '/dev/null', 'sim', ...args], // no client config
     env,
   );
   children.push(child);

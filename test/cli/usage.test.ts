@@ -117,3 +117,20 @@ it('acc wr --grant of a permission the simulator does not know: granted, with a 
   const rd = await ddmw(['--json', 'acc', 'rd', 'app']);
   assert.ok(JSON.parse(rd.out).perms.includes('bogusperm'), rd.out);
 });
+
+it('a config file named but missing: exit 2 naming it; a misspelt key: a warning naming file, line and the key meant', async () => {
+  const missing = await ddmw(['--config', join(dir, 'nosuch.toml'), 'whoami']);
+  assert.deepEqual(missing.exit, { code: 2, signal: null }, missing.out);
+  assert.match(missing.out, /Config file .*nosuch\.toml does not exist/);
+  const typo = join(dir, 'typo.toml');
+  await writeFile(
+    typo,
+    `[auth]\nname = "app"\n[sender]\nmgmt-if = "x"\nmgmtif = "${sim.sender.mgmtif}"\n`,
+  );
+  const warned = await ddmw(['--config', typo, 'whoami']);
+  assert.deepEqual(warned.exit, { code: 0, signal: null }, warned.out);
+  assert.match(
+    warned.out,
+    /ddmw whoami: warning: .*typo\.toml:4: unknown key "mgmt-if" in \[sender\], ignored \(did you mean "mgmtif"\?\)/,
+  );
+});

@@ -11,7 +11,8 @@ import { inspect } from 'node:util';
 import { Config, load, parseConfig } from '../../src/conf.ts';
 import { DdmwError } from '../../src/err.ts';
 
-const EXAMPLE = '/work/shared/spec/ddmwapp.example.toml';
+/** The standard example config (a copy of the spec's ddmwapp.example.toml, kept in the repository). */
+const EXAMPLE = join(import.meta.dirname, '../../examples/ddmwapp.example.toml');
 
 let dir: string;
 before(async () => {
@@ -91,23 +92,28 @@ describe('load lookup order', () => {
     process.env.DDMW_APPCONF = await writeConf('env3.toml', 'channel = "env"\n');
     assert.equal((await load())?.channel, 'env');
   });
-  it('does not fall through: a missing DDMW_APPCONF file is null even with ./ddmwapp.toml', async () => {
+  it('does not fall through: a missing DDMW_APPCONF file is a CONFIG error naming it, even with ./ddmwapp.toml', async () => {
     await writeFile(join(work, 'ddmwapp.toml'), 'channel = "cwd"\n');
     process.env.DDMW_APPCONF = join(dir, 'no-such.toml');
-    assert.equal(await load(), null);
+    await assert.rejects(load(), {
+      code: 'CONFIG',
+      message: `Config file ${join(dir, 'no-such.toml')} (named by $DDMW_APPCONF) does not exist`,
+    });
   });
-  it('does not fall through: a missing explicit file is null even with DDMW_APPCONF set', async () => {
+  it('does not fall through: a missing explicit file is a CONFIG error naming it, even with DDMW_APPCONF set', async () => {
     process.env.DDMW_APPCONF = await writeConf('env4.toml', 'channel = "env"\n');
-    assert.equal(await load(join(dir, 'missing.toml')), null);
+    await assert.rejects(load(join(dir, 'missing.toml')), {
+      code: 'CONFIG',
+      message: `Config file ${join(dir, 'missing.toml')} does not exist`,
+    });
   });
   it('treats an empty DDMW_APPCONF as unset', async () => {
     await writeFile(join(work, 'ddmwapp.toml'), 'channel = "cwd"\n');
     process.env.DDMW_APPCONF = '';
     assert.equal((await load())?.channel, 'cwd');
   });
-  it('gives null when no file exists at all', async () => {
+  it('gives null when no file is named and there is no ./ddmwapp.toml', async () => {
     assert.equal(await load(), null);
-    assert.equal(await load(join(dir, 'missing', 'deeper.toml')), null);
   });
   it('reports an unreadable path (a directory) as IO', async () => {
     const sub = join(work, 'adir');
@@ -229,11 +235,10 @@ describe('parseConfig', () => {
     const uds = parseConfig('[sender]\nmsgif = "/run/ddmw/msg.sock"', 's.toml');
     assert.deepEqual(uds.getSenderMsgif(), { kind: 'uds', path: '/run/ddmw/msg.sock' });
   });
-  it('getSenderMsgif reports a bad address as CONFIG naming the key and line', () => {
-    const config = parseConfig('[sender]\nmgmtif = "a:1"\nmsgif = "nope"', 's.toml');
+  it('a bad sender.msgif is reported at load as CONFIG naming the key and line', () => {
     assert.match(
-      configMessage(() => config.getSenderMsgif()),
-      /s\.toml at line 3: sender\.msgif/,
+      configMessage(() => parseConfig('[sender]\nmgmtif = "a:1"\nmsgif = "nope"', 's.toml')),
+      /s\.toml at line 3: sender\.msgif must be an address/,
     );
   });
 });
@@ -301,4 +306,43 @@ describe('setters', () => {
     assert.throws(() => new Config().setAppCh(256), { code: 'BAD_INPUT' });
     assert.throws(() => new Config().setSenderMsgif('no-port'), { code: 'PARSE' });
   });
+});
+
+describe('mistakes in a config file', () => {
+  it('warns about unknown keys with file, line and the key they likely meant', () => {
+    const text = [
+      'chanel = "7"',
+      'custom-app = "mine"',
+      '[auth]',
+      'nmae = "frank"',
+      '[sender]',
+      'msg-if = "127.0.0.1:1"',
+      '[receiver]',
+      'sub_retries = 3',
+      'something-else = 1',
+    ].join('\n');
+    const config = parseConfig(text, 'app.toml');
+    assert.deepEqual(config.warnings, [
+      'app.toml:1: unknown key "chanel", ignored (did you mean "channel"?)',
+      'app.toml:4: unknown key "nmae" in [auth], ignored (did you mean "name"?)',
+      'app.toml:6: unknown key "msg-if" in [sender], ignored (did you mean "msgif"?)',
+      'app.toml:8: unknown key "sub_retries" in [receiver], ignored (did you mean "sub-retries"?)',
+      'app.toml:9: unknown key "something-else" in [receiver], ignored',
+    ]);
+    assert.equal(config.raw['custom-app'], 'mine', 'application keys are kept, without a warning');
+  });
+  it('no warnings for the example file', async () => {
+    assert.deepEqual((await load(EXAMPLE))?.warnings, []);
+  });
+  for (const key of ['mgmtif', 'subif', 'push-listenif']) {
+    it(`a malformed receiver.${key} is a CONFIG error naming the file and line`, () => {
+      const text = `channel = 1\n[receiver]\n${key} = "127.0.0.1"\n`;
+      assert.throws(() => parseConfig(text, 'app.toml'), {
+        code: 'CONFIG',
+        message: new RegExp(
+          `^Invalid config in app.toml at line 3: receiver.${key} must be an address`,
+        ),
+      });
+    });
+  }
 });
