@@ -66,13 +66,14 @@ export class StreamWriter extends Writable {
 
   /** @internal Use {@link open}. */
   constructor(conn: Connection, spec: StrmSpec, options: OpenOptions = {}) {
-    super({ highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK });
+    // Checked before super(): the Writable schedules _construct, which must not run after a throw.
     const cmd = spec.cmd ?? 0;
     if (!Number.isInteger(cmd) || cmd < U32.min || cmd > U32.max) {
       throw new DdmwError('BAD_INPUT', `Invalid cmd ${cmd}: use an integer from 0 to ${U32.max}`);
     }
     formatAppChannel(spec.ch);
     if (options.timeoutMs !== undefined) checkTimeoutMs('timeoutMs', options.timeoutMs);
+    super({ highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK });
     this.#conn = conn;
     this.#spec = { ch: spec.ch, cmd };
     this.#timeoutMs = options.timeoutMs;
