@@ -188,8 +188,8 @@ export class Connection {
         return Promise.reject(err);
       }
     }
-    if (this.#turns.take()) return this.#run(fn, request);
-    return this.#turns.wait(request).then(() => this.#run(fn, request));
+    if (this.#turns.take()) return this.#run(fn, request, false);
+    return this.#turns.wait(request).then(() => this.#run(fn, request, true));
   }
 
   /**
@@ -197,8 +197,16 @@ export class Connection {
    * from plain promise callbacks rather than `async`/`await`: a request and
    * its reply are a few microseconds, and each extra promise hop shows.
    */
-  #run<T>(fn: (io: Exchange) => Promise<T>, request: Request | undefined): Promise<T> {
-    this.#turns.begin(request);
+  #run<T>(
+    fn: (io: Exchange) => Promise<T>,
+    request: Request | undefined,
+    waited: boolean,
+  ): Promise<T> {
+    const refused = this.#failure ? undefined : this.#turns.begin(request, waited);
+    if (refused) {
+      this.#turns.release(); // nothing was sent: the connection goes on
+      return Promise.reject(refused);
+    }
     let result: Promise<T>;
     try {
       // Promise.resolve: a JavaScript caller's fn may return a plain value.

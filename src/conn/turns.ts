@@ -37,8 +37,13 @@ interface Waiter {
   /** Rejects the call without running it. */
   reject: (err: DdmwError) => void;
   request: Request | undefined;
-  /** Listens to the request's signal while it waits. */
-  onAbort?: () => void;
+}
+
+/** A signal of waiting requests: one listener for all of them (many listeners on one signal make Node warn). */
+interface SignalWatch {
+  /** How many waiting requests have the signal. */
+  waiting: number;
+  onAbort: () => void;
 }
 
 /** What {@link Turns} needs of its connection. */
@@ -55,6 +60,7 @@ export class Turns {
   #waiting: Waiter[] = [];
   /** The request of the running exchange, if it is one. */
   #current: Request | undefined;
+  readonly #signals = new Map<AbortSignal, SignalWatch>();
   readonly #owner: TurnsOwner;
   readonly #defaultLimitMs: number;
   readonly #watchdog = new Watchdog(() => this.#checkDeadlines());
@@ -90,20 +96,29 @@ export class Turns {
       this.#waiting.push(waiter);
       if (!request) return;
       this.#watchdog.arm(request.deadline);
-      const signal = request.signal;
-      if (!signal) return;
-      waiter.onAbort = () =>
-        this.#drop(waiter, requestAborted(request.what, this.#owner.address, false, signal.reason));
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      if (request.signal) this.#listen(request.signal);
     });
   }
 
-  /** The exchange that has the turn starts; its request's limit and signal apply from now on. */
-  begin(request: Request | undefined): void {
+  /**
+   * The exchange that has the turn starts; its request's limit and signal
+   * apply from now on. Returns the error to reject it with instead, unrun,
+   * when its request was aborted or (`waited` for its turn) ran out of time
+   * in the moment between getting the turn and starting.
+   */
+  begin(request: Request | undefined, waited: boolean): DdmwError | undefined {
+    if (request) {
+      const { signal, what, limitMs } = request;
+      if (signal?.aborted) return requestAborted(what, this.#owner.address, false, signal.reason);
+      if (waited && request.deadline <= performance.now()) {
+        return queueTimeout(what, this.#owner.address, limitMs);
+      }
+    }
     this.#current = request;
-    if (!request) return;
+    if (!request) return undefined;
     this.#watchdog.arm(request.deadline);
     request.signal?.addEventListener('abort', this.#abortCurrent, { once: true });
+    return undefined;
   }
 
   /** The running exchange ended; returns the error that stopped it, if any. */
@@ -164,8 +179,33 @@ export class Turns {
     waiter.reject(err);
   }
 
+  /** Watches the signal of a request that starts waiting. */
+  #listen(signal: AbortSignal): void {
+    const watch = this.#signals.get(signal);
+    if (watch) {
+      watch.waiting++;
+      return;
+    }
+    const onAbort = () => {
+      for (const waiter of [...this.#waiting]) {
+        const request = waiter.request;
+        if (request?.signal !== signal) continue;
+        this.#drop(waiter, requestAborted(request.what, this.#owner.address, false, signal.reason));
+      }
+    };
+    this.#signals.set(signal, { waiting: 1, onAbort });
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** Stops watching the signal of a request that no longer waits, when no other waiting one has it. */
   #unlisten(waiter: Waiter): void {
-    if (waiter.onAbort) waiter.request?.signal?.removeEventListener('abort', waiter.onAbort);
+    const signal = waiter.request?.signal;
+    const watch = signal && this.#signals.get(signal);
+    if (!signal || !watch) return;
+    watch.waiting--;
+    if (watch.waiting > 0) return;
+    this.#signals.delete(signal);
+    signal.removeEventListener('abort', watch.onAbort);
   }
 
   /** Stops the running exchange: closing the connection ends whatever it waits for. */

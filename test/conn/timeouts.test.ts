@@ -179,6 +179,34 @@ describe('a request waiting its turn', () => {
   });
 });
 
+describe('many requests waiting on one signal', () => {
+  it('aborting it drops them all, nothing sent; Node does not warn of a listener leak', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const server = await held();
+      const conn = await open(server.addr);
+      const first = whoami(conn);
+      const ac = new AbortController();
+      const queued = Array.from({ length: 20 }, () => whoami(conn, { signal: ac.signal }));
+      ac.abort();
+      for (const p of queued) await rejectsCode(p, 'ABORTED');
+      await server.arrived(1, 'the first WhoAmI request');
+      server.answer();
+      await within(first, 5000, 'the first reply');
+      assert.equal(server.received.length, 1);
+      assert.equal(conn.isClosed, false);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(
+      warnings.map((w) => w.name),
+      [],
+    );
+  });
+});
+
 describe('aborting a request', () => {
   it('already aborted: ABORTED at once, nothing sent, the connection stays open', async () => {
     const server = await held();
