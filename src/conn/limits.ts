@@ -52,11 +52,11 @@ export function replyTimeout(what: string, address: string, ms: number): DdmwErr
 export function queueTimeout(what: string, address: string, ms: number): DdmwError {
   return new DdmwError(
     'TIMEOUT',
-    `${what}: not sent within ${ms} ms, the connection to ${address} being busy with an earlier call (a slow request, an open stream or a wait for a message); nothing was sent and the connection stays open`,
+    `${what}: still waiting after ${ms} ms for the connection to ${address}, busy with an earlier call (a slow request, an open stream or a wait for a message), so it was not sent. Raise the time limit, or do not queue requests behind streams and subscriptions`,
   );
 }
 
-/** `ABORTED` for a cancelled request; `sent` tells whether the connection had to be closed. */
+/** `ABORTED` for a cancelled request; `sent` tells whether it was sent (and the connection so closed). */
 export function requestAborted(
   what: string,
   address: string,
@@ -64,9 +64,9 @@ export function requestAborted(
   reason: unknown,
 ): DdmwError {
   const outcome = sent
-    ? 'the connection was closed (a late reply would put it out of step)'
-    : 'it was not sent and the connection stays open';
-  return new DdmwError('ABORTED', `${what} to ${address} was aborted; ${outcome}`, {
+    ? '; the connection was closed (a late reply would put it out of step)'
+    : ' before it was sent';
+  return new DdmwError('ABORTED', `${what} to ${address} was aborted${outcome}`, {
     cause: reason,
   });
 }

@@ -98,7 +98,7 @@ describe('msg.send', () => {
     const server = await fake(msgif('all'));
     const conn = await open(server.addr);
     const err = await rejectsCode(send(conn, message, { signal: AbortSignal.abort() }), 'ABORTED');
-    assert.match(err.message, /Msg request to .* was aborted; it was not sent/);
+    assert.match(err.message, /Msg request to .* was aborted before it was sent/);
     assert.equal(await within(send(conn, message), 5000, 'the next send'), '7');
   });
 
