@@ -15,6 +15,7 @@ import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Telegram } from './blather/index.ts';
 import type { Connection } from './conn/connection.ts';
+import type { RequestOptions } from './conn/limits.ts';
 import { sendrecv } from './conn/request.ts';
 import { DdmwError } from './err.ts';
 import { reveal, Secret } from './secret.ts';
@@ -145,27 +146,36 @@ async function storeToken(path: string, tkn: string): Promise<void> {
   }
 }
 
-/** Logs in with a token (`Auth` with `Tkn`). A refused token is a `SERVER_ERROR`. */
-export async function token(conn: Connection, tkn: CredStore): Promise<void> {
+/**
+ * Logs in with a token (`Auth` with `Tkn`). A refused token is a
+ * `SERVER_ERROR`. `options`: time limit and signal (see {@link RequestOptions}).
+ */
+export async function token(
+  conn: Connection,
+  tkn: CredStore,
+  options?: RequestOptions,
+): Promise<void> {
   const tg = new Telegram('Auth', { Tkn: await credential(tkn, 'token') });
   tg.params.markSecret('Tkn');
-  await sendrecv(conn, tg);
+  await sendrecv(conn, tg, options);
 }
 
 /**
  * Logs in with account name and passphrase. With `reqTkn` the server is
  * asked for a token, which is returned (or `undefined` if it sent none).
+ * `options`: time limit and signal (see {@link RequestOptions}).
  */
 export async function accpass(
   conn: Connection,
   name: string,
   pass: CredStore,
   reqTkn = false,
+  options?: RequestOptions,
 ): Promise<string | undefined> {
   const tg = new Telegram('Auth', { AccName: name, Pass: await credential(pass, 'passphrase') });
   tg.params.markSecret('Pass');
   if (reqTkn) tg.params.setBool('ReqTkn', true);
-  const reply = await sendrecv(conn, tg);
+  const reply = await sendrecv(conn, tg, options);
   reply.markSecret('Tkn');
   return reqTkn ? reply.get('Tkn') : undefined;
 }
@@ -174,12 +184,17 @@ export async function accpass(
  * Authenticates `conn` with `auth` following the Rust decision order (see
  * {@link getToken}). Returns the new token when one was requested and
  * stored in `tokenFile`, else `undefined`. There is no fallback from a
- * refused token to the passphrase, as in the Rust client.
+ * refused token to the passphrase, as in the Rust client. `options` apply
+ * to the one `Auth` request sent (see {@link RequestOptions}).
  */
-export async function authenticate(conn: Connection, auth: Auth): Promise<string | undefined> {
+export async function authenticate(
+  conn: Connection,
+  auth: Auth,
+  options?: RequestOptions,
+): Promise<string | undefined> {
   const tkn = await getToken(auth);
   if (tkn !== undefined) {
-    await token(conn, tkn);
+    await token(conn, tkn, options);
     return undefined;
   }
   if (auth.name === undefined) {
@@ -189,13 +204,16 @@ export async function authenticate(conn: Connection, auth: Auth): Promise<string
     );
   }
   const pass = await getPass(auth);
-  const newTkn = await accpass(conn, auth.name, pass, auth.tokenFile !== undefined);
+  const newTkn = await accpass(conn, auth.name, pass, auth.tokenFile !== undefined, options);
   if (newTkn === undefined || auth.tokenFile === undefined) return undefined;
   await storeToken(auth.tokenFile, newTkn);
   return newTkn;
 }
 
-/** Returns the connection to the built-in unauthenticated account (`Unauth`). */
-export async function unauthenticate(conn: Connection): Promise<void> {
-  await sendrecv(conn, new Telegram('Unauth'));
+/**
+ * Returns the connection to the built-in unauthenticated account (`Unauth`).
+ * `options`: time limit and signal (see {@link RequestOptions}).
+ */
+export async function unauthenticate(conn: Connection, options?: RequestOptions): Promise<void> {
+  await sendrecv(conn, new Telegram('Unauth'), options);
 }

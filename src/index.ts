@@ -11,7 +11,14 @@ export * as auth from './auth.ts';
 export * as blather from './blather/index.ts';
 export * as conf from './conf.ts';
 export * as conn from './conn/index.ts';
-export { Connection, type ConnectOptions, connect, expectOkFail, sendrecv } from './conn/index.ts';
+export {
+  Connection,
+  type ConnectOptions,
+  connect,
+  expectOkFail,
+  type RequestOptions,
+  sendrecv,
+} from './conn/index.ts';
 export { DdmwError, type DdmwErrorCode, type DdmwErrorOptions, isDdmwError } from './err.ts';
 export * as mgmt from './mgmt/index.ts';
 export * as msg from './msg/index.ts';

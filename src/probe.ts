@@ -6,6 +6,7 @@
  */
 import { type Params, Telegram } from './blather/index.ts';
 import type { Connection } from './conn/connection.ts';
+import type { RequestOptions } from './conn/limits.ts';
 import { sendrecv } from './conn/request.ts';
 import { DdmwError } from './err.ts';
 import {
@@ -54,10 +55,11 @@ function required(reply: Params, ...keys: string[]): string {
  * Asks the node for its info. The engine is read from `ddmw.ddlnk.engine`
  * or `ddmw.ddlink.engine` (the Rust client and its predecessor disagree on
  * the spelling). A missing key is `MISSING_DATA`; an unknown node type,
- * protocol or implementation is `BAD_INPUT`.
+ * protocol or implementation is `BAD_INPUT`. `options`: time limit and
+ * signal (see {@link RequestOptions}).
  */
-export async function getNodeInfo(conn: Connection): Promise<NodeInfo> {
-  const reply = await sendrecv(conn, new Telegram('GetNodeInfo'));
+export async function getNodeInfo(conn: Connection, options?: RequestOptions): Promise<NodeInfo> {
+  const reply = await sendrecv(conn, new Telegram('GetNodeInfo'), options);
   return {
     version: required(reply, 'ddmw.version'),
     osName: required(reply, 'os.name'),

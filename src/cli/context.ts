@@ -95,7 +95,7 @@ export class Context {
     return ch;
   }
 
-  /** Connect timeout in milliseconds (default 10 s). */
+  /** `--timeout`: the time limit of connecting, authenticating and each request, in milliseconds (default 10 s). */
   timeoutMs(): number {
     const t = this.options.timeout === undefined ? 10_000 : Number(this.options.timeout);
     if (!Number.isFinite(t) || t <= 0)
@@ -103,9 +103,17 @@ export class Context {
     return t;
   }
 
-  /** Connects (and authenticates when credentials are configured). */
+  /**
+   * Connects (and authenticates when credentials are configured); `--timeout`
+   * limits that, and is the default time limit of each request on the connection.
+   */
   connect(addr: string, withAuth = true): Promise<Connection> {
-    return connect(addr, { auth: withAuth ? this.auth() : undefined, timeoutMs: this.timeoutMs() });
+    const timeoutMs = this.timeoutMs();
+    return connect(addr, {
+      auth: withAuth ? this.auth() : undefined,
+      timeoutMs,
+      requestTimeoutMs: timeoutMs,
+    });
   }
 
   /** Prints a result: as JSON with `--json`, else as `human` text. */

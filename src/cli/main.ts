@@ -26,7 +26,11 @@ const program = new Command('ddmw')
   .option('--pass-file <file>', 'file whose first line is the passphrase')
   .option('--token <token>', 'authentication token')
   .option('--token-file <file>', 'token file (requested and stored by `ddmw auth` when missing)')
-  .option('--timeout <ms>', 'connect + authenticate time limit in milliseconds', '10000')
+  .option(
+    '--timeout <ms>',
+    'time limit in milliseconds for connecting + authenticating, and for each request (waiting for messages has none)',
+    '10000',
+  )
   .addHelpText(
     'after',
     `

@@ -1,13 +1,15 @@
 /**
  * Opening connections: TCP or Unix socket, an optional time limit and
- * `AbortSignal` covering the connect and the authentication, and optional
- * authentication. On any failure no socket is left open.
+ * `AbortSignal` covering the connect and the authentication, optional
+ * authentication, and the default time limit of the connection's requests.
+ * On any failure no socket is left open.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { type Auth, authenticate } from '../auth.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { formatProtAddr, type ProtAddr, toProtAddr } from './addr.ts';
 import { Connection } from './connection.ts';
+import { checkTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS } from './limits.ts';
 import { type SocketSource, socketSource } from './socket-source.ts';
 
 /** Options of {@link connect}. */
@@ -20,6 +22,17 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Maximum length of a received line (default 64 KiB). */
   maxLineLength?: number;
+  /**
+   * Default time limit in milliseconds of each request on the connection
+   * (default 30 s, {@link DEFAULT_REQUEST_TIMEOUT_MS}); a request's own
+   * `timeoutMs` overrides it. It applies to every request (`whoami`,
+   * `sendrecv`, the `auth` calls, `msg.subscribe`, `mgmt.acc`, each
+   * acknowledgement of `msg.send` and of a stream), never to waiting for
+   * the next message on a subscription. A request that runs out of time
+   * rejects with `TIMEOUT`; see `RequestOptions` for when that closes the
+   * connection.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** Opens the socket, reading into the lent buffer of a {@link SocketSource}. */
@@ -64,6 +77,8 @@ export async function connect(
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
     throw new DdmwError('BAD_PARAMS', `timeoutMs must be a non-negative number, got ${timeoutMs}`);
   }
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  checkTimeoutMs('requestTimeoutMs', requestTimeoutMs);
   const { socket, source } = openSocket(pa);
   // The first of: abort, time limit. Either destroys the socket, which fails whatever is pending.
   let stopped: DdmwError | undefined;
@@ -85,7 +100,11 @@ export async function connect(
         );
   try {
     await whenConnected(socket, address);
-    const conn = new Connection(socket, pa, { maxLineLength: options.maxLineLength, source });
+    const conn = new Connection(socket, pa, {
+      maxLineLength: options.maxLineLength,
+      source,
+      requestTimeoutMs,
+    });
     if (options.auth) await authenticate(conn, options.auth);
     if (stopped) throw stopped;
     return conn;

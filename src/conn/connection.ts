@@ -6,8 +6,10 @@
  * sequence such as a message transfer) runs inside {@link Connection.exclusive}:
  * one exchange at a time, later callers wait their turn in call order. A
  * failure that leaves the byte stream out of sync (a decode error, an
- * unexpected reply, a lost peer) is fatal: the socket is closed and every
- * waiting and later call rejects with that error.
+ * unexpected reply, a lost peer, a request that ran out of time or was
+ * aborted after it was sent) is fatal: the socket is closed and every
+ * waiting and later call rejects with that error. Whose turn it is, and
+ * the time limits of requests, are kept by {@link Turns}.
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -15,6 +17,8 @@ import { inspect } from 'node:util';
 import { type ByteSource, encodeTelegram, FrameReader, type Telegram } from '../blather/index.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { formatProtAddr, type ProtAddr } from './addr.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, type RequestOptions } from './limits.ts';
+import { type Request, Turns } from './turns.ts';
 
 /**
  * Error codes after which the connection cannot go on: the peer is gone, or
@@ -58,6 +62,19 @@ export interface Exchange {
   fail(err: DdmwError): DdmwError;
   /** True once the connection has failed or was closed. */
   hasFailed(): boolean;
+  /**
+   * Starts the time limit of the exchange's request again, from now, for
+   * the reply awaited next (an acknowledgement after a payload); `what`
+   * names that reply in the `TIMEOUT` error.
+   */
+  startLimit(what: string): void;
+  /** Lifts the time limit until the next `startLimit`: while a payload is written, or a stream is held open. */
+  stopLimit(): void;
+  /**
+   * The `TIMEOUT` or `ABORTED` error that stopped this exchange and closed
+   * the connection, if any: reads failing after it fail because of it.
+   */
+  readonly stopped: DdmwError | undefined;
 }
 
 /**
@@ -83,9 +100,7 @@ export class Connection {
   readonly #socket: Socket;
   readonly #reader: FrameReader;
   readonly #exchange: Exchange;
-  /** True while an exchange runs; later callers wait in {@link #waiting}. */
-  #locked = false;
-  #waiting: (() => void)[] = [];
+  readonly #turns: Turns;
   #failure: DdmwError | undefined;
   #drainWaiters: (() => void)[] = [];
   /** Stops the payload source being written, if any (see writeStream). */
@@ -95,9 +110,10 @@ export class Connection {
   constructor(
     socket: Socket,
     addr: ProtAddr,
-    options: { maxLineLength?: number; source?: ByteSource } = {},
+    options: { maxLineLength?: number; source?: ByteSource; requestTimeoutMs?: number } = {},
   ) {
     this.addr = addr;
+    this.#turns = new Turns(this, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     this.#socket = socket;
     this.#reader = new FrameReader(options.source ?? socket, options);
     socket.on('error', () => {}); // errors surface through reads and writes
@@ -109,11 +125,13 @@ export class Connection {
           'DISCONNECTED',
           `Disconnected: the connection to ${this.address} is closed`,
         );
+        this.#turns.close();
         this.#wakeWriters();
         this.#stopSource?.();
         resolve();
       });
     });
+    const turns = this.#turns;
     this.#exchange = {
       reader: this.#reader,
       write: (data) => this.#write(data),
@@ -128,6 +146,11 @@ export class Connection {
         return err;
       },
       hasFailed: () => this.isClosed,
+      startLimit: (what) => turns.startLimit(what),
+      stopLimit: () => turns.stopLimit(),
+      get stopped() {
+        return turns.stopped;
+      },
     };
   }
 
@@ -146,13 +169,27 @@ export class Connection {
    * order. An error that leaves the stream out of sync closes the connection
    * and makes every later call fail with it; other errors (a server `Fail`,
    * bad arguments) leave the connection usable.
+   *
+   * With `what` (naming it in errors), the exchange is a request: it has the
+   * time limit `options.timeoutMs` (default: the connection's
+   * `requestTimeoutMs`), counted from this call, and `options.signal`
+   * aborts it (see {@link RequestOptions}). Without, it has no limit.
    */
-  exclusive<T>(fn: (io: Exchange) => Promise<T>): Promise<T> {
-    if (!this.#locked) {
-      this.#locked = true;
-      return this.#run(fn);
+  exclusive<T>(
+    fn: (io: Exchange) => Promise<T>,
+    what?: string,
+    options?: RequestOptions,
+  ): Promise<T> {
+    let request: Request | undefined;
+    if (what !== undefined) {
+      try {
+        request = this.#turns.request(what, options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
-    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() => this.#run(fn));
+    if (this.#turns.take()) return this.#run(fn, request, false);
+    return this.#turns.wait(request).then(() => this.#run(fn, request, true));
   }
 
   /**
@@ -160,7 +197,16 @@ export class Connection {
    * from plain promise callbacks rather than `async`/`await`: a request and
    * its reply are a few microseconds, and each extra promise hop shows.
    */
-  #run<T>(fn: (io: Exchange) => Promise<T>): Promise<T> {
+  #run<T>(
+    fn: (io: Exchange) => Promise<T>,
+    request: Request | undefined,
+    waited: boolean,
+  ): Promise<T> {
+    const refused = this.#failure ? undefined : this.#turns.begin(request, waited);
+    if (refused) {
+      this.#turns.release(); // nothing was sent: the connection goes on
+      return Promise.reject(refused);
+    }
     let result: Promise<T>;
     try {
       // Promise.resolve: a JavaScript caller's fn may return a plain value.
@@ -172,26 +218,21 @@ export class Connection {
   }
 
   readonly #afterRun = <T>(value: T): T => {
+    this.#turns.end();
     this.#reader.ownBuffered();
-    this.#release();
+    this.#turns.release();
     return value;
   };
 
   /** Makes an error that leaves the stream out of sync fatal, then hands the lock on. */
   readonly #afterFailedRun = (err: unknown): never => {
-    const e = err instanceof DdmwError ? err : toDdmwError(err);
+    // A stopped request reports why it was stopped, not the closed socket that followed.
+    const e = this.#turns.end() ?? (err instanceof DdmwError ? err : toDdmwError(err));
     if (closesConnection(e) || this.#reader.error) this.fail(e);
     this.#reader.ownBuffered();
-    this.#release();
+    this.#turns.release();
     throw e;
   };
-
-  /** Hands the lock straight to the next caller, in call order. */
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#locked = false;
-  }
 
   /**
    * Marks the connection as failed with `err` (if it has not failed yet) and

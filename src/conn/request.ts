@@ -1,10 +1,12 @@
 /**
  * Request/reply helpers: the DDMW reply convention is `Ok` (its parameters
- * are the result) or `Fail` (its parameters describe the error).
+ * are the result) or `Fail` (its parameters describe the error). Every
+ * request takes {@link RequestOptions}: a time limit and an `AbortSignal`.
  */
 import { type Params, Telegram, telegramText } from '../blather/index.ts';
 import { DdmwError } from '../err.ts';
 import type { Connection, Exchange } from './connection.ts';
+import type { RequestOptions } from './limits.ts';
 
 /** The owner of a connection, as reported by `WhoAmI`. */
 export interface WhoAmI {
@@ -17,14 +19,20 @@ export interface WhoAmI {
 /**
  * Reads one reply inside an exchange: `Ok` gives its params, `Fail` a
  * `SERVER_ERROR` carrying the params, anything else `BAD_STATE` (which closes
- * the connection), end of data `DISCONNECTED`.
+ * the connection), end of data `DISCONNECTED`, and the `TIMEOUT` or
+ * `ABORTED` error when the request was stopped while waiting.
  */
 export function readOkFail(io: Exchange): Promise<Params> {
-  return io.reader.readTelegram().then((tg) => {
-    if (tg.topic === 'Ok') return tg.params;
-    if (tg.topic === 'Fail') throw failError(tg);
-    throw unexpectedReply(io, tg, 'Ok or Fail');
-  });
+  return io.reader.readTelegram().then(
+    (tg) => {
+      if (tg.topic === 'Ok') return tg.params;
+      if (tg.topic === 'Fail') throw failError(tg);
+      throw unexpectedReply(io, tg, 'Ok or Fail');
+    },
+    (err: unknown) => {
+      throw io.stopped ?? err;
+    },
+  );
 }
 
 /** The `SERVER_ERROR` for a `Fail` telegram, carrying its parameters. */
@@ -50,30 +58,51 @@ export function unexpectedReply(io: Exchange, tg: Telegram, expected: string): D
   );
 }
 
-/** Reads one `Ok`/`Fail` reply from the connection (see {@link readOkFail}). */
-export function expectOkFail(conn: Connection): Promise<Params> {
-  return conn.exclusive((io) => readOkFail(io));
+/**
+ * Reads one `Ok`/`Fail` reply from the connection (see {@link readOkFail}),
+ * within the time limit of `options`.
+ */
+export function expectOkFail(conn: Connection, options?: RequestOptions): Promise<Params> {
+  return conn.exclusive(readOkFail, 'Waiting for Ok or Fail', options);
 }
 
-/** Sends `tg` and returns the params of the `Ok` reply; `Fail` is a `SERVER_ERROR`. */
-export function sendrecv(conn: Connection, tg: Telegram): Promise<Params> {
-  return request(conn, () => telegramText(tg));
+/**
+ * Sends `tg` and returns the params of the `Ok` reply; `Fail` is a
+ * `SERVER_ERROR`. `options` limits the time and can abort (see
+ * {@link RequestOptions}).
+ */
+export function sendrecv(
+  conn: Connection,
+  tg: Telegram,
+  options?: RequestOptions,
+): Promise<Params> {
+  return request(conn, () => telegramText(tg), `${tg.topic} request`, options);
 }
 
 /** Sends the request `encode()` returns (encoded inside the exchange, so its errors reject) and reads the reply. */
-function request(conn: Connection, encode: () => string): Promise<Params> {
-  return conn.exclusive((io) => {
-    io.writeRequest(encode());
-    return readOkFail(io);
-  });
+function request(
+  conn: Connection,
+  encode: () => string,
+  what: string,
+  options: RequestOptions | undefined,
+): Promise<Params> {
+  return conn.exclusive(
+    (io) => {
+      io.writeRequest(encode());
+      return readOkFail(io);
+    },
+    what,
+    options,
+  );
 }
 
 /** `WhoAmI` has no parameters: it is encoded once. */
 const WHOAMI = telegramText(new Telegram('WhoAmI'));
+const encodeWhoAmI = () => WHOAMI;
 
-/** Asks the server which account owns this connection. */
-export function whoami(conn: Connection): Promise<WhoAmI> {
-  return request(conn, () => WHOAMI).then((reply) => ({
+/** Asks the server which account owns this connection. `options`: see {@link RequestOptions}. */
+export function whoami(conn: Connection, options?: RequestOptions): Promise<WhoAmI> {
+  return request(conn, encodeWhoAmI, 'WhoAmI request', options).then((reply) => ({
     id: reply.getInt('Id'),
     name: reply.getStr('Name'),
   }));

@@ -2,12 +2,14 @@
  * Account management (`mgmt::acc` of the Rust client): read, list, change
  * and remove accounts on a node's management interface. The server decides
  * who may do what; a refusal is a `SERVER_ERROR` and leaves the connection
- * usable.
+ * usable. Every function takes a last `options` argument: a time limit
+ * and an `AbortSignal` (see `RequestOptions`).
  *
  * @module
  */
 import { type Params, Telegram, validateValue } from '../blather/index.ts';
 import type { Connection } from '../conn/connection.ts';
+import type { RequestOptions } from '../conn/limits.ts';
 import { sendrecv } from '../conn/request.ts';
 import { DdmwError } from '../err.ts';
 import type { ObjRef } from '../types.ts';
@@ -154,10 +156,14 @@ function required<T>(reply: Params, key: string, read: (key: string) => T): T {
  * refuses, `MISSING_DATA` when a reply key (`Id`, `Name`, `Lock`, `Perms`)
  * is absent.
  */
-export async function rd(conn: Connection, acc?: ObjRef): Promise<Account> {
+export async function rd(
+  conn: Connection,
+  acc?: ObjRef,
+  options?: RequestOptions,
+): Promise<Account> {
   const tg = new Telegram('RdAcc');
   if (acc !== undefined) setTarget(tg.params, acc);
-  const reply = await sendrecv(conn, tg);
+  const reply = await sendrecv(conn, tg, options);
   const account: Account = {
     id: required(reply, 'Id', (k) => reply.getInt(k)),
     name: required(reply, 'Name', (k) => reply.getStr(k)),
@@ -174,10 +180,14 @@ export async function rd(conn: Connection, acc?: ObjRef): Promise<Account> {
  * `All=True`). Throws `SERVER_ERROR` when the server refuses,
  * `MISSING_DATA` when `#` or an entry's `<i>.Id` / `<i>.Name` is absent.
  */
-export async function ls(conn: Connection, inclLocked = false): Promise<LsEntry[]> {
+export async function ls(
+  conn: Connection,
+  inclLocked = false,
+  options?: RequestOptions,
+): Promise<LsEntry[]> {
   const tg = new Telegram('LsAcc');
   if (inclLocked) tg.params.setBool('All', true);
-  const reply = await sendrecv(conn, tg);
+  const reply = await sendrecv(conn, tg, options);
   const count = required(reply, '#', (k) => reply.getInt(k, { min: 0, max: 2 ** 31 }));
   const entries: LsEntry[] = [];
   for (let i = 0; i < count; i++) {
@@ -195,7 +205,12 @@ export async function ls(conn: Connection, inclLocked = false): Promise<LsEntry[
  * for an empty name, a bad id, or a value that cannot be sent, and
  * `SERVER_ERROR` when the server refuses.
  */
-export async function wr(conn: Connection, acc: ObjRef, ai: WrAccount): Promise<void> {
+export async function wr(
+  conn: Connection,
+  acc: ObjRef,
+  ai: WrAccount,
+  options?: RequestOptions,
+): Promise<void> {
   const tg = new Telegram('WrAcc');
   setTarget(tg.params, acc);
   if (ai.newName !== undefined) tg.params.set('NewName', wireText('newName', ai.newName, false));
@@ -213,15 +228,15 @@ export async function wr(conn: Connection, acc: ObjRef, ai: WrAccount): Promise<
       'wr: nothing to change; give newName, userName, lock or perms',
     );
   }
-  await sendrecv(conn, tg);
+  await sendrecv(conn, tg, options);
 }
 
 /**
  * Removes an account (`acc`: id or name). Throws `BAD_INPUT` for a bad id
  * or an empty name, `SERVER_ERROR` when the server refuses.
  */
-export async function rm(conn: Connection, acc: ObjRef): Promise<void> {
+export async function rm(conn: Connection, acc: ObjRef, options?: RequestOptions): Promise<void> {
   const tg = new Telegram('RmAcc');
   setTarget(tg.params, acc);
-  await sendrecv(conn, tg);
+  await sendrecv(conn, tg, options);
 }

@@ -11,6 +11,7 @@
  */
 import { Telegram, U32, U64 } from '../blather/index.ts';
 import type { Connection, Exchange } from '../conn/connection.ts';
+import type { RequestOptions } from '../conn/limits.ts';
 import { failError, sendrecv, unexpectedReply } from '../conn/request.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import {
@@ -51,9 +52,17 @@ export type RecvStreamsOptions = RecvOptions & {
   streams: true;
 };
 
-/** Subscribes the connection to a channel (`Sub` with `Ch`). */
-export async function subscribe(conn: Connection, ch: AppChannel): Promise<void> {
-  await sendrecv(conn, new Telegram('Sub', { Ch: formatAppChannel(ch) }));
+/**
+ * Subscribes the connection to a channel (`Sub` with `Ch`). `options` limit
+ * the time of the `Sub` request (see {@link RequestOptions}); waiting for
+ * the messages that follow has no time limit.
+ */
+export async function subscribe(
+  conn: Connection,
+  ch: AppChannel,
+  options?: RequestOptions,
+): Promise<void> {
+  await sendrecv(conn, new Telegram('Sub', { Ch: formatAppChannel(ch) }), options);
 }
 
 /** The fields of a `Msg` header that need no parsing, and `Cmd` if it parses. */

@@ -9,7 +9,8 @@
  * `Cmd`, `MetaLen` and `Len` are only sent when non-zero, and an empty part
  * is neither announced nor sent nor acknowledged. Everything is checked
  * before the first byte goes out; large inputs are streamed with socket
- * backpressure, never read whole into memory.
+ * backpressure, never read whole into memory. Each acknowledgement is
+ * awaited within the request's time limit; writing a part is not limited.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -27,17 +28,28 @@ import {
 import type { ProtAddr } from '../conn/addr.ts';
 import { connect } from '../conn/connect.ts';
 import type { Connection, Exchange } from '../conn/connection.ts';
+import type { RequestOptions } from '../conn/limits.ts';
 import { readOkFail } from '../conn/request.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { type AppChannel, formatAppChannel } from '../types.ts';
-import { closeOnAbort } from './abort.ts';
 import type { Input, MsgSpec } from './types.ts';
 
 /** Options of {@link send}. */
-export interface SendOptions {
+export interface SendOptions extends RequestOptions {
   /**
-   * Cancels the transfer (`ABORTED`). The peer may hold part of the message,
-   * so aborting closes the connection; the node discards the partial message.
+   * Time limit in milliseconds for each acknowledgement of the node: the
+   * one of the `Msg` request counts from the call, those of the metadata
+   * and the payload from when the part was written (writing it is not
+   * limited). Default: the connection's `requestTimeoutMs`. Running out of
+   * time is `TIMEOUT` and closes the connection (the node discards the
+   * partial message).
+   */
+  timeoutMs?: number;
+  /**
+   * Cancels the transfer (`ABORTED`). Once the transfer has begun, the peer
+   * may hold part of the message, so aborting closes the connection; the
+   * node discards the partial message. Aborting a send still waiting for
+   * its turn leaves the connection open.
    */
   signal?: AbortSignal;
 }
@@ -101,6 +113,7 @@ function msgTelegram(ch: AppChannel, cmd: number, metaLen: number, payloadLen: n
  * Sends a message on the connection (which must be to a sender node's
  * message interface) and returns the transfer id the node assigned. A
  * `Fail` from the node is a `SERVER_ERROR`; the connection stays usable.
+ * See {@link SendOptions} for the time limit and cancelling.
  */
 export async function send(
   conn: Connection,
@@ -121,8 +134,8 @@ export async function send(
     );
   }
   const header = msgTelegram(spec.ch, cmd, meta.length, payload.length);
-  return closeOnAbort(conn, options.signal, 'Sending the message', () =>
-    conn.exclusive(async (io) => {
+  return conn.exclusive(
+    async (io) => {
       await io.writeTelegram(header);
       const xferId = (await readOkFail(io)).get('XferId');
       if (xferId === undefined) {
@@ -131,19 +144,26 @@ export async function send(
           'Missing expected transfer identifier (XferId) in the server reply',
         );
       }
-      for (const part of [meta, payload]) {
+      for (const [what, part] of [
+        ['metadata', meta],
+        ['payload', payload],
+      ] as const) {
         if (part.length === 0) continue;
+        io.stopLimit();
         await part.write(io);
+        io.startLimit(`Acknowledgement of the ${what} of message ${xferId}`);
         await readOkFail(io);
       }
       return xferId;
-    }),
+    },
+    'Msg request',
+    options,
   );
 }
 
 /** Options of {@link connsend}. */
 export interface ConnsendOptions extends SendOptions {
-  /** Time limit for connecting and authenticating. */
+  /** Time limit for connecting and authenticating, and for each acknowledgement of the send. */
   timeoutMs?: number;
 }
 

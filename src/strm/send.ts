@@ -2,15 +2,18 @@
  * Sending a stream: bytes of a length not known up front, written to a
  * `Writable` while they are produced (see wire.ts for the frames). The
  * stream holds its connection from `open` until it is finished or
- * aborted; other calls on the connection wait their turn.
+ * aborted; other calls on the connection wait their turn. The node's
+ * replies (to the opening, the end and an abort) are awaited within a time
+ * limit, as requests are; writing the stream is not limited.
  */
 import { Writable } from 'node:stream';
 import { U32 } from '../blather/index.ts';
 import type { Connection, Exchange } from '../conn/connection.ts';
+import { checkTimeoutMs } from '../conn/limits.ts';
 import { readOkFail } from '../conn/request.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { type AppChannel, formatAppChannel } from '../types.ts';
-import { abortTelegram, chunkTelegram, endTelegram, KEYS, startTelegram } from './wire.ts';
+import { abortTelegram, chunkTelegram, endTelegram, KEYS, startTelegram, TOPICS } from './wire.ts';
 
 /** A stream to send. */
 export interface StrmSpec {
@@ -24,6 +27,14 @@ export interface StrmSpec {
 export interface OpenOptions {
   /** Bytes the `Writable` buffers before `write()` returns false (default 1 MiB). */
   highWaterMark?: number;
+  /**
+   * Time limit in milliseconds for each reply of the node: the one to the
+   * opening counts from `open` (waiting for the connection included), those
+   * to the end and to an abort from when they were sent. Default: the
+   * connection's `requestTimeoutMs`. Running out of time fails the stream
+   * with `TIMEOUT` and closes the connection.
+   */
+  timeoutMs?: number;
 }
 
 /** Default `highWaterMark` of a {@link StreamWriter}. */
@@ -45,6 +56,7 @@ export class StreamWriter extends Writable {
   length: number | undefined;
   readonly #conn: Connection;
   readonly #spec: { ch: AppChannel; cmd: number };
+  readonly #timeoutMs: number | undefined;
   #io: Exchange | undefined;
   #release: () => void = () => {};
   #state: 'opening' | 'open' | 'ending' | 'done' = 'opening';
@@ -54,14 +66,17 @@ export class StreamWriter extends Writable {
 
   /** @internal Use {@link open}. */
   constructor(conn: Connection, spec: StrmSpec, options: OpenOptions = {}) {
-    super({ highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK });
+    // Checked before super(): the Writable schedules _construct, which must not run after a throw.
     const cmd = spec.cmd ?? 0;
     if (!Number.isInteger(cmd) || cmd < U32.min || cmd > U32.max) {
       throw new DdmwError('BAD_INPUT', `Invalid cmd ${cmd}: use an integer from 0 to ${U32.max}`);
     }
     formatAppChannel(spec.ch);
+    if (options.timeoutMs !== undefined) checkTimeoutMs('timeoutMs', options.timeoutMs);
+    super({ highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK });
     this.#conn = conn;
     this.#spec = { ch: spec.ch, cmd };
+    this.#timeoutMs = options.timeoutMs;
     this.opened = new Promise<string>((resolve, reject) => {
       this.#resolveOpened = resolve;
       this.#rejectOpened = reject;
@@ -74,23 +89,25 @@ export class StreamWriter extends Writable {
     const held = new Promise<void>((resolve) => {
       this.#release = resolve;
     });
+    const exchange = async (io: Exchange) => {
+      await io.writeTelegram(startTelegram(this.#spec.ch, this.#spec.cmd));
+      const xferId = (await readOkFail(io)).get(KEYS.xferId);
+      if (xferId === undefined) {
+        throw new DdmwError(
+          'MISSING_DATA',
+          'Missing expected transfer identifier (XferId) in the server reply',
+        );
+      }
+      io.stopLimit(); // writing the stream takes as long as it takes
+      this.xferId = xferId;
+      this.#io = io;
+      this.#state = 'open';
+      this.#resolveOpened(xferId);
+      callback();
+      await held; // the connection is the stream's until it is finished or aborted
+    };
     this.#conn
-      .exclusive(async (io) => {
-        await io.writeTelegram(startTelegram(this.#spec.ch, this.#spec.cmd));
-        const xferId = (await readOkFail(io)).get(KEYS.xferId);
-        if (xferId === undefined) {
-          throw new DdmwError(
-            'MISSING_DATA',
-            'Missing expected transfer identifier (XferId) in the server reply',
-          );
-        }
-        this.xferId = xferId;
-        this.#io = io;
-        this.#state = 'open';
-        this.#resolveOpened(xferId);
-        callback();
-        await held; // the connection is the stream's until it is finished or aborted
-      })
+      .exclusive(exchange, `${TOPICS.start} request`, { timeoutMs: this.#timeoutMs })
       .catch((err: unknown) => {
         const e = toDdmwError(err);
         this.#rejectOpened(e);
@@ -117,6 +134,7 @@ export class StreamWriter extends Writable {
   override _final(callback: (err?: Error) => void): void {
     const io = this.#io as Exchange;
     this.#state = 'ending';
+    io.startLimit(`End of stream ${this.xferId}`);
     io.writeTelegram(endTelegram())
       .then(() => readOkFail(io))
       .then(
@@ -149,6 +167,7 @@ export class StreamWriter extends Writable {
     }
     this.#state = 'ending';
     const reason = err?.message ?? 'the sender destroyed the stream';
+    io.startLimit(`Abort of stream ${this.xferId}`);
     io.writeTelegram(abortTelegram(reason))
       .then(() => readOkFail(io))
       .catch(() => {}) // the stream is over either way; the caller hears about `err`

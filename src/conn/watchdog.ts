@@ -1,0 +1,47 @@
+/**
+ * `Watchdog`: the one timer of a connection, checking the time limits of its
+ * requests. Telling it a deadline later than the one it already waits for
+ * costs a comparison, so every request can tell it its deadline: the timer
+ * is only set when an earlier deadline comes, which in steady use is once
+ * per time limit, not once per request (a `setTimeout` per request would
+ * show in a round trip of a few microseconds). When it fires, its owner
+ * checks the deadlines it really has, and arms it again for the next one.
+ */
+
+/** The longest delay `setTimeout` takes (a longer one fires at once). */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+export class Watchdog {
+  #timer: NodeJS.Timeout | undefined;
+  /** The deadline the timer is set for (`Infinity`: not set). */
+  #at = Number.POSITIVE_INFINITY;
+  readonly #onFire: () => void;
+
+  /** `onFire` is called (at the earliest) when the earliest armed deadline has come. */
+  constructor(onFire: () => void) {
+    this.#onFire = onFire;
+  }
+
+  /** Makes sure the watchdog fires no later than `deadline` (a `performance.now()` time). */
+  arm(deadline: number): void {
+    if (deadline >= this.#at) return;
+    clearTimeout(this.#timer);
+    this.#at = deadline;
+    const delay = Math.min(Math.max(Math.ceil(deadline - performance.now()), 1), MAX_DELAY_MS);
+    // Unreferenced: a pending request keeps the process alive through its socket, not this timer.
+    this.#timer = setTimeout(this.#fire, delay).unref();
+  }
+
+  /** Cancels the timer (the connection closed). */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#at = Number.POSITIVE_INFINITY;
+  }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    this.#at = Number.POSITIVE_INFINITY;
+    this.#onFire();
+  };
+}
