@@ -4,11 +4,12 @@
  * creation except the topic (values are decoded lazily by `Params`).
  *
  * It only handles the happy path. On anything else (telegram not complete in
- * this buffer, an error, non-ASCII topic or key) it returns `undefined` and
- * the reader's line-by-line path, which is the reference behaviour, decodes
- * the same bytes and reports the exact error.
+ * this buffer, an error, a limit exceeded, non-ASCII topic or key) it returns
+ * `undefined` and the reader's line-by-line path, which is the reference
+ * behaviour, decodes the same bytes and reports the exact error.
  */
 import { isUtf8 } from 'node:buffer';
+import type { DecodeLimits } from './limits.ts';
 import { Params } from './params.ts';
 import { Telegram } from './telegram.ts';
 import { isAsciiKeyByte, TOPIC_FIRST_BYTE, TOPIC_REST_BYTE } from './validate.ts';
@@ -86,10 +87,14 @@ function findLF(buf: Buffer, from: number): number {
  * topic and key bytes are checked as they are scanned, values are only
  * searched for their LF.
  * Topic and keys are ASCII by the byte tables; values are checked for
- * UTF-8 only when one may hold a non-ASCII byte.
- * @param maxLine maximum line content length (bytes, CR included, LF excluded)
+ * UTF-8 only when one may hold a non-ASCII byte. The limits are checked on
+ * every line, so a huge buffer is not scanned (nor indexed) past them.
  */
-export function scanTelegram(buf: Buffer, cursor: Cursor, maxLine: number): Telegram | undefined {
+export function scanTelegram(
+  buf: Buffer,
+  cursor: Cursor,
+  { maxLine, maxParams, maxBytes }: DecodeLimits,
+): Telegram | undefined {
   const len = buf.length;
   const pos = cursor.pos;
   let q = pos;
@@ -102,7 +107,9 @@ export function scanTelegram(buf: Buffer, cursor: Cursor, maxLine: number): Tele
   q++;
   const offsets: number[] = [];
   mayBeNonAscii = false;
-  for (;;) {
+  // `lines`: parameter lines so far (the empty line that ends the telegram is not one).
+  for (let lines = 0; ; lines++) {
+    if (lines > maxParams || q - pos > maxBytes) return undefined;
     const p = q;
     while (q < len && isAsciiKeyByte(buf[q] as number)) q++;
     if (q >= len) return undefined;
@@ -123,7 +130,7 @@ export function scanTelegram(buf: Buffer, cursor: Cursor, maxLine: number): Tele
     if (empty) break; // the empty line that ends the telegram
     // A non-empty line without a space is dropped (blather rule).
   }
-  if (mayBeNonAscii && !isUtf8(buf.subarray(pos, q))) return undefined;
+  if (q - pos > maxBytes || (mayBeNonAscii && !isUtf8(buf.subarray(pos, q)))) return undefined;
   cursor.pos = q;
   return Telegram.fromDecoded(internTopic(buf, pos, topicEnd), Params.fromIndex(buf, offsets));
 }

@@ -20,6 +20,18 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Maximum length of a received line (default 64 KiB). */
   maxLineLength?: number;
+  /**
+   * Maximum number of parameter lines in a received telegram (default
+   * 10,000; duplicate keys count). Beyond it the reply fails with `BLATHER`
+   * and the connection is closed.
+   */
+  maxParams?: number;
+  /**
+   * Maximum size in bytes of a received telegram, from its topic to its
+   * empty line (default 1 MiB). Beyond it the reply fails with `BLATHER`
+   * and the connection is closed.
+   */
+  maxTelegramBytes?: number;
 }
 
 /** Opens the socket, reading into the lent buffer of a {@link SocketSource}. */
@@ -85,7 +97,13 @@ export async function connect(
         );
   try {
     await whenConnected(socket, address);
-    const conn = new Connection(socket, pa, { maxLineLength: options.maxLineLength, source });
+    const { maxLineLength, maxParams, maxTelegramBytes } = options;
+    const conn = new Connection(socket, pa, {
+      maxLineLength,
+      maxParams,
+      maxTelegramBytes,
+      source,
+    });
     if (options.auth) await authenticate(conn, options.auth);
     if (stopped) throw stopped;
     return conn;

@@ -12,7 +12,13 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { type ByteSource, encodeTelegram, FrameReader, type Telegram } from '../blather/index.ts';
+import {
+  type ByteSource,
+  encodeTelegram,
+  FrameReader,
+  type FrameReaderOptions,
+  type Telegram,
+} from '../blather/index.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { formatProtAddr, type ProtAddr } from './addr.ts';
 
@@ -95,7 +101,7 @@ export class Connection {
   constructor(
     socket: Socket,
     addr: ProtAddr,
-    options: { maxLineLength?: number; source?: ByteSource } = {},
+    options: FrameReaderOptions & { source?: ByteSource } = {},
   ) {
     this.addr = addr;
     this.#socket = socket;
