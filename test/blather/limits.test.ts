@@ -20,29 +20,7 @@ import { decodeLimits } from '../../src/blather/limits.ts';
 import { DdmwError } from '../../src/err.ts';
 import { chunksOf } from '../helpers/chunks.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-
-/** `n` parameter lines with distinct keys: `k0 v`, `k1 v`, ... */
-function paramLines(n: number): string {
-  let text = '';
-  for (let i = 0; i < n; i++) text += `k${i} v\n`;
-  return text;
-}
-
-/** A telegram `T` of exactly `size` bytes (at least 100), in lines of at most 60,000 bytes. */
-function telegramOfSize(size: number): Buffer {
-  const lines: number[] = [];
-  let left = size - 3; // the topic line and the empty line
-  while (left > 120_000) {
-    lines.push(60_000);
-    left -= 60_000;
-  }
-  lines.push(Math.floor(left / 2), Math.ceil(left / 2));
-  // Each line: its key, a space, x's, LF.
-  const text = lines.map((n, i) => `k${i} ${'x'.repeat(n - `k${i} `.length - 1)}\n`).join('');
-  const bytes = Buffer.from(`T\n${text}\n`);
-  assert.equal(bytes.length, size);
-  return bytes;
-}
+import { paramLines, telegramOfSize } from '../helpers/oversize.ts';
 
 /** The telegram whole (the fast path) and cut into 4 KiB chunks (the slow path). */
 function bothPaths(bytes: Buffer): [string, Buffer[]][] {
@@ -73,13 +51,13 @@ describe('default limits of a telegram', () => {
       assert.equal(await rejectsCode(r.readTelegram(), 'BLATHER'), err, 'the error is fatal');
     });
   }
-  for (const [how, parts] of bothPaths(telegramOfSize(DEFAULT_MAX_TELEGRAM_BYTES))) {
+  for (const [how, parts] of bothPaths(telegramOfSize('T', DEFAULT_MAX_TELEGRAM_BYTES))) {
     it(`1 MiB passes, ${how}`, async () => {
       const tg = await reader(parts).readTelegram();
       assert.equal(tg.topic, 'T');
     });
   }
-  for (const [how, parts] of bothPaths(telegramOfSize(DEFAULT_MAX_TELEGRAM_BYTES + 1))) {
+  for (const [how, parts] of bothPaths(telegramOfSize('T', DEFAULT_MAX_TELEGRAM_BYTES + 1))) {
     it(`1 MiB + 1 byte fails, naming maxTelegramBytes, ${how}`, async () => {
       const r = reader(parts);
       const err = await rejectsCode(r.readTelegram(), 'BLATHER');
@@ -89,7 +67,7 @@ describe('default limits of a telegram', () => {
   }
   it('the limits are options: raised, the same telegrams pass', async () => {
     const many = Buffer.from(`T\n${paramLines(DEFAULT_MAX_PARAMS + 1)}\n`);
-    const big = telegramOfSize(DEFAULT_MAX_TELEGRAM_BYTES + 1);
+    const big = telegramOfSize('T', DEFAULT_MAX_TELEGRAM_BYTES + 1);
     const raised = { maxParams: DEFAULT_MAX_PARAMS + 1, maxTelegramBytes: big.length };
     assert.equal((await reader([many], raised).readTelegram()).params.size, 10_001);
     assert.equal((await reader([big], raised).readTelegram()).topic, 'T');
