@@ -134,8 +134,8 @@ describe('the fast path', () => {
     assert.equal(cursor.pos, 11);
   });
   for (const [what, text] of [
-    ['a parameter line', 'T\na 1\nb 2\nc\n\n'],
-    ['a byte', 'T\na 1\nb 23\n\n'],
+    ['parameter line', 'T\na 1\nb 2\nc\n\n'],
+    ['byte', 'T\na 1\nb 23\n\n'],
   ] as const) {
     it(`leaves a telegram one ${what} over to the reference path, consuming nothing`, () => {
       const cursor = { pos: 0 };
