@@ -25,6 +25,8 @@ export class ChunkCursor {
   pos = 0;
   /** Set once the source has ended. */
   eof = false;
+  /** Bytes the last line read took, its line end included. */
+  lineBytes = 0;
 
   constructor(source: ByteSource) {
     this.source = source;
@@ -113,10 +115,11 @@ export class ChunkCursor {
 
   /**
    * Reads one line and returns its content (EOL removed) as bytes, or `null`
-   * when the data ends exactly at a line start. Enforces the line limit as
-   * soon as more than `maxLine` bytes are buffered with no LF.
+   * when the data ends exactly at a line start. Throws `tooLong()` as soon
+   * as more than `maxLine` bytes (CR included) are buffered with no LF.
+   * Sets {@link lineBytes}.
    */
-  async readLine(maxLine: number): Promise<Buffer | null> {
+  async readLine(maxLine: number, tooLong: () => DdmwError): Promise<Buffer | null> {
     let partial: Buffer | undefined;
     for (;;) {
       const buf = this.buf;
@@ -124,14 +127,10 @@ export class ChunkCursor {
       const have = partial ? partial.length : 0;
       const lf = buf.indexOf(10, pos);
       const avail = (lf < 0 ? buf.length : lf) - pos;
-      if (have + avail > maxLine) {
-        throw new DdmwError(
-          'BLATHER',
-          `Exceeded maximum line length of ${maxLine} bytes; raise maxLineLength if the peer really sends longer lines`,
-        );
-      }
+      if (have + avail > maxLine) throw tooLong();
       if (lf >= 0) {
         this.pos = lf + 1;
+        this.lineBytes = have + avail + 1;
         const part = buf.subarray(pos, lf);
         const line = partial ? Buffer.concat([partial, part]) : part;
         return line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, -1) : line;
@@ -150,8 +149,8 @@ export class ChunkCursor {
   }
 
   /** Reads a line as UTF-8 text; `null` when the data ends at a line start. */
-  async readLineText(maxLine: number): Promise<string | null> {
-    const line = await this.readLine(maxLine);
+  async readLineText(maxLine: number, tooLong: () => DdmwError): Promise<string | null> {
+    const line = await this.readLine(maxLine, tooLong);
     if (line === null) return null;
     if (!isUtf8(line)) {
       throw new DdmwError(

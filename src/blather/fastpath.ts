@@ -4,11 +4,12 @@
  * creation except the topic (values are decoded lazily by `Params`).
  *
  * It only handles the happy path. On anything else (telegram not complete in
- * this buffer, an error, non-ASCII topic or key) it returns `undefined` and
- * the reader's line-by-line path, which is the reference behaviour, decodes
- * the same bytes and reports the exact error.
+ * this buffer, an error, a limit exceeded, non-ASCII topic or key) it returns
+ * `undefined` and the reader's line-by-line path, which is the reference
+ * behaviour, decodes the same bytes and reports the exact error.
  */
 import { isUtf8 } from 'node:buffer';
+import type { DecodeLimits } from './limits.ts';
 import { Params } from './params.ts';
 import { Telegram } from './telegram.ts';
 import { isAsciiKeyByte, TOPIC_FIRST_BYTE, TOPIC_REST_BYTE } from './validate.ts';
@@ -64,9 +65,9 @@ const SHORT_VALUE = 48;
  */
 let mayBeNonAscii = false;
 
-/** Index of the LF that ends a value starting at `from`, or -1. */
-function findLF(buf: Buffer, from: number): number {
-  const stop = Math.min(buf.length, from + SHORT_VALUE);
+/** Index of the LF that ends a value starting at `from`, or -1 when there is none before `end`. */
+function findLF(buf: Buffer, from: number, end: number): number {
+  const stop = Math.min(end, from + SHORT_VALUE);
   let i = from;
   let bits = 0;
   for (; i < stop; i++) {
@@ -77,7 +78,9 @@ function findLF(buf: Buffer, from: number): number {
   if (bits >= 0x80) mayBeNonAscii = true;
   if (i < stop) return i;
   mayBeNonAscii = true;
-  return stop < buf.length ? buf.indexOf(LF, stop) : -1;
+  if (stop >= end) return -1;
+  const lf = buf.indexOf(LF, stop);
+  return lf < end ? lf : -1;
 }
 
 /**
@@ -86,42 +89,53 @@ function findLF(buf: Buffer, from: number): number {
  * topic and key bytes are checked as they are scanned, values are only
  * searched for their LF.
  * Topic and keys are ASCII by the byte tables; values are checked for
- * UTF-8 only when one may hold a non-ASCII byte.
- * @param maxLine maximum line content length (bytes, CR included, LF excluded)
+ * UTF-8 only when one may hold a non-ASCII byte. The limits cost next to
+ * nothing per line: the scan never looks past `maxBytes` from the start, and
+ * a line is indexed only while there is room for it, so a huge buffer is
+ * neither scanned nor indexed past them.
  */
-export function scanTelegram(buf: Buffer, cursor: Cursor, maxLine: number): Telegram | undefined {
-  const len = buf.length;
+export function scanTelegram(
+  buf: Buffer,
+  cursor: Cursor,
+  { maxLine, maxParams, maxBytes }: DecodeLimits,
+): Telegram | undefined {
   const pos = cursor.pos;
+  // The telegram must end before `end`: one that does not is incomplete, or over maxBytes.
+  const end = Math.min(buf.length, pos + maxBytes);
   let q = pos;
-  if (q >= len || TOPIC_FIRST_BYTE[buf[q] as number] !== 1) return undefined;
+  if (q >= end || TOPIC_FIRST_BYTE[buf[q] as number] !== 1) return undefined;
   q++;
-  while (q < len && TOPIC_REST_BYTE[buf[q] as number] === 1) q++;
+  while (q < end && TOPIC_REST_BYTE[buf[q] as number] === 1) q++;
   const topicEnd = q;
-  if (q < len && buf[q] === CR) q++;
-  if (q >= len || buf[q] !== LF || q - pos > maxLine) return undefined;
+  if (q < end && buf[q] === CR) q++;
+  if (q >= end || buf[q] !== LF || q - pos > maxLine) return undefined;
   q++;
   const offsets: number[] = [];
+  /** Room left in `offsets` (3 per line): every parameter line takes 3, even one that is dropped. */
+  let room = 3 * maxParams;
   mayBeNonAscii = false;
   for (;;) {
     const p = q;
-    while (q < len && isAsciiKeyByte(buf[q] as number)) q++;
-    if (q >= len) return undefined;
+    while (q < end && isAsciiKeyByte(buf[q] as number)) q++;
+    if (q >= end) return undefined;
     const b = buf[q];
     if (b === SP) {
       if (q === p) return undefined; // empty key: the reference path reports it
-      const lf = findLF(buf, q + 1);
-      if (lf < 0 || lf - p > maxLine) return undefined;
+      const lf = findLF(buf, q + 1, end);
+      if (lf < 0 || lf - p > maxLine || offsets.length >= room) return undefined;
       offsets.push(p, q, buf[lf - 1] === CR && lf - 1 > q ? lf - 1 : lf);
       q = lf + 1;
       continue;
     }
     // No space on this line: it ends at LF or CRLF, or it is not for the fast path.
-    const lf = b === CR && buf[q + 1] === LF ? q + 1 : q;
+    const lf = b === CR && q + 1 < end && buf[q + 1] === LF ? q + 1 : q;
     if (buf[lf] !== LF || lf - p > maxLine) return undefined;
     const empty = q === p;
     q = lf + 1;
     if (empty) break; // the empty line that ends the telegram
-    // A non-empty line without a space is dropped (blather rule).
+    // A non-empty line without a space is dropped (blather rule), but counts.
+    room -= 3;
+    if (offsets.length > room) return undefined;
   }
   if (mayBeNonAscii && !isUtf8(buf.subarray(pos, q))) return undefined;
   cursor.pos = q;

@@ -4,18 +4,18 @@
  *
  * @module
  */
-export { decodeKVLines, decodeParams } from './block.ts';
+export { type BlockOptions, decodeKVLines, decodeParams } from './block.ts';
 export { encodeKVLines, encodeParams, encodeTelegram, telegramText } from './encode.ts';
 export { type FedReadable, fedReadable } from './fed-readable.ts';
 export { KVLines } from './kvlines.ts';
-export { Params, type ParamsInit, type ParamValue } from './params.ts';
 export {
-  byteCount,
   DEFAULT_MAX_LINE_LENGTH,
-  FrameReader,
+  DEFAULT_MAX_PARAMS,
+  DEFAULT_MAX_TELEGRAM_BYTES,
   type FrameReaderOptions,
-  type TelegramCallback,
-} from './reader.ts';
+} from './limits.ts';
+export { Params, type ParamsInit, type ParamValue } from './params.ts';
+export { byteCount, FrameReader, type TelegramCallback } from './reader.ts';
 export {
   type ByteSource,
   type ByteSourceLike,

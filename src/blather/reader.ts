@@ -7,7 +7,9 @@
  * beyond the current frame stay buffered for the next call.
  *
  * Memory is bounded: the reader holds at most the current source chunk plus
- * one partial line (itself bounded by `maxLineLength`). A source may lend
+ * one partial line (itself bounded by `maxLineLength`), and a telegram or
+ * block is refused once it has more lines or bytes than its limits allow
+ * (`maxParams`, `maxTelegramBytes`; see limits.ts). A source may lend
  * its chunks (`ByteSource.release`, a client connection does): then what
  * the reader hands out for longer than a call (decoded params, payload
  * stream chunks) is copied, and the source reads no more while a chunk is out.
@@ -23,7 +25,9 @@ import { ChunkCursor } from './chunk-cursor.ts';
 import { scanTelegram } from './fastpath.ts';
 import { fedReadable } from './fed-readable.ts';
 import { writeChunksToFile } from './file-sink.ts';
+import { FrameLines } from './frame-lines.ts';
 import { KVLines } from './kvlines.ts';
+import { type DecodeLimits, decodeLimits, type FrameReaderOptions } from './limits.ts';
 import { Params } from './params.ts';
 import { type ByteSourceLike, toByteSource } from './source.ts';
 import { Telegram } from './telegram.ts';
@@ -31,18 +35,6 @@ import { validateKey, validateTopic } from './validate.ts';
 
 /** Receives the outcome of {@link FrameReader.nextTelegramCallback}: a telegram, `undefined` at a clean end, or an error. */
 export type TelegramCallback = (tg: Telegram | undefined, err?: DdmwError) => void;
-
-/** Default maximum line length: 64 KiB. */
-export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
-
-/** Options of a {@link FrameReader}. */
-export interface FrameReaderOptions {
-  /**
-   * Maximum length of a line in bytes, counting a CR but not the LF.
-   * Default 64 KiB; `Infinity` disables the limit (as blather's `Codec::new`).
-   */
-  maxLineLength?: number;
-}
 
 /** Turns a byte count (number or bigint) into a safe integer number, or throws `BAD_INPUT`. */
 export function byteCount(n: number | bigint): number {
@@ -59,7 +51,7 @@ export function byteCount(n: number | bigint): number {
 /** Pull-based decoder over a byte source. One operation at a time. */
 export class FrameReader {
   readonly #chunks: ChunkCursor;
-  readonly #maxLine: number;
+  readonly #limits: DecodeLimits;
   #error: DdmwError | undefined;
   #busy = false;
   /** True while a Readable from {@link readStream} is still being read. */
@@ -70,15 +62,8 @@ export class FrameReader {
   #inSync = true;
 
   constructor(source: ByteSourceLike, options: FrameReaderOptions = {}) {
+    this.#limits = decodeLimits(options);
     this.#chunks = new ChunkCursor(toByteSource(source));
-    const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-    if (!(max === Number.POSITIVE_INFINITY || (Number.isSafeInteger(max) && max > 0))) {
-      throw new DdmwError(
-        'BAD_INPUT',
-        `maxLineLength must be a positive integer or Infinity, got ${max}`,
-      );
-    }
-    this.#maxLine = max;
   }
 
   /** Bytes received from the source but not consumed yet. */
@@ -192,7 +177,7 @@ export class FrameReader {
     const chunks = this.#chunks;
     const buf = chunks.buf;
     if (chunks.pos >= buf.length) return undefined;
-    const tg = scanTelegram(buf, chunks, this.#maxLine); // advances chunks.pos
+    const tg = scanTelegram(buf, chunks, this.#limits); // advances chunks.pos
     if (tg && chunks.lends) {
       tg.params.ownBytes();
       chunks.releaseIfDone();
@@ -200,21 +185,17 @@ export class FrameReader {
     return tg;
   }
 
-  /** Reads a params block (key/value lines up to an empty line). */
+  /** Reads a params block (key/value lines up to an empty line), within the same limits as a telegram. */
   readParams(): Promise<Params> {
-    return this.#op(async () => Params.fromDecoded(await this.#readPairs(true)));
+    return this.#op(() => this.#readParams(this.#frame()));
   }
 
-  /** Reads a kvlines block: order and duplicates kept, keys not validated. */
+  /** Reads a kvlines block: order and duplicates kept, keys not validated; within the same limits as a telegram. */
   readKVLines(): Promise<KVLines> {
     return this.#op(async () => {
       const lines = new KVLines();
-      for (;;) {
-        const line = await this.#readFrameLine();
-        if (line === '') return lines;
-        const sp = line.indexOf(' ');
-        if (sp >= 0) lines.append(line.slice(0, sp), line.slice(sp + 1));
-      }
+      await this.#frame().readPairs((key, value) => lines.append(key, value));
+      return lines;
     });
   }
 
@@ -359,26 +340,19 @@ export class FrameReader {
     if (outcome.failed) throw outcome.error;
   }
 
-  /** Reads a line inside a frame, where end of data is an error. */
-  async #readFrameLine(): Promise<string> {
-    const line = await this.#chunks.readLineText(this.#maxLine);
-    if (line === null)
-      throw new DdmwError('DISCONNECTED', 'Disconnected: the data ended inside a frame');
-    return line;
+  /** The lines of a new frame, read within this reader's limits. */
+  #frame(): FrameLines {
+    return new FrameLines(this.#chunks, this.#limits);
   }
 
-  /** Reads key/value lines up to an empty line (Telegram/Params rules). */
-  async #readPairs(validate: boolean): Promise<Map<string, string>> {
+  /** Reads key/value lines up to an empty line (Telegram/Params rules: keys validated, the last duplicate wins). */
+  async #readParams(frame: FrameLines): Promise<Params> {
     const map = new Map<string, string>();
-    for (;;) {
-      const line = await this.#readFrameLine();
-      if (line === '') return map;
-      const sp = line.indexOf(' ');
-      if (sp < 0) continue; // blather drops lines without a space
-      const key = line.slice(0, sp);
-      if (validate) validateKey(key);
-      map.set(key, line.slice(sp + 1));
-    }
+    await frame.readPairs((key, value) => {
+      validateKey(key);
+      map.set(key, value);
+    });
+    return Params.fromDecoded(map);
   }
 
   /** The reference (line by line) telegram decoder; `undefined` at a clean end. */
@@ -386,12 +360,13 @@ export class FrameReader {
     if (this.#chunks.buffered === 0 && !(await this.#chunks.pull())) return undefined;
     const fast = this.#scanFast();
     if (fast) return fast;
-    const topic = await this.#chunks.readLineText(this.#maxLine);
+    const frame = this.#frame();
+    const topic = await frame.next();
     if (topic === null) return undefined;
     if (topic === '') {
       throw new DdmwError('BLATHER', 'Received an empty line where a telegram topic was expected');
     }
     validateTopic(topic);
-    return Telegram.fromDecoded(topic, Params.fromDecoded(await this.#readPairs(true)));
+    return Telegram.fromDecoded(topic, await this.#readParams(frame));
   }
 }

@@ -33,6 +33,18 @@ export interface ConnectOptions {
    * connection.
    */
   requestTimeoutMs?: number;
+  /**
+   * Maximum number of parameter lines in a received telegram (default
+   * 10,000; duplicate keys count). Beyond it the reply fails with `BLATHER`
+   * and the connection is closed.
+   */
+  maxParams?: number;
+  /**
+   * Maximum size in bytes of a received telegram, from its topic to its
+   * empty line (default 1 MiB). Beyond it the reply fails with `BLATHER`
+   * and the connection is closed.
+   */
+  maxTelegramBytes?: number;
 }
 
 /** Opens the socket, reading into the lent buffer of a {@link SocketSource}. */
@@ -100,8 +112,11 @@ export async function connect(
         );
   try {
     await whenConnected(socket, address);
+    const { maxLineLength, maxParams, maxTelegramBytes } = options;
     const conn = new Connection(socket, pa, {
-      maxLineLength: options.maxLineLength,
+      maxLineLength,
+      maxParams,
+      maxTelegramBytes,
       source,
       requestTimeoutMs,
     });

@@ -14,7 +14,13 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { type ByteSource, encodeTelegram, FrameReader, type Telegram } from '../blather/index.ts';
+import {
+  type ByteSource,
+  encodeTelegram,
+  FrameReader,
+  type FrameReaderOptions,
+  type Telegram,
+} from '../blather/index.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
 import { formatProtAddr, type ProtAddr } from './addr.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, type RequestOptions } from './limits.ts';
@@ -110,7 +116,7 @@ export class Connection {
   constructor(
     socket: Socket,
     addr: ProtAddr,
-    options: { maxLineLength?: number; source?: ByteSource; requestTimeoutMs?: number } = {},
+    options: FrameReaderOptions & { source?: ByteSource; requestTimeoutMs?: number } = {},
   ) {
     this.addr = addr;
     this.#turns = new Turns(this, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { FrameReaderOptions } from '../../src/blather/index.ts';
 import { chunkings } from '../helpers/chunks.ts';
 import { type Op, type Outcome, runScript } from '../helpers/script.ts';
 
@@ -12,7 +13,7 @@ interface Vector {
   input: string | Buffer;
   ops: Op[];
   expect: Outcome[];
-  maxLineLength?: number;
+  options?: FrameReaderOptions;
 }
 
 const err = (code: string, msg: string): Outcome => ({ error: code, msg });
@@ -134,23 +135,142 @@ const vectors: Vector[] = [
   {
     name: '24 limit 5 passes',
     input: 'hello\n\n',
-    maxLineLength: 5,
+    options: { maxLineLength: 5 },
     ops: [['tg']],
     expect: [tg('hello')],
   },
   {
     name: '24 limit 5, 6 bytes without LF',
     input: 'hello!',
-    maxLineLength: 5,
+    options: { maxLineLength: 5 },
     ops: [['tg']],
     expect: [err('BLATHER', 'Exceeded maximum line length')],
   },
   {
     name: '24 limit 5, CR counts',
     input: 'hello\r\n\r\n',
-    maxLineLength: 5,
+    options: { maxLineLength: 5 },
     ops: [['tg']],
     expect: [err('BLATHER', 'Exceeded maximum line length')],
+  },
+  {
+    name: 'limit 2 params passes',
+    input: 'T\na 1\nb 2\n\n',
+    options: { maxParams: 2 },
+    ops: [['tg']],
+    expect: [tg('T', { a: '1', b: '2' })],
+  },
+  {
+    name: 'limit 2 params, 3 fail',
+    input: 'T\na 1\nb 2\nc 3\n\n',
+    options: { maxParams: 2 },
+    ops: [['tg']],
+    expect: [err('BLATHER', 'Exceeded maximum of 2 parameter lines')],
+  },
+  {
+    name: 'limit 2 params, duplicate keys count',
+    input: 'T\nk 1\nk 2\nk 3\n\n',
+    options: { maxParams: 2 },
+    ops: [['tg']],
+    expect: [err('BLATHER', 'Exceeded maximum of 2 parameter lines')],
+  },
+  {
+    name: 'limit 2 params, lines without a space count',
+    input: 'T\nx\ny\nz\n\n',
+    options: { maxParams: 2 },
+    ops: [['tg']],
+    expect: [err('BLATHER', 'Exceeded maximum of 2 parameter lines')],
+  },
+  {
+    name: 'limit 11 bytes passes',
+    input: 'T\na 1\nb 2\n\n',
+    options: { maxTelegramBytes: 11 },
+    ops: [['tg']],
+    expect: [tg('T', { a: '1', b: '2' })],
+  },
+  {
+    name: 'limit 10 bytes, 11 fail',
+    input: 'T\na 1\nb 2\n\n',
+    options: { maxTelegramBytes: 10 },
+    ops: [['tg']],
+    expect: [err('BLATHER', 'Exceeded maximum size of 10 bytes')],
+  },
+  {
+    name: 'limit 9 bytes, a CRLF telegram of 10 fails',
+    input: 'T\r\na 1\r\n\r\n',
+    options: { maxTelegramBytes: 9 },
+    ops: [['tg']],
+    expect: [err('BLATHER', 'Exceeded maximum size of 9 bytes')],
+  },
+  {
+    name: 'limit 10 bytes, a CRLF telegram of 10 passes',
+    input: 'T\r\na 1\r\n\r\n',
+    options: { maxTelegramBytes: 10 },
+    ops: [['tg']],
+    expect: [tg('T', { a: '1' })],
+  },
+  {
+    name: 'the line limit is named when it is the one exceeded',
+    input: 'T\nabcd e\n\n',
+    options: { maxLineLength: 3, maxTelegramBytes: 100 },
+    ops: [['tg']],
+    expect: [err('BLATHER', 'Exceeded maximum line length of 3 bytes')],
+  },
+  {
+    name: 'limits are per telegram',
+    input: 'T\na 1\nb 2\n\nU\nc 3\nd 4\n\n',
+    options: { maxParams: 2, maxTelegramBytes: 11 },
+    ops: [['tg'], ['tg'], ['next']],
+    expect: [tg('T', { a: '1', b: '2' }), tg('U', { c: '3', d: '4' }), END],
+  },
+  {
+    name: 'limits on a params block pass',
+    input: 'a 1\nb 2\n\nT\n\n',
+    options: { maxParams: 2, maxTelegramBytes: 9 },
+    ops: [['params'], ['tg']],
+    expect: [{ p: { a: '1', b: '2' } }, tg('T')],
+  },
+  {
+    name: 'limit 1 param, a params block of 2 fails',
+    input: 'a 1\nb 2\n\n',
+    options: { maxParams: 1 },
+    ops: [['params']],
+    expect: [err('BLATHER', 'Exceeded maximum of 1 parameter lines')],
+  },
+  {
+    name: 'limit 8 bytes, a params block of 9 fails',
+    input: 'a 1\nb 2\n\n',
+    options: { maxTelegramBytes: 8 },
+    ops: [['params']],
+    expect: [err('BLATHER', 'Exceeded maximum size of 8 bytes')],
+  },
+  {
+    name: 'limits on a kvlines block pass',
+    input: 'a 1\na 2\n\n',
+    options: { maxParams: 2, maxTelegramBytes: 9 },
+    ops: [['kv']],
+    expect: [
+      {
+        kv: [
+          ['a', '1'],
+          ['a', '2'],
+        ],
+      },
+    ],
+  },
+  {
+    name: 'limit 1 param, a kvlines block of 2 fails',
+    input: 'a 1\na 2\n\n',
+    options: { maxParams: 1 },
+    ops: [['kv']],
+    expect: [err('BLATHER', 'Exceeded maximum of 1 parameter lines')],
+  },
+  {
+    name: 'limit 8 bytes, a kvlines block of 9 fails',
+    input: 'a 1\na 2\n\n',
+    options: { maxTelegramBytes: 8 },
+    ops: [['kv']],
+    expect: [err('BLATHER', 'Exceeded maximum size of 8 bytes')],
   },
   {
     name: '25 EOF inside a line',
@@ -267,9 +387,8 @@ describe('wire-protocol.md §5 vectors', () => {
   for (const v of vectors) {
     it(v.name, async () => {
       const bytes = typeof v.input === 'string' ? Buffer.from(v.input, 'utf8') : v.input;
-      const opts = v.maxLineLength ? { maxLineLength: v.maxLineLength } : {};
       for (const parts of chunkings(bytes)) {
-        const out = await runScript(parts, v.ops, opts);
+        const out = await runScript(parts, v.ops, v.options);
         assert.ok(
           matches(out, v.expect),
           `chunking ${JSON.stringify(parts.map((p) => p.length))}: got ${JSON.stringify(out)}`,

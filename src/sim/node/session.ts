@@ -8,13 +8,27 @@
  * control), so memory stays bounded.
  */
 import type { Socket } from 'node:net';
-import { FrameReader, Params, Telegram, telegramText } from '../../blather/index.ts';
+import {
+  FrameReader,
+  type FrameReaderOptions,
+  Params,
+  Telegram,
+  telegramText,
+} from '../../blather/index.ts';
 import { type DdmwError, isDdmwError } from '../../err.ts';
 import { type Account, UNAUTHENTICATED } from '../accounts/accounts.ts';
 import { writeChunks, writeChunksNow } from './socket-write.ts';
 
-/** Maximum line length accepted from clients (64 KiB). */
-const MAX_LINE_LENGTH = 64 * 1024;
+/**
+ * What a client's request may hold: lines of 64 KiB, 10,000 parameter lines
+ * and 1 MiB in all. Beyond, the session closes the connection (and logs
+ * why), so one client cannot make the simulator hold more than that.
+ */
+const REQUEST_LIMITS: FrameReaderOptions = {
+  maxLineLength: 64 * 1024,
+  maxParams: 10_000,
+  maxTelegramBytes: 1024 * 1024,
+};
 
 /** Parameter keys whose values are never logged. */
 const SECRET_KEYS = ['Pass', 'Tkn'] as const;
@@ -83,7 +97,7 @@ export class Session {
   constructor(socket: Socket, options: SessionOptions) {
     this.socket = socket;
     this.#options = options;
-    this.reader = new FrameReader(socket, { maxLineLength: MAX_LINE_LENGTH });
+    this.reader = new FrameReader(socket, REQUEST_LIMITS);
     // Socket errors (a reset, a broken pipe) also end the reader, which ends the loop.
     socket.on('error', (err) => this.log(`socket error: ${err.message}`));
   }
