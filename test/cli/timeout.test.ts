@@ -3,7 +3,6 @@
  * The CLI runs as a child against scripted fake servers that stop answering.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { TestChild } from '../helpers/child.ts';
@@ -26,7 +25,7 @@ function ddmw(timeoutMs: number, ...args: string[]): TestChild {
       'tsx',
       'src/cli/main.ts',
       '--config',
-      join('no-such-dir', 'ddmwapp.toml'),
+      '/dev/null', // no config file
       '--name',
       'cli',
       '--timeout',
