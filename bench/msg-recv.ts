@@ -17,7 +17,7 @@ import { generated, MiB, mibPerSec, type RawSink, rawSocketRead } from './raw.ts
 import { withSim } from './with-sim.ts';
 
 const TOTAL = 256 * MiB;
-const RUNS = 3;
+const RUNS = 5;
 
 /** Resolves once the receiver node has routed a transfer (to the subscriber's queue). */
 async function routed(sim: Simulator): Promise<void> {

@@ -89,7 +89,7 @@ export const msgMeasurements: Measurement[] = [
     256 * MiB,
     () => sendRate(256 * MiB),
     'raw socket write',
-    0.8,
+    0.9,
   ),
   againstRawSocket(
     'msg.e2e.64MiB',

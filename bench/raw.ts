@@ -2,10 +2,9 @@
  * Payloads of the transfer figures, generated as they are read, and their
  * raw-socket baseline.
  */
-import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { transferDeadlineMs, within } from './deadline.ts';
 
 export const MiB = 1024 * 1024;
@@ -72,7 +71,8 @@ export type RawSink = { kind: 'bytes' } | { kind: 'file'; path: string };
 
 /**
  * Raw baseline of receiving: a local server writes `total` bytes, and a
- * plain socket reads them into one buffer of `total` bytes, or into a
+ * plain socket reads them into one buffer of `total` bytes (each read into
+ * one reused buffer, then copied: as the client library reads), or into a
  * file (with backpressure); MiB/s from the connection to the last byte.
  */
 export async function rawSocketRead(total: number, sink: RawSink): Promise<number> {
@@ -88,17 +88,48 @@ export async function rawSocketRead(total: number, sink: RawSink): Promise<numbe
   const transfer = async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const start = performance.now();
-    sock = netConnect((server.address() as { port: number }).port, '127.0.0.1');
-    const into = sink.kind === 'bytes' ? Buffer.allocUnsafe(total) : undefined;
-    const count = async function* (source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        into?.set(chunk, received);
+    const port = (server.address() as { port: number }).port;
+    if (sink.kind === 'file') {
+      // Chunks gathered into 2 MiB batches, one write at a time (the socket paused meanwhile).
+      const file = await open(sink.path, 'w');
+      const socket = netConnect(port, '127.0.0.1');
+      sock = socket;
+      let batch: Buffer[] = [];
+      let batched = 0;
+      let writing = Promise.resolve();
+      const flush = () => {
+        const buffers = batch;
+        batch = [];
+        batched = 0;
+        writing = writing.then(async () => {
+          await file.writev(buffers);
+        });
+        return writing;
+      };
+      socket.on('data', (chunk: Buffer) => {
         received += chunk.length;
-        yield chunk;
-      }
-    };
-    if (sink.kind === 'file') await pipeline(sock, count, createWriteStream(sink.path));
-    else for await (const _ of count(sock));
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched < 2 * MiB) return;
+        socket.pause();
+        void flush().then(() => socket.resume());
+      });
+      await new Promise((resolve) => socket.once('end', resolve));
+      await flush();
+      await file.close();
+    } else {
+      const into = Buffer.allocUnsafe(total);
+      const onread = {
+        buffer: Buffer.allocUnsafe(1024 * 1024),
+        callback: (n: number, buf: Uint8Array) => {
+          into.set(buf.subarray(0, n), received);
+          received += n;
+          return true;
+        },
+      };
+      sock = netConnect({ port, host: '127.0.0.1', onread });
+      await new Promise((resolve) => sock?.once('end', resolve));
+    }
     if (received !== total) throw new Error(`${what()}: the server's bytes did not add up`);
     return mibPerSec(total, performance.now() - start);
   };
