@@ -210,6 +210,57 @@ export async function authenticate(
   return newTkn;
 }
 
+/** What {@link authenticateRefreshing} did. */
+export interface AuthOutcome {
+  /** A new token was requested and stored in `auth.tokenFile`. */
+  stored: boolean;
+  /** It was stored because the token in the file was refused (a stale token). */
+  replacedStale: boolean;
+}
+
+/**
+ * {@link authenticate}, but a refused token from `auth.tokenFile` is not the
+ * end when a name and passphrase are at hand: it logs in with them,
+ * requests a new token and replaces the file (a node that was reset, or
+ * that expired the token, forgets it). With `renew`, a new token is
+ * requested and stored whenever a name and passphrase are at hand, without
+ * trying the one in the file. A token given directly (`auth.token`) is
+ * never replaced.
+ */
+export async function authenticateRefreshing(
+  conn: Connection,
+  auth: Auth,
+  options: RequestOptions & { renew?: boolean } = {},
+): Promise<AuthOutcome> {
+  const { renew = false, ...request } = options;
+  const canRenew =
+    auth.token === undefined &&
+    auth.tokenFile !== undefined &&
+    auth.name !== undefined &&
+    havePass(auth);
+  if (renew && canRenew) {
+    await renewToken(conn, auth, request);
+    return { stored: true, replacedStale: false };
+  }
+  try {
+    const stored = await authenticate(conn, auth, request);
+    return { stored: stored !== undefined, replacedStale: false };
+  } catch (err) {
+    if (!(canRenew && err instanceof DdmwError && err.code === 'SERVER_ERROR')) throw err;
+    await renewToken(conn, auth, request);
+    return { stored: true, replacedStale: true };
+  }
+}
+
+/** Logs in with name and passphrase, requests a token and stores it in `auth.tokenFile`. */
+async function renewToken(conn: Connection, auth: Auth, options: RequestOptions): Promise<void> {
+  const newTkn = await accpass(conn, auth.name as string, await getPass(auth), true, options);
+  if (newTkn === undefined) {
+    throw new DdmwError('MISSING_DATA', 'The node accepted the login but sent no token (Tkn)');
+  }
+  await storeToken(auth.tokenFile as string, newTkn);
+}
+
 /**
  * Returns the connection to the built-in unauthenticated account (`Unauth`).
  * `options`: time limit and signal (see {@link RequestOptions}).

@@ -3,7 +3,7 @@
  * `$DDMW_APPCONF`, else `./ddmwapp.toml`), flags that override it, output in
  * human or JSON form, and the mapping from errors to exit codes.
  */
-import { type Auth, Secret } from '../auth.ts';
+import { type Auth, authenticateRefreshing, Secret } from '../auth.ts';
 import { type Config, load } from '../conf.ts';
 import { type Connection, connect } from '../conn/index.ts';
 import { DdmwError, type DdmwErrorCode } from '../err.ts';
@@ -107,13 +107,34 @@ export class Context {
    * Connects (and authenticates when credentials are configured); `--timeout`
    * limits that, and is the default time limit of each request on the connection.
    */
-  connect(addr: string, withAuth = true): Promise<Connection> {
+  async connect(addr: string, withAuth = true): Promise<Connection> {
     const timeoutMs = this.timeoutMs();
-    return connect(addr, {
-      auth: withAuth ? this.auth() : undefined,
-      timeoutMs,
-      requestTimeoutMs: timeoutMs,
-    });
+    const conn = await connect(addr, { timeoutMs, requestTimeoutMs: timeoutMs });
+    const auth = withAuth ? this.auth() : undefined;
+    if (!auth) return conn;
+    try {
+      await this.authenticate(conn, auth, false);
+      return conn;
+    } catch (err) {
+      await conn.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Authenticates `conn`. A stale token in the token file is replaced (a
+   * new one requested with the name and passphrase), and that is said on
+   * stderr; with `renew`, a new token is requested whenever possible.
+   * Returns whether a new token was stored.
+   */
+  async authenticate(conn: Connection, auth: Auth, renew: boolean): Promise<boolean> {
+    const outcome = await authenticateRefreshing(conn, auth, { renew });
+    if (outcome.replacedStale) {
+      process.stderr.write(
+        `ddmw: the token in ${auth.tokenFile} was refused; logged in with the passphrase and stored a new token there\n`,
+      );
+    }
+    return outcome.stored;
   }
 
   /** Prints a result: as JSON with `--json`, else as `human` text. */

@@ -1,6 +1,5 @@
 /** `ddmw probe`, `ddmw whoami`, `ddmw auth`: talking to a node's management interface. */
 import type { Command } from 'commander';
-import { authenticate } from '../../auth.ts';
 import { whoami } from '../../conn/index.ts';
 import { DdmwError } from '../../err.ts';
 import { getNodeInfo } from '../../probe.ts';
@@ -65,7 +64,7 @@ export function registerNodeCommands(program: Command): void {
     program
       .command('auth')
       .description(
-        'authenticate; with a token file that does not exist yet, request a token and store it',
+        'authenticate; with a token file and a passphrase, request a new token and store it there',
       ),
   ).action(
     action<NodeOptions>(async (ctx, o) => {
@@ -77,11 +76,11 @@ export function registerNodeCommands(program: Command): void {
         );
       const conn = await ctx.connect(mgmtAddress(ctx, o), false);
       try {
-        const stored = await authenticate(conn, auth);
+        const stored = await ctx.authenticate(conn, auth, true);
         const me = await whoami(conn);
         const note = stored ? `; new token stored in ${auth.tokenFile}` : '';
         ctx.print(
-          { ...me, tokenStored: stored !== undefined },
+          { ...me, tokenStored: stored },
           `authenticated as ${me.name} (id ${me.id})${note}`,
         );
       } finally {
