@@ -1,5 +1,6 @@
 /** Runs a subcommand: builds its context, reports errors in one line, sets the exit code. */
 import type { Command } from 'commander';
+import { isDdmwError } from '../err.ts';
 import { Context, exitCodeOf, type GlobalOptions } from './context.ts';
 
 /** A subcommand's body: its context, its own options, and its positional arguments. */
@@ -23,7 +24,11 @@ export function action<O>(fn: Handler<O>): (...args: unknown[]) => Promise<void>
       }
       await fn(ctx, command.opts() as O, command.args);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const text = err instanceof Error ? err.message : String(err);
+      // Malformed data from the peer: most often the address is not a DDMW interface at all.
+      const message = isDdmwError(err, 'BLATHER')
+        ? `${text} (the peer does not speak DDMW's protocol: is the address a DDMW client interface?)`
+        : text;
       process.stderr.write(`${commandPath(command)}: ${message}\n`);
       process.exitCode = exitCodeOf(err);
     }

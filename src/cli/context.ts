@@ -3,10 +3,11 @@
  * `$DDMW_APPCONF`, else `./ddmwapp.toml`), flags that override it, output in
  * human or JSON form, and the mapping from errors to exit codes.
  */
+import { stat } from 'node:fs/promises';
 import { type Auth, authenticateRefreshing, Secret } from '../auth.ts';
 import { type Config, load } from '../conf.ts';
 import { type Connection, connect } from '../conn/index.ts';
-import { DdmwError, type DdmwErrorCode } from '../err.ts';
+import { DdmwError, type DdmwErrorCode, isDdmwError } from '../err.ts';
 import { type AppChannel, parseAppChannel } from '../types.ts';
 
 /** Global options, shared by every subcommand. */
@@ -52,6 +53,7 @@ export function exitCodeOf(err: unknown): number {
 export class Context {
   readonly options: GlobalOptions;
   readonly config: Config | null;
+  #warnedToken = false;
 
   private constructor(options: GlobalOptions, config: Config | null) {
     this.options = options;
@@ -69,7 +71,17 @@ export class Context {
     if (o.name !== undefined) fromFlags.name = o.name;
     if (o.passFile !== undefined) fromFlags.passFile = o.passFile;
     if (process.env.DDMW_PASS !== undefined) fromFlags.pass = new Secret(process.env.DDMW_PASS);
-    if (o.token !== undefined) fromFlags.token = new Secret(o.token);
+    if (process.env.DDMW_TOKEN) fromFlags.token = new Secret(process.env.DDMW_TOKEN);
+    if (o.token !== undefined) {
+      // Other users of this machine can read a command line (ps): say so once.
+      if (!this.#warnedToken) {
+        process.stderr.write(
+          'ddmw: warning: --token shows in the process list; prefer DDMW_TOKEN or --token-file\n',
+        );
+        this.#warnedToken = true;
+      }
+      fromFlags.token = new Secret(o.token);
+    }
     if (o.tokenFile !== undefined) fromFlags.tokenFile = o.tokenFile;
     const merged: Auth = { ...this.config?.auth, ...fromFlags };
     return Object.keys(merged).length > 0 ? merged : undefined;
@@ -128,7 +140,18 @@ export class Context {
    * Returns whether a new token was stored.
    */
   async authenticate(conn: Connection, auth: Auth, renew: boolean): Promise<boolean> {
-    const outcome = await authenticateRefreshing(conn, auth, { renew });
+    checkCredentials(auth);
+    for (const file of [auth.passFile, auth.tokenFile]) if (file) await warnIfShared(file);
+    const outcome = await authenticateRefreshing(conn, auth, { renew }).catch((err: unknown) => {
+      // The node refusing the credentials is a usage error (exit 2), in the CLI's words.
+      if (!isDdmwError(err, 'SERVER_ERROR')) throw err;
+      const who = auth.name === undefined ? 'the token' : `account ${auth.name}`;
+      throw new DdmwError(
+        'INVALID_CREDENTIALS',
+        `The node refused the credentials of ${who}: ${err.message}`,
+        { cause: err },
+      );
+    });
     if (outcome.replacedStale) {
       process.stderr.write(
         `ddmw: the token in ${auth.tokenFile} was refused; logged in with the passphrase and stored a new token there\n`,
@@ -141,6 +164,38 @@ export class Context {
   print(value: unknown, human: string): void {
     process.stdout.write(
       this.options.json ? `${JSON.stringify(value, jsonReplacer)}\n` : `${human}\n`,
+    );
+  }
+}
+
+/** Warns when a file holding a secret can be read by other users (it should be mode 0600). */
+async function warnIfShared(path: string): Promise<void> {
+  const mode = await stat(path).then(
+    (st) => st.mode,
+    () => undefined, // a missing file is reported where it is read
+  );
+  if (mode !== undefined && (mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, '0');
+    process.stderr.write(
+      `ddmw: warning: ${path} holds a secret but other users can access it (mode ${octal}); chmod 600 it\n`,
+    );
+  }
+}
+
+/** Credentials that cannot work, refused before connecting, in flags (the library speaks in option names). */
+function checkCredentials(auth: Auth): void {
+  const hasToken = auth.token !== undefined || auth.tokenFile !== undefined;
+  const hasPass = auth.pass !== undefined || auth.passFile !== undefined;
+  if (!hasToken && auth.name === undefined) {
+    throw new DdmwError(
+      'INVALID_CREDENTIALS',
+      'No account: pass --name (or set name in [auth]), or --token-file / DDMW_TOKEN',
+    );
+  }
+  if (!hasToken && !hasPass) {
+    throw new DdmwError(
+      'INVALID_CREDENTIALS',
+      `No passphrase for account ${auth.name}: set DDMW_PASS or --pass-file (or pass-file in [auth])`,
     );
   }
 }

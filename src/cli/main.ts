@@ -24,7 +24,10 @@ const program = new Command('ddmw')
   .option('--json', 'print results as JSON (one document per result)')
   .option('--name <account>', 'account name (the passphrase comes from $DDMW_PASS or --pass-file)')
   .option('--pass-file <file>', 'file whose first line is the passphrase')
-  .option('--token <token>', 'authentication token')
+  .option(
+    '--token <token>',
+    'authentication token (visible in the process list: prefer $DDMW_TOKEN)',
+  )
   .option('--token-file <file>', 'token file (requested and stored by `ddmw auth` when missing)')
   .option(
     '--timeout <ms>',

@@ -38,9 +38,12 @@ export function readOkFail(io: Exchange): Promise<Params> {
 /** The `SERVER_ERROR` for a `Fail` telegram, carrying its parameters. */
 export function failError(tg: Telegram): DdmwError {
   const reason = tg.params.get('Reason');
+  // The other parameters, if any, follow the reason (which is not repeated).
+  const others = [...tg.params.toMap()].filter(([k]) => k !== 'Reason');
+  const rest = others.length === 0 ? '' : ` {${others.map(([k, v]) => `${k}=${v}`).join(',')}}`;
   return new DdmwError(
     'SERVER_ERROR',
-    `Server replied Fail${reason === undefined ? '' : `: ${reason}`} ${tg.params.toString()}`,
+    `Server replied Fail${reason === undefined ? '' : `: ${reason}`}${rest}`,
     { params: tg.params.toMap() },
   );
 }

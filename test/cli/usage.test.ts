@@ -4,12 +4,13 @@
  * code, no stack trace, and nothing sent. And the terminal output of a send.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { TestChild } from '../helpers/child.ts';
+import { startFakeServer } from '../helpers/fake-server.ts';
 
 /** Messages the sender node has seen, whatever became of them. */
 const msgsSeen = () => {
@@ -36,8 +37,8 @@ after(async () => {
 });
 
 /** Runs `ddmw ...args` (with `script`, on a pseudo-terminal, when `tty`). */
-async function ddmw(args: string[], tty = false) {
-  const env = { ...process.env, DDMW_PASS: 'app-pass' };
+async function ddmw(args: string[], tty = false, extraEnv: NodeJS.ProcessEnv = {}) {
+  const env = { ...process.env, DDMW_PASS: 'app-pass', ...extraEnv };
   const command = [process.execPath, '--import', 'tsx', MAIN, '--config', conf, ...args];
   const child = tty
     ? new TestChild(
@@ -133,4 +134,44 @@ it('a config file named but missing: exit 2 naming it; a misspelt key: a warning
     warned.out,
     /ddmw whoami: warning: .*typo\.toml:4: unknown key "mgmt-if" in \[sender\], ignored \(did you mean "mgmtif"\?\)/,
   );
+});
+
+it('wrong credentials: exit 2, saying the node refused them, the reason once', async () => {
+  const { exit, out } = await ddmw(['whoami'], false, { DDMW_PASS: 'wrong-pass' });
+  assert.deepEqual(exit, { code: 2, signal: null }, out);
+  assert.match(
+    out,
+    /^ddmw whoami: The node refused the credentials of account app: Server replied Fail: \S/,
+  );
+  assert.doesNotMatch(out, /Reason=/);
+});
+
+it('a passphrase file others can read and --token on the command line are warned about', async () => {
+  const passFile = join(dir, 'pass');
+  await writeFile(passFile, 'app-pass\n');
+  await chmod(passFile, 0o644);
+  const shared = await ddmw(['--pass-file', passFile, 'whoami'], false, { DDMW_PASS: undefined });
+  assert.deepEqual(shared.exit, { code: 0, signal: null }, shared.out);
+  assert.match(
+    shared.out,
+    /warning: .*pass holds a secret but other users can access it \(mode 0644\); chmod 600 it/,
+  );
+  const token = await ddmw(['--token', 'not-a-token', 'whoami']);
+  assert.match(
+    token.out,
+    /warning: --token shows in the process list; prefer DDMW_TOKEN or --token-file/,
+  );
+});
+
+it('a peer that does not speak DDMW (an HTTP server): the error says the address may be wrong', async () => {
+  const http = await startFakeServer(({ socket }) => {
+    socket.end('HTTP/1.1 400 Bad Request\r\n\r\n<!DOCTYPE HTML>\n\n');
+  });
+  try {
+    const { exit, out } = await ddmw(['probe', '--addr', http.addr, '--node', 'sender']);
+    assert.equal(exit.code, 3, out);
+    assert.match(out, /is the address a DDMW client interface\?/);
+  } finally {
+    await http.close();
+  }
 });

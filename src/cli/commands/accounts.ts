@@ -1,6 +1,7 @@
 /** `ddmw acc ls|rd|wr|rm`: account management on a node's management interface. */
 import type { Command } from 'commander';
 import type { Connection } from '../../conn/index.ts';
+import { DdmwError } from '../../err.ts';
 import { acc } from '../../mgmt/index.ts';
 import { simulatorKnows } from '../../sim/accounts/known-perms.ts';
 import { parseObjRef } from '../../types.ts';
@@ -62,6 +63,12 @@ function changes(o: WrFlags): acc.WrAccount {
   if (set) ai.perms = { set };
   else if (grant || revoke) ai.perms = { grant, revoke };
   warnUnknownPerms(set ?? grant);
+  if (Object.keys(ai).length === 0) {
+    throw new DdmwError(
+      'BAD_PARAMS',
+      'Nothing to change: give --new-name, --user-name, --lock, --unlock, --perms, --grant or --revoke',
+    );
+  }
   return ai;
 }
 
