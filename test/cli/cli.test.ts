@@ -182,7 +182,11 @@ describe('ddmw', () => {
     assert.equal(badMeta.code, 2, badMeta.stderr);
     assert.match(badMeta.stderr, /--meta note: .*line/);
     assert.equal((await ddmw('probe', '--addr', '127.0.0.1:1')).code, 3);
-    assert.equal((await ddmw('--name', 'nobody', 'whoami')).code, 1);
+    // Credentials the node refuses are a usage error (the --help table lists them under 2).
+    assert.equal((await ddmw('--name', 'nobody', 'whoami')).code, 2);
+    const refused = await ddmw('acc', 'rd', 'no-such-account');
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /^ddmw acc rd: Server replied Fail: /);
     assert.equal((await ddmw('no-such-command')).code, 2);
   });
 });
