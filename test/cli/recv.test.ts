@@ -207,4 +207,32 @@ describe('ddmw recv, storage', () => {
       await server.close();
     }
   });
+
+  it('empty payloads and metadata-only messages are stored as empty payload files', async () => {
+    const out = join(dir, 'empty');
+    const server = await node(
+      Buffer.concat([msg('e', ''), msg('m', '', 'k v\n\n'), msg('x', 'after')]),
+    );
+    const child = recv(server.addr, out, ['--json', '--count', '3']);
+    try {
+      assert.deepEqual(await child.exited(), { code: 0, signal: null }, child.stderr);
+      assert.equal(await readFile(join(out, 'e.payload'), 'utf8'), '');
+      assert.equal(await readFile(join(out, 'm.payload'), 'utf8'), '');
+      assert.equal(await readFile(join(out, 'm.meta'), 'utf8'), 'k v\n\n');
+      assert.equal(await readFile(join(out, 'x.payload'), 'utf8'), 'after');
+      const files = (await readdir(out)).sort();
+      assert.deepEqual(files, [
+        'e.json',
+        'e.payload',
+        'm.json',
+        'm.meta',
+        'm.payload',
+        'x.json',
+        'x.payload',
+      ]);
+    } finally {
+      child.kill();
+      await server.close();
+    }
+  });
 });

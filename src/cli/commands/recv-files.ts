@@ -5,7 +5,7 @@
  * overwrite an earlier message's files.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { access, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeParams } from '../../blather/index.ts';
 import { type DdmwError, toDdmwError } from '../../err.ts';
@@ -52,50 +52,81 @@ export class MessageFiles {
   readonly meta: string;
   readonly sidecar: string;
   readonly partial: string;
+  /** Where the metadata is written, hidden, until the payload is in place too. */
+  readonly partialMeta: string;
+  /** A hidden file that holds the names while the message is received. */
+  readonly #lock: string;
 
   private constructor(dir: string, name: string) {
     this.base = join(dir, name);
     this.payload = `${this.base}.payload`;
     this.meta = `${this.base}.meta`;
     this.sidecar = `${this.base}.json`;
-    this.partial = `${this.payload}.part`;
+    this.partial = join(dir, `.${name}.payload.part`);
+    this.partialMeta = join(dir, `.${name}.meta.part`);
+    this.#lock = join(dir, `.${name}.lock`);
   }
 
   /**
    * Reserves the names for a message: `<id>`, else `<id>-1`, `<id>-2`, ...,
-   * whichever has no sidecar yet (an empty one is created at once, so a
-   * duplicate transfer id never overwrites an earlier message).
+   * the first that no earlier message uses (a hidden lock file is created
+   * at once, so a duplicate transfer id never overwrites an earlier
+   * message; the visible files appear only once complete).
    */
   static async reserve(dir: string, xferId: string | undefined): Promise<MessageFiles> {
     const name = safeName(xferId);
     for (let n = 0; ; n++) {
       const files = new MessageFiles(dir, n === 0 ? name : `${name}-${n}`);
-      try {
-        await (await open(files.sidecar, 'wx')).close();
-        return files;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'EEXIST') {
-          throw fileError(err, `Cannot create ${files.sidecar}`);
-        }
-      }
+      if (await files.#take()) return files;
     }
+  }
+
+  /** Takes the names if free: the lock is created exclusively, and no file of an earlier message exists. */
+  async #take(): Promise<boolean> {
+    try {
+      await (await open(this.#lock, 'wx')).close();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'EEXIST') return false;
+      throw fileError(err, `Cannot create ${this.#lock}`);
+    }
+    const taken = await Promise.all(
+      [this.sidecar, this.payload, this.meta].map((f) =>
+        access(f).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    if (!taken.includes(true)) return true;
+    await rm(this.#lock, { force: true });
+    return false;
   }
 
   /** Removes every file of a message that was not received whole. Never rejects. */
   async discard(): Promise<void> {
-    await Promise.all(
-      [this.partial, this.payload, this.meta, this.sidecar].map((f) => rm(f, { force: true })),
-    );
+    const files = [
+      this.partial,
+      this.partialMeta,
+      this.payload,
+      this.meta,
+      this.sidecar,
+      this.#lock,
+    ];
+    await Promise.all(files.map((f) => rm(f, { force: true })));
   }
 
-  /** Moves the received payload to its name. */
-  async commitPayload(): Promise<void> {
+  /** Moves the received payload, and the metadata if there is any, to their names. */
+  async commit(hasMeta: boolean): Promise<void> {
     await rename(this.partial, this.payload).catch((err: unknown) => {
       throw fileError(err, `Cannot move the payload to ${this.payload}`);
     });
+    if (!hasMeta) return;
+    await rename(this.partialMeta, this.meta).catch((err: unknown) => {
+      throw fileError(err, `Cannot move the metadata to ${this.meta}`);
+    });
   }
 
-  /** Writes the sidecar (under a temporary name first, so it is never seen half written); returns it. */
+  /** Writes the sidecar last (under a hidden name first, so it is never seen half written) and frees the names; returns it. */
   async writeSidecar(m: Msg): Promise<Sidecar> {
     const sidecar: Sidecar = {
       xferId: m.xferId,
@@ -106,12 +137,13 @@ export class MessageFiles {
       ...(m.metaLen > 0 ? { metaFile: this.meta, meta: await this.#params(m.metaLen) } : {}),
       payload: this.payload,
     };
-    const tmp = `${this.sidecar}.part`;
+    const tmp = `${this.#lock}.json`;
     try {
       const handle = await open(tmp, 'wx');
       await handle.writeFile(`${JSON.stringify(sidecar, null, 2)}\n`);
       await handle.close();
       await rename(tmp, this.sidecar);
+      await rm(this.#lock, { force: true });
     } catch (err) {
       await rm(tmp, { force: true });
       throw fileError(err, `Cannot write ${this.sidecar}`);

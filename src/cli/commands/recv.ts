@@ -5,7 +5,7 @@
  * SIGINT and SIGTERM end it at once, leaving no partial file (exit 130 and
  * 143).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -30,20 +30,32 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 /** Environment variables the --exec hook never sees: credentials. */
 const SECRET_ENV = ['DDMW_PASS', 'DDMW_TOKEN'];
 
+/** Text from the node made safe for a terminal: control characters (escape sequences) shown as `?`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+
 /** Writes the payload to its partial file (with progress), then moves it to its name. */
 async function storePayload(m: Msg, files: MessageFiles): Promise<void> {
-  const bar = progress(`recv ${m.xferId ?? ''}`, m.payloadLen);
+  const bar = progress(`recv ${printable(m.xferId ?? '')}`, m.payloadLen);
   try {
-    const out = createWriteStream(files.partial, { flags: 'wx' });
-    if (m.payload?.kind === 'stream') await pipeline(counted(m.payload.stream, bar), out);
-    else await writeFile(files.partial, Buffer.alloc(0), { flag: 'wx' });
+    if (m.payload?.kind === 'stream') {
+      await pipeline(
+        counted(m.payload.stream, bar),
+        createWriteStream(files.partial, { flags: 'wx' }),
+      );
+    } else {
+      await writeFile(files.partial, Buffer.alloc(0), { flag: 'wx' }); // an empty payload
+    }
   } catch (err) {
     throw toDdmwError(err, `Cannot write the payload to ${files.partial}`);
   } finally {
     bar.stop();
   }
-  await files.commitPayload();
+  await files.commit(m.metaLen > 0);
 }
+
+/** The --exec hook running now, if any: a signal that ends `ddmw recv` ends it too. */
+let runningHook: ChildProcess | undefined;
 
 /** Runs the --exec hook with the message described in environment variables, without credentials. */
 function runHook(command: string, sidecar: Sidecar, sidecarPath: string): Promise<void> {
@@ -58,8 +70,15 @@ function runHook(command: string, sidecar: Sidecar, sidecarPath: string): Promis
   });
   return new Promise((resolve) => {
     const child = spawn(command, { shell: true, stdio: 'inherit', env });
-    child.on('exit', (code) => {
-      if (code !== 0) process.stderr.write(`ddmw recv: --exec hook exited with ${code}\n`);
+    runningHook = child;
+    child.on('error', (err) => {
+      process.stderr.write(`ddmw recv: --exec hook could not run: ${err.message}\n`);
+    });
+    child.on('close', (code, signal) => {
+      runningHook = undefined;
+      if (code !== 0) {
+        process.stderr.write(`ddmw recv: --exec hook exited with ${code ?? signal}\n`);
+      }
       resolve();
     });
   });
@@ -72,7 +91,9 @@ async function storeMessage(ctx: Context, o: RecvOptions, m: Msg, files: Message
     const sidecar = await files.writeSidecar(m);
     ctx.print(
       sidecar,
-      `received ${m.xferId} on channel ${m.ch}: cmd ${m.cmd}, ${m.payloadLen} bytes -> ${files.payload}`,
+      printable(
+        `received ${m.xferId} on channel ${m.ch}: cmd ${m.cmd}, ${m.payloadLen} bytes -> ${files.payload}`,
+      ),
     );
     if (o.exec) await runHook(o.exec, sidecar, files.sidecar);
   } catch (err) {
@@ -113,22 +134,26 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
     ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
   );
   const ac = new AbortController();
-  const signals = onSignals(() => ac.abort());
+  const signals = onSignals(() => {
+    ac.abort();
+    runningHook?.kill('SIGTERM');
+  });
   // The files reserved for the message being received, until it is stored or skipped.
   let pending: MessageFiles | undefined;
   let dropped = Promise.resolve();
   const storeq = async (info: MsgInfo) => {
     await dropped;
     pending = await MessageFiles.reserve(o.out, info.xferId);
-    return { meta: info.metaLen > 0 ? { file: pending.meta } : 'none', payload: 'stream' } as const;
+    const meta = info.metaLen > 0 ? { file: pending.partialMeta } : 'none';
+    return { meta, payload: 'stream' } as const;
   };
   const onSkipped = (err: MsgError) => {
-    process.stderr.write(`ddmw recv: ${err.message}\n`);
+    process.stderr.write(`ddmw recv: ${printable(err.message)}\n`);
     dropped = pending?.discard() ?? dropped;
     pending = undefined;
   };
   try {
-    await subscribe(conn, ch);
+    await subscribe(conn, ch, { signal: ac.signal });
     if (!ctx.options.json)
       process.stderr.write(`subscribed to channel ${ch}; writing messages to ${o.out}\n`);
     let n = 0;
