@@ -131,7 +131,7 @@ export class Connection {
           'DISCONNECTED',
           `Disconnected: the connection to ${this.address} is closed`,
         );
-        this.#turns.close();
+        this.#turns.close(this.#failure);
         this.#wakeWriters();
         this.#stopSource?.();
         resolve();

@@ -165,9 +165,14 @@ export class Turns {
     if (this.#current) this.#current.deadline = Number.POSITIVE_INFINITY;
   }
 
-  /** The connection closed: no more deadlines to watch. */
-  close(): void {
+  /**
+   * The connection closed with `err`: no more deadlines to watch, and the
+   * calls still waiting fail with it at once (unsent), whatever the
+   * exchange that has the turn still waits for.
+   */
+  close(err: DdmwError): void {
     this.#watchdog.stop();
+    for (const waiter of [...this.#waiting]) this.#drop(waiter, err);
   }
 
   /** Takes a call out of the queue, unrun, and rejects it. */

@@ -3,7 +3,9 @@
  * iterator) and `recvLoop` (callback). A message that cannot be received
  * as asked is reported and skipped; the loop goes on with the next one.
  */
+import type { Readable } from 'node:stream';
 import type { Connection } from '../conn/connection.ts';
+import { DdmwError } from '../err.ts';
 import type { StreamEvent } from '../strm/recv.ts';
 import { MsgError } from './msg-error.ts';
 import { type RecvOptions, recv } from './recv.ts';
@@ -45,6 +47,13 @@ export const warnSkipped: OnSkipped = (err, skipped) => {
     process.emitWarning(summary, { code: 'DDMW_MSG_SKIPPED' });
   }
 };
+
+/** The stream of `item` (a stream, or a payload stored as one) when it has not been read to its end. */
+function unread(item: Msg | StreamEvent | undefined): Readable | undefined {
+  const open = item?.kind === 'stream' ? item : item?.payload;
+  if (!open || !('stream' in open)) return undefined;
+  return open.stream.readableEnded || open.stream.destroyed ? undefined : open.stream;
+}
 
 /** Closes `conn` when `signal` aborts; returns the function that stops listening. */
 function closeWhenAborted(conn: Connection, signal: AbortSignal | undefined): () => void {
@@ -114,6 +123,12 @@ export async function* messages(
   let last: Msg | StreamEvent | undefined;
   try {
     for (;;) {
+      if (unread(last)) {
+        throw new DdmwError(
+          'BAD_STATE',
+          "The previous message's payload stream was not read to its end: read it (or destroy it, which skips its rest) before asking for the next message",
+        );
+      }
       try {
         last = await recv(conn, options);
       } catch (err) {
@@ -127,7 +142,6 @@ export async function* messages(
   } finally {
     stop();
     // A stream not read to its end holds the connection: destroying it skips its rest.
-    const open = last?.kind === 'stream' ? last : last?.payload;
-    if (open && 'stream' in open && !open.stream.readableEnded) open.stream.destroy();
+    unread(last)?.destroy();
   }
 }

@@ -9,6 +9,7 @@
  * announced together (the Rust 0.1 client left a payload without metadata
  * unread and lost step).
  */
+import type { Readable } from 'node:stream';
 import { Telegram, U32, U64 } from '../blather/index.ts';
 import type { Connection, Exchange } from '../conn/connection.ts';
 import type { RequestOptions } from '../conn/limits.ts';
@@ -163,6 +164,12 @@ async function readMsg(io: Exchange, tg: Telegram, options: RecvOptions): Promis
   }
 }
 
+/** Resolves once `stream` has ended or was destroyed (never rejects). */
+function endOf(stream: Readable): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
+}
+
 /** Skips a stream that cannot be received as asked, then reports it. */
 async function refuseStream(io: Exchange, tg: Telegram, cause: DdmwError): Promise<never> {
   await skipStream(io);
@@ -189,7 +196,10 @@ export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg |
       .exclusive(async (io) => {
         const tg = await io.reader.readTelegram();
         if (!isStreamStart(tg)) {
-          resolve(await readMsg(io, tg, options));
+          const msg = await readMsg(io, tg, options);
+          resolve(msg);
+          // A payload handed out as a stream is still being read: the exchange lasts until its end.
+          if (msg.payload?.kind === 'stream') await endOf(msg.payload.stream);
           return;
         }
         if (!options.streams) {

@@ -164,7 +164,7 @@ export async function* subscription(
     let lost: DdmwError;
     try {
       conn = await connect(addr, { auth, timeoutMs: options.connectTimeoutMs, signal });
-      await subscribe(conn, ch);
+      await subscribe(conn, ch, { signal });
       onStatus?.({ type: 'subscribed', attempt: failures });
       failures = 0;
       for await (const m of messages(conn, {
@@ -181,8 +181,10 @@ export async function* subscription(
       lost = toDdmwError(err);
       // A message that could not be skipped closed the connection: report it too.
       if (lost instanceof MsgError) reportSkipped(lost);
-      if (lost instanceof MsgError || BAD_DATA.has(lost.code)) badData++;
-      else if (!RETRYABLE.has(lost.code)) throw lost;
+      if (RETRYABLE.has(lost.code)) {
+        // a lost connection, also in the middle of a message
+      } else if (lost instanceof MsgError || BAD_DATA.has(lost.code)) badData++;
+      else throw lost;
       onStatus?.({ type: 'lost', error: lost });
     } finally {
       await conn?.close();

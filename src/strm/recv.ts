@@ -40,8 +40,8 @@ export function isStreamStart(tg: Telegram): boolean {
   return tg.topic === TOPICS.start;
 }
 
-/** How a stream's frames ended: complete (its length and sha-256 as the node sent them), or aborted. */
-type StreamEnd = { kind: 'end'; len: number; sha: string } | { kind: 'aborted'; reason: string };
+/** How a stream's frames ended: complete (the `StrmEnd` telegram, its fields not yet read), or aborted. */
+type StreamEnd = { kind: 'end'; frame: Telegram } | { kind: 'aborted'; reason: string };
 
 /** The byte count of a `Chunk` frame. When it does not parse, its bytes cannot be skipped: the connection is closed. */
 function chunkLength(io: Exchange, frame: Telegram): number {
@@ -66,8 +66,7 @@ async function readStreamFrames(
     if (frame.topic === TOPICS.chunk) {
       await io.reader.readChunks(chunkLength(io, frame), onPiece, { keep: true });
     } else if (frame.topic === TOPICS.end) {
-      const p = frame.params;
-      return { kind: 'end', len: p.getInt(KEYS.length), sha: p.getStr(KEYS.sha256) };
+      return { kind: 'end', frame };
     } else if (frame.topic === TOPICS.abort) {
       return { kind: 'aborted', reason: frame.params.getStrDef(KEYS.reason, 'no reason given') };
     } else if (frame.topic === 'Fail') {
@@ -78,7 +77,7 @@ async function readStreamFrames(
   }
 }
 
-/** Reads and drops the rest of a stream (one that was refused); resolves once the connection is in step. */
+/** Reads and drops the rest of a stream (one that was refused; its end is not checked); resolves once the connection is in step. */
 export async function skipStream(io: Exchange): Promise<void> {
   await readStreamFrames(io, () => {});
 }
@@ -121,11 +120,13 @@ export function receiveStream(
       return;
     }
     const sha = hash.digest('hex');
-    if (end.len !== len || end.sha.toLowerCase() !== sha) {
+    const wantLen = end.frame.params.getInt(KEYS.length);
+    const wantSha = end.frame.params.getStr(KEYS.sha256);
+    if (wantLen !== len || wantSha.toLowerCase() !== sha) {
       fail(
         new DdmwError(
           'IO',
-          `Stream ${xferId ?? ''} failed its integrity check: ${len} bytes with sha-256 ${sha}, the node sent ${end.len} bytes with sha-256 ${end.sha}`,
+          `Stream ${xferId ?? ''} failed its integrity check: ${len} bytes with sha-256 ${sha}, the node sent ${wantLen} bytes with sha-256 ${wantSha}`,
         ),
       );
     } else if (!fed.destroyed) stream.push(null);

@@ -328,3 +328,54 @@ describe('a subscription to a node that keeps sending what cannot be skipped', (
     }
   });
 });
+
+describe('more streams and subscriptions', () => {
+  it('a refused stream whose end does not parse is still skipped whole', async () => {
+    const stream = 'Strm\n_Ch 7\nXferId s1\n\nChunk\nLen 3\n\nabcStrmEnd\nLen x\n\n';
+    await against(Buffer.concat([Buffer.from(stream), HONEST]), async (c) => {
+      const first = await settle(recv(c), 'the first recv');
+      assert.ok(first instanceof MsgError && first.skipped, String(first));
+      assert.equal(
+        ((await settle(recv(c), 'the second recv')) as { xferId?: string }).xferId,
+        'honest',
+      );
+    });
+  });
+
+  it('a node that goes away mid-message is a lost connection, retried as such, not bad data', async () => {
+    let connections = 0;
+    const server = await startFakeServer(async ({ socket, reader }) => {
+      connections++;
+      await reader.readTelegram(); // Sub
+      socket.write(encodeTelegram(new Telegram('Ok')));
+      if (connections <= 3) {
+        socket.end(
+          Buffer.concat([
+            encodeTelegram(new Telegram('Msg', { _Ch: 7, XferId: 'cut', Len: 100 })),
+            Buffer.alloc(10),
+          ]),
+        );
+      } else socket.write(HONEST);
+    });
+    const statuses: string[] = [];
+    try {
+      const first = (async () => {
+        for await (const m of subscription(server.addr, {
+          ch: 7,
+          retries: 1,
+          retryDelayMs: 0,
+          onStatus: (s) => statuses.push(s.type),
+        })) {
+          return m.xferId;
+        }
+      })();
+      assert.equal(
+        await within(first, 10_000, 'the message after three cut connections'),
+        'honest',
+      );
+      assert.equal(statuses.filter((s) => s === 'lost').length, 3, statuses.join(','));
+    } finally {
+      await server.close();
+    }
+  });
+});
