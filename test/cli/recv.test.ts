@@ -4,7 +4,8 @@
  * metadata files, and the --exec hook's environment.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -230,6 +231,29 @@ describe('ddmw recv, storage', () => {
         'x.json',
         'x.payload',
       ]);
+    } finally {
+      child.kill();
+      await server.close();
+    }
+  });
+
+  it('ddmw stream recv --out: names made safe, never over an earlier file', async () => {
+    const out = join(dir, 'streams');
+    await mkdir(out);
+    const sha = createHash('sha256').update('abc').digest('hex');
+    const stream = `Strm\n_Ch 7\nXferId ../../escape\n\nChunk\nLen 3\n\nabcStrmEnd\nLen 3\nSha256 ${sha}\n\n`;
+    const server = await node(stream + stream);
+    const args = ['--config', conf, '--name', 'app', 'stream', 'recv', '--addr', server.addr];
+    const child = new TestChild(
+      'ddmw stream recv',
+      process.execPath,
+      ['--import', 'tsx', MAIN, ...args, '--ch', '7', '--count', '2', '--out', join(out, 's')],
+      { ...process.env, DDMW_PASS: 'x' },
+    );
+    try {
+      assert.deepEqual(await child.exited(), { code: 0, signal: null }, child.stderr);
+      assert.deepEqual((await readdir(out)).sort(), ['s._.._.._escape', 's._.._.._escape-1']);
+      assert.equal(await readFile(join(out, 's._.._.._escape-1'), 'utf8'), 'abc');
     } finally {
       child.kill();
       await server.close();

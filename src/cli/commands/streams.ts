@@ -1,6 +1,7 @@
 /** `ddmw stream send|recv`: streams of unknown length (provisional wire format, docs/streams.md). */
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { access, rename, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { DdmwError } from '../../err.ts';
@@ -9,7 +10,8 @@ import { open } from '../../strm/index.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
 import { parseCmdFlag } from '../flags.ts';
-import { counted, progress } from '../progress.ts';
+import { counted, type Progress, progress } from '../progress.ts';
+import { safeName } from './recv-files.ts';
 
 interface StreamFlags {
   ch?: string;
@@ -40,6 +42,30 @@ async function runStreamSend(ctx: Context, o: StreamFlags, args: string[]): Prom
   }
 }
 
+/**
+ * Writes a received stream to `<target>` (or `<target>-1`, ... when taken:
+ * never over an earlier file) through a partial file, removed if the stream
+ * fails.
+ */
+async function receiveToFile(stream: Readable, target: string, bar: Progress): Promise<void> {
+  let path = target;
+  for (let n = 1; await exists(path); n++) path = `${target}-${n}`;
+  const partial = `${path}.part`;
+  try {
+    await pipeline(counted(stream, bar), createWriteStream(partial, { flags: 'wx' }));
+    await rename(partial, path);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  }
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
 async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
   const ch = ctx.channel(o.ch);
   const count = o.count === undefined ? 1 : Number(o.count);
@@ -56,13 +82,18 @@ async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
         process.stderr.write(`skipping message ${item.xferId} (not a stream)\n`);
         continue;
       }
-      const sink: Writable =
-        o.out === undefined ? process.stdout : createWriteStream(`${o.out}.${item.xferId}`);
-      const bar = progress(`stream ${item.xferId ?? ''}`);
-      await pipeline(counted(item.stream, bar), sink, { end: sink !== process.stdout }).finally(
-        () => bar.stop(),
-      );
-      process.stderr.write(`stream ${item.xferId} received\n`);
+      const id = safeName(item.xferId);
+      const bar = progress(`stream ${id}`);
+      try {
+        if (o.out === undefined) {
+          await pipeline(counted(item.stream, bar), process.stdout, { end: false });
+        } else {
+          await receiveToFile(item.stream, `${o.out}.${id}`, bar);
+        }
+      } finally {
+        bar.stop();
+      }
+      process.stderr.write(`stream ${id} received\n`);
       if (++n >= count) break;
     }
   } finally {
