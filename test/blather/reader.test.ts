@@ -18,20 +18,10 @@ import {
 import { isAsciiKeyByte, TOPIC_FIRST_BYTE, TOPIC_REST_BYTE } from '../../src/blather/validate.ts';
 import { DdmwError } from '../../src/err.ts';
 import { chunksOf } from '../helpers/chunks.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 
 function reader(...parts: (string | Buffer)[]): FrameReader {
   return new FrameReader(chunksOf(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))));
-}
-
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<DdmwError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof DdmwError, `not a DdmwError: ${e}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 let dir: string;

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { connect, sendrecv, whoami } from '../../src/conn/index.ts';
-import { DdmwError } from '../../src/err.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 import {
   type FakeServer,
   hang,
@@ -16,17 +16,6 @@ import {
   within,
   writeAndEnd,
 } from '../helpers/fake-server.ts';
-
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<DdmwError> {
-  try {
-    await within(p, 5000, 'the call');
-  } catch (e) {
-    assert.ok(e instanceof DdmwError, `not a DdmwError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 const servers: FakeServer[] = [];
 async function fake(script: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {

@@ -16,24 +16,12 @@ import {
   sendrecv,
   whoami,
 } from '../../src/conn/index.ts';
-import { DdmwError } from '../../src/err.ts';
 import { acc } from '../../src/mgmt/index.ts';
 import { subscribe } from '../../src/msg/index.ts';
 import { getNodeInfo } from '../../src/probe.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 import { type HeldServer, startHeldServer } from '../helpers/held-server.ts';
-
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<DdmwError> {
-  try {
-    await within(p, 5000, `the call expected to fail with ${code}`);
-  } catch (e) {
-    assert.ok(e instanceof DdmwError, `not a DdmwError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 /** A request function, called with `options` as its last argument. */
 interface Case {

@@ -14,8 +14,9 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   whoami,
 } from '../../src/conn/index.ts';
-import { DdmwError } from '../../src/err.ts';
+import type { DdmwError } from '../../src/err.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 import { type FakeServer, hang, startFakeServer, within } from '../helpers/fake-server.ts';
 import {
   type HeldServer,
@@ -23,18 +24,6 @@ import {
   startDripServer,
   startHeldServer,
 } from '../helpers/held-server.ts';
-
-/** Awaits `p` (at most 5 s), which must reject with `code`; returns the error. */
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<DdmwError> {
-  try {
-    await within(p, 5000, `the call expected to fail with ${code}`);
-  } catch (e) {
-    assert.ok(e instanceof DdmwError, `not a DdmwError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 /** Runs `fn`; returns its result and how long it took in ms. */
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
