@@ -17,32 +17,33 @@ interface Result {
   stderr: string;
 }
 
-function ddmw(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, ...args],
-      { env: { ...process.env, DDMW_PASS: 'cli-pass' }, timeout: 30_000 },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** Runs ddmw with `input` on its standard input. */
-function ddmwWithInput(input: string, ...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
+/**
+ * Runs ddmw (with `input` on its standard input, if given). A child still
+ * running after 30 s is killed, and that is a failure saying so, never an
+ * exit code.
+ */
+function run(args: string[], input?: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, ...args],
       { env: { ...process.env, DDMW_PASS: 'cli-pass' }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+      (err, stdout, stderr) => {
+        const failure = err as { code?: unknown; killed?: boolean; signal?: string } | null;
+        if (failure && (failure.killed || typeof failure.code !== 'number')) {
+          reject(new Error(`ddmw ${args.join(' ')} did not exit by itself within 30 s\n${stderr}`));
+          return;
+        }
+        resolve({ code: (failure?.code as number | undefined) ?? 0, stdout, stderr });
+      },
     );
-    child.stdin?.end(input);
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
+
+const ddmw = (...args: string[]) => run(args);
+/** Runs ddmw with `input` on its standard input. */
+const ddmwWithInput = (input: string, ...args: string[]) => run(args, input);
 
 /** The child's exit code, also when it has already exited. */
 function exitCode(child: ChildProcess): Promise<number | null> {
