@@ -124,6 +124,23 @@ export class Extractor {
   }
 
   /**
+   * Warnings for top-level keys that belong in section `table` (a
+   * forgotten `[auth]` header); the passphrase and token among them are
+   * taken out of `doc`, so that a secret never stays in `raw`.
+   */
+  misplaced(doc: ConfigTable, keys: readonly string[], table: string): string[] {
+    const warnings: string[] = [];
+    for (const key of keys) {
+      if (!(key in doc)) continue;
+      const line = findKeyLine(this.text, undefined, key);
+      const where = line === undefined ? this.source : `${this.source}:${line}`;
+      warnings.push(`${where}: "${key}" is outside [${table}], ignored (move it under [${table}])`);
+      if (key === 'pass' || key === 'token') delete doc[key];
+    }
+    return warnings;
+  }
+
+  /**
    * Warnings for the keys of a standard section (or the top level, `table`
    * undefined) that are not among `known`: each names the key, the file,
    * the line and the closest known key. At the top level, where the

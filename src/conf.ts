@@ -285,11 +285,11 @@ export function parseConfig(text: string, source: string): Config {
     });
   }
 
+  const authKeys = ['name', 'pass', 'pass-file', 'token', 'token-file'];
   config.warnings = [
+    ...x.misplaced(doc, ['pass', 'pass-file', 'token', 'token-file'], 'auth'),
     ...x.unknownKeys(doc, undefined, ['channel', 'auth', 'sender', 'receiver']),
-    ...(auth
-      ? x.unknownKeys(auth, 'auth', ['name', 'pass', 'pass-file', 'token', 'token-file'])
-      : []),
+    ...(auth ? x.unknownKeys(auth, 'auth', authKeys) : []),
     ...(sender ? x.unknownKeys(sender, 'sender', ['mgmtif', 'msgif']) : []),
     ...(receiver
       ? x.unknownKeys(receiver, 'receiver', [
@@ -301,6 +301,8 @@ export function parseConfig(text: string, source: string): Config {
         ])
       : []),
   ];
+  // What is left in [auth] was not understood, and may be a misspelt secret (`passwd`): not kept in raw.
+  if (auth) for (const key of Object.keys(auth)) if (!authKeys.includes(key)) delete auth[key];
   keyLines.set(config, {
     channel: findKeyLine(text, undefined, 'channel'),
     'sender.msgif': findKeyLine(text, 'sender', 'msgif'),

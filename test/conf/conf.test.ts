@@ -346,3 +346,21 @@ describe('mistakes in a config file', () => {
     });
   }
 });
+
+describe('secrets in the wrong place', () => {
+  it('a top-level pass (a forgotten [auth]) is warned about and never kept', () => {
+    const config = parseConfig('pass = "top-secret-1"\nchannel = 1\n', 'app.toml');
+    assert.deepEqual(config.warnings, [
+      'app.toml:1: "pass" is outside [auth], ignored (move it under [auth])',
+    ]);
+    assert.ok(!inspect(config, { depth: 9 }).includes('top-secret-1'), inspect(config));
+    assert.equal(config.raw.channel, 1);
+  });
+  it('a misspelt secret in [auth] is warned about and not kept in raw', () => {
+    const config = parseConfig('[auth]\nname = "frank"\npasswd = "top-secret-2"\n', 'app.toml');
+    assert.match(config.warnings[0] ?? '', /unknown key "passwd" in \[auth\], ignored/);
+    const shown = `${inspect(config, { depth: 9 })} ${JSON.stringify(config)}`;
+    assert.ok(!shown.includes('top-secret-2'), shown);
+    assert.match(shown, /frank/);
+  });
+});
