@@ -8,6 +8,7 @@ import { type Auth, authenticateRefreshing, Secret } from '../auth.ts';
 import { type Config, load } from '../conf.ts';
 import { type Connection, connect } from '../conn/index.ts';
 import { DdmwError, type DdmwErrorCode, isDdmwError } from '../err.ts';
+import { MsgError } from '../msg/index.ts';
 import { type AppChannel, parseAppChannel } from '../types.ts';
 
 /** Global options, shared by every subcommand. */
@@ -44,6 +45,8 @@ const CONNECTION_CODES: DdmwErrorCode[] = [
 /** The exit code for an error. */
 export function exitCodeOf(err: unknown): number {
   if (!(err instanceof DdmwError)) return EXIT.refused;
+  // A message that closed the connection: the node's data was at fault, whatever the cause's code.
+  if (err instanceof MsgError && !err.skipped) return EXIT.connection;
   if (USAGE_CODES.includes(err.code)) return EXIT.usage;
   if (CONNECTION_CODES.includes(err.code)) return EXIT.connection;
   return EXIT.refused;
@@ -61,7 +64,12 @@ export class Context {
   }
 
   static async create(options: GlobalOptions): Promise<Context> {
-    return new Context(options, await load(options.config));
+    const config = await load(options.config).catch((err: unknown) => {
+      // A config file that cannot be read (a folder, no permission) is a usage error too.
+      if (isDdmwError(err, 'IO')) throw new DdmwError('CONFIG', err.message, { cause: err });
+      throw err;
+    });
+    return new Context(options, config);
   }
 
   /** Credentials: flags first, then the config's `[auth]`; `undefined` for none. Passphrase and token stay `Secret`s. */

@@ -175,3 +175,14 @@ it('a peer that does not speak DDMW (an HTTP server): the error says the address
     await http.close();
   }
 });
+
+it('a --config that is a folder, and a missing --meta-file: usage errors (exit 2), nothing sent', async () => {
+  const folder = await ddmw(['--config', dir, 'whoami']);
+  assert.deepEqual(folder.exit, { code: 2, signal: null }, folder.out);
+  assert.match(folder.out, /Cannot read config file/);
+  const before = msgsSeen();
+  const meta = await send(['--text', 'x', '--meta-file', join(dir, 'no-meta')]);
+  assert.deepEqual(meta.exit, { code: 2, signal: null }, meta.out);
+  assert.match(meta.out, /Cannot send --meta-file .*no-meta/);
+  assert.equal(msgsSeen(), before);
+});

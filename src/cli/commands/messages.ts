@@ -124,6 +124,7 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
   let meta: Input | undefined = o.meta?.length ? metaFromFlags(o.meta) : undefined;
   if (o.metaFile !== undefined) {
     if (meta) throw new DdmwError('BAD_PARAMS', 'Give either --meta or --meta-file, not both');
+    await (await openInput(o.metaFile, `--meta-file ${o.metaFile}`)).fh.close(); // checked before connecting
     meta = { file: o.metaFile };
   }
   const payload = await payloadOf(o, args[0]);
