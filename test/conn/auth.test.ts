@@ -3,8 +3,9 @@
  * over real TCP and Unix sockets.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type as osType, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
@@ -52,8 +53,8 @@ describe('connect', () => {
   it('over TCP and over a Unix socket', async () => {
     for (const addr of [sim.sender.msgif, udsSim.sender.msgif]) {
       const conn = await connect(addr);
-      const me = await whoami(conn);
-      assert.ok(me.name.length > 0);
+      // Not logged in: the built-in unauthenticated account (id 0).
+      assert.deepEqual(await whoami(conn), { id: 0, name: 'unauthenticated' });
       await conn.close();
     }
     assert.ok(udsSim.sender.msgif.includes('/'));
@@ -225,6 +226,13 @@ describe('credential decisions (no server needed)', () => {
   });
 });
 
+/** This package's version, which the simulator reports by default. */
+const pkgVersion = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 describe('probe', () => {
   it('node info from both nodes', async () => {
     for (const [addr, type] of [
@@ -236,9 +244,9 @@ describe('probe', () => {
       const conn = await connect(addr);
       const info = await getNodeInfo(conn);
       assert.equal(info.nodeType, type);
-      assert.ok(info.version.length > 0);
-      assert.ok(info.osName.length > 0);
-      assert.ok(info.ddlnk.engine.length > 0);
+      assert.equal(info.version, pkgVersion, 'the package version, by default');
+      assert.equal(info.osName, osType());
+      assert.equal(info.ddlnk.engine, 'ddmw-sim');
       assert.equal(info.ddlnk.protocol, 'udp');
       assert.equal(info.ddlnk.protImpl, 'generic');
       await conn.close();
