@@ -242,11 +242,17 @@ export async function authenticateRefreshing(
     await renewToken(conn, auth, request);
     return { stored: true, replacedStale: false };
   }
-  try {
+  // Only a token read from the file can be stale; any other refusal stands (no second login).
+  const fromFile = canRenew ? await getToken(auth) : undefined;
+  if (fromFile === undefined) {
     const stored = await authenticate(conn, auth, request);
     return { stored: stored !== undefined, replacedStale: false };
+  }
+  try {
+    await token(conn, fromFile, request);
+    return { stored: false, replacedStale: false };
   } catch (err) {
-    if (!(canRenew && err instanceof DdmwError && err.code === 'SERVER_ERROR')) throw err;
+    if (!(err instanceof DdmwError && err.code === 'SERVER_ERROR')) throw err;
     await renewToken(conn, auth, request);
     return { stored: true, replacedStale: true };
   }

@@ -129,8 +129,9 @@ export class Context {
    */
   async connect(addr: string, withAuth = true): Promise<Connection> {
     const timeoutMs = this.timeoutMs();
-    const conn = await connect(addr, { timeoutMs, requestTimeoutMs: timeoutMs });
     const auth = withAuth ? this.auth() : undefined;
+    if (auth) checkCredentials(auth); // before connecting: a usage error, whatever the network does
+    const conn = await connect(addr, { timeoutMs, requestTimeoutMs: timeoutMs });
     if (!auth) return conn;
     try {
       await this.authenticate(conn, auth, false);

@@ -186,6 +186,8 @@ export class Connection {
     what?: string,
     options?: RequestOptions,
   ): Promise<T> {
+    // A closed connection refuses at once, even while an exchange still holds the turn.
+    if (this.#failure) return Promise.reject(this.#failure);
     let request: Request | undefined;
     if (what !== undefined) {
       try {

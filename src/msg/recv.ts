@@ -164,6 +164,9 @@ async function readMsg(io: Exchange, tg: Telegram, options: RecvOptions): Promis
   }
 }
 
+/** The payload stream of each connection still being read, if any (for a `recv` called too early). */
+const unreadPayloads = new WeakMap<Connection, Readable>();
+
 /** Resolves once `stream` has ended or was destroyed (never rejects). */
 function endOf(stream: Readable): Promise<void> {
   if (stream.destroyed) return Promise.resolve();
@@ -192,6 +195,13 @@ export function recv(conn: Connection, options?: RecvOptions): Promise<Msg | Str
 export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg | StreamEvent> {
   return new Promise((resolve, reject) => {
     bufferLimit(options); // a bad limit is refused before a message is read
+    const unread = unreadPayloads.get(conn);
+    if (unread && !conn.isClosed && !unread.readableEnded && !unread.destroyed) {
+      throw new DdmwError(
+        'BAD_STATE',
+        "The previous message's payload stream was not read to its end: read it (or destroy it, which skips its rest) before the next recv",
+      );
+    }
     conn
       .exclusive(async (io) => {
         const tg = await io.reader.readTelegram();
@@ -199,7 +209,12 @@ export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg |
           const msg = await readMsg(io, tg, options);
           resolve(msg);
           // A payload handed out as a stream is still being read: the exchange lasts until its end.
-          if (msg.payload?.kind === 'stream') await endOf(msg.payload.stream);
+          if (msg.payload?.kind === 'stream') {
+            const stream = msg.payload.stream;
+            unreadPayloads.set(conn, stream);
+            await Promise.race([endOf(stream), conn.closed]);
+            if (unreadPayloads.get(conn) === stream) unreadPayloads.delete(conn);
+          }
           return;
         }
         if (!options.streams) {
@@ -217,7 +232,8 @@ export function recv(conn: Connection, options: RecvOptions = {}): Promise<Msg |
           return;
         }
         resolve(started.event);
-        await started.done; // the exchange lasts until the stream's last frame was read
+        // The exchange lasts until the stream's last frame was read (or the connection closed).
+        await Promise.race([started.done, conn.closed]);
       })
       .catch(reject); // ignored once resolved: the stream itself reports later errors
   });

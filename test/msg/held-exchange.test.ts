@@ -74,3 +74,29 @@ it('messages() asked for the next message over an unread stream payload fails lo
     await server.close();
   }
 });
+
+it('recv called again before the payload stream is read fails loudly (no hang); after close, DISCONNECTED', async () => {
+  const server = await startFakeServer(({ socket }) => {
+    socket.write(Buffer.concat([HEADER, Buffer.alloc(1000, 1), HEADER]));
+  });
+  const conn = await connect(server.addr);
+  try {
+    const m = await within(recv(conn, { storeq: () => 'stream' }), 5000, 'the first message');
+    const early = await within(
+      recv(conn).catch((e: unknown) => e),
+      5000,
+      'the early second recv',
+    );
+    assert.equal((early as { code?: string }).code, 'BAD_STATE');
+    if (m.payload?.kind === 'stream') m.payload.stream.on('error', () => {});
+    await conn.close();
+    const late = await within(
+      recv(conn).catch((e: unknown) => e),
+      5000,
+      'a recv after close',
+    );
+    assert.equal((late as { code?: string }).code, 'DISCONNECTED');
+  } finally {
+    await server.close();
+  }
+});

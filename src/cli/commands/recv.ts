@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { DdmwError, toDdmwError } from '../../err.ts';
 import { type Msg, type MsgError, type MsgInfo, messages, subscribe } from '../../msg/index.ts';
+import { printable } from '../action.ts';
 import type { Context } from '../context.ts';
 import { counted, progress } from '../progress.ts';
 import { checkWritable, MessageFiles, type Sidecar } from './recv-files.ts';
@@ -25,15 +26,12 @@ export interface RecvOptions {
 }
 
 /** Exit codes after a signal, as a shell reports them (128 + the signal's number). */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** Environment variables the --exec hook never sees: credentials. */
 const SECRET_ENV = ['DDMW_PASS', 'DDMW_TOKEN'];
 
 /** Text from the node made safe for a terminal: control characters (escape sequences) shown as `?`. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-
 /** Writes the payload to its partial file (with progress), then moves it to its name. */
 async function storePayload(m: Msg, files: MessageFiles): Promise<void> {
   const bar = progress(`recv ${printable(m.xferId ?? '')}`, m.payloadLen);
@@ -56,6 +54,8 @@ async function storePayload(m: Msg, files: MessageFiles): Promise<void> {
 
 /** The --exec hook running now, if any: a signal that ends `ddmw recv` ends it too. */
 let runningHook: ChildProcess | undefined;
+/** A signal came: no further hook is started. */
+let stopping = false;
 
 /** Runs the --exec hook with the message described in environment variables, without credentials. */
 function runHook(command: string, sidecar: Sidecar, sidecarPath: string): Promise<void> {
@@ -95,7 +95,7 @@ async function storeMessage(ctx: Context, o: RecvOptions, m: Msg, files: Message
         `received ${m.xferId} on channel ${m.ch}: cmd ${m.cmd}, ${m.payloadLen} bytes -> ${files.payload}`,
       ),
     );
-    if (o.exec) await runHook(o.exec, sidecar, files.sidecar);
+    if (o.exec && !stopping) await runHook(o.exec, sidecar, files.sidecar);
   } catch (err) {
     await files.discard();
     throw err;
@@ -103,7 +103,7 @@ async function storeMessage(ctx: Context, o: RecvOptions, m: Msg, files: Message
 }
 
 /** Ends the command on SIGINT or SIGTERM: `stop` is called once; `signal` says which came. */
-function onSignals(stop: () => void) {
+export function onSignals(stop: () => void) {
   const state: { signal: keyof typeof SIGNAL_EXIT | undefined; off: () => void } = {
     signal: undefined,
     off: () => {
@@ -135,6 +135,7 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
   );
   const ac = new AbortController();
   const signals = onSignals(() => {
+    stopping = true;
     ac.abort();
     runningHook?.kill('SIGTERM');
   });

@@ -1,16 +1,20 @@
 /** `ddmw stream send|recv`: streams of unknown length (provisional wire format, docs/streams.md). */
+
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, rename, rm } from 'node:fs/promises';
+import { link, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { DdmwError } from '../../err.ts';
 import { messages, subscribe } from '../../msg/index.ts';
 import { open } from '../../strm/index.ts';
-import { action } from '../action.ts';
+import { action, printable } from '../action.ts';
 import type { Context } from '../context.ts';
 import { parseCmdFlag } from '../flags.ts';
 import { counted, type Progress, progress } from '../progress.ts';
+import { onSignals, SIGNAL_EXIT } from './recv.ts';
 import { safeName } from './recv-files.ts';
 
 interface StreamFlags {
@@ -44,27 +48,30 @@ async function runStreamSend(ctx: Context, o: StreamFlags, args: string[]): Prom
 
 /**
  * Writes a received stream to `<target>` (or `<target>-1`, ... when taken:
- * never over an earlier file) through a partial file, removed if the stream
- * fails.
+ * never over another file) through a hidden partial file of its own,
+ * removed if the stream fails.
  */
-async function receiveToFile(stream: Readable, target: string, bar: Progress): Promise<void> {
-  let path = target;
-  for (let n = 1; await exists(path); n++) path = `${target}-${n}`;
-  const partial = `${path}.part`;
+async function receiveToFile(stream: Readable, target: string, bar: Progress): Promise<string> {
+  const partial = join(
+    dirname(target),
+    `.${basename(target)}.${randomBytes(6).toString('hex')}.part`,
+  );
   try {
     await pipeline(counted(stream, bar), createWriteStream(partial, { flags: 'wx' }));
-    await rename(partial, path);
-  } catch (err) {
+    // link() fails when the name exists: a name is taken only when free, never overwritten.
+    for (let n = 0; ; n++) {
+      const path = n === 0 ? target : `${target}-${n}`;
+      try {
+        await link(partial, path);
+        return path;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      }
+    }
+  } finally {
     await rm(partial, { force: true });
-    throw err;
   }
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
   const ch = ctx.channel(o.ch);
@@ -73,13 +80,16 @@ async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
   const conn = await ctx.connect(
     ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
   );
+  // Ctrl-C and SIGTERM: the connection closes, the stream being written fails and its partial file goes.
+  const ac = new AbortController();
+  const signals = onSignals(() => ac.abort());
   try {
-    await subscribe(conn, ch);
+    await subscribe(conn, ch, { signal: ac.signal });
     process.stderr.write(`subscribed to channel ${ch}; waiting for streams\n`);
     let n = 0;
-    for await (const item of messages(conn, { streams: true })) {
+    for await (const item of messages(conn, { streams: true, signal: ac.signal })) {
       if (item.kind !== 'stream') {
-        process.stderr.write(`skipping message ${item.xferId} (not a stream)\n`);
+        process.stderr.write(`skipping message ${printable(item.xferId ?? '')} (not a stream)\n`);
         continue;
       }
       const id = safeName(item.xferId);
@@ -96,9 +106,13 @@ async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
       process.stderr.write(`stream ${id} received\n`);
       if (++n >= count) break;
     }
+  } catch (err) {
+    if (!signals.signal) throw err;
   } finally {
+    signals.off();
     await conn.close();
   }
+  if (signals.signal) process.exitCode = SIGNAL_EXIT[signals.signal];
 }
 
 /** Registers `stream send` and `stream recv`. */
