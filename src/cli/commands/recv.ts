@@ -14,6 +14,7 @@ import { type Msg, type MsgError, type MsgInfo, messages, subscribe } from '../.
 import { printable } from '../action.ts';
 import type { Context } from '../context.ts';
 import { counted, progress } from '../progress.ts';
+import { untilSignal } from '../signals.ts';
 import { checkWritable, MessageFiles, type Sidecar } from './recv-files.ts';
 
 /** Options of `ddmw recv`. */
@@ -24,9 +25,6 @@ export interface RecvOptions {
   exec?: string;
   addr?: string;
 }
-
-/** Exit codes after a signal, as a shell reports them (128 + the signal's number). */
-export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** Environment variables the --exec hook never sees: credentials. */
 const SECRET_ENV = ['DDMW_PASS', 'DDMW_TOKEN'];
@@ -102,26 +100,6 @@ async function storeMessage(ctx: Context, o: RecvOptions, m: Msg, files: Message
   }
 }
 
-/** Ends the command on SIGINT or SIGTERM: `stop` is called once; `signal` says which came. */
-export function onSignals(stop: () => void) {
-  const state: { signal: keyof typeof SIGNAL_EXIT | undefined; off: () => void } = {
-    signal: undefined,
-    off: () => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-    },
-  };
-  const on = (signal: keyof typeof SIGNAL_EXIT) => {
-    state.signal ??= signal;
-    stop();
-  };
-  const onInt = () => on('SIGINT');
-  const onTerm = () => on('SIGTERM');
-  process.once('SIGINT', onInt);
-  process.once('SIGTERM', onTerm);
-  return state;
-}
-
 export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
   const ch = ctx.channel(o.ch);
   const count = o.count === undefined ? Number.POSITIVE_INFINITY : Number(o.count);
@@ -134,11 +112,11 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
     ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
   );
   const ac = new AbortController();
-  const signals = onSignals(() => {
+  const stop = () => {
     stopping = true;
     ac.abort();
     runningHook?.kill('SIGTERM');
-  });
+  };
   // The files reserved for the message being received, until it is stored or skipped.
   let pending: MessageFiles | undefined;
   let dropped = Promise.resolve();
@@ -153,7 +131,7 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
     dropped = pending?.discard() ?? dropped;
     pending = undefined;
   };
-  try {
+  const receive = async () => {
     await subscribe(conn, ch, { signal: ac.signal });
     if (!ctx.options.json)
       process.stderr.write(`subscribed to channel ${ch}; writing messages to ${o.out}\n`);
@@ -164,13 +142,10 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
       await storeMessage(ctx, o, m, files);
       if (++n >= count) break;
     }
-  } catch (err) {
-    if (!signals.signal) throw err;
-  } finally {
-    signals.off();
+  };
+  await untilSignal(stop, receive, async () => {
     await conn.close();
     await pending?.discard();
     await dropped;
-  }
-  if (signals.signal) process.exitCode = SIGNAL_EXIT[signals.signal];
+  });
 }

@@ -14,7 +14,7 @@ import { action, printable } from '../action.ts';
 import type { Context } from '../context.ts';
 import { parseCmdFlag } from '../flags.ts';
 import { counted, type Progress, progress } from '../progress.ts';
-import { onSignals, SIGNAL_EXIT } from './recv.ts';
+import { untilSignal } from '../signals.ts';
 import { safeName } from './recv-files.ts';
 
 interface StreamFlags {
@@ -82,8 +82,7 @@ async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
   );
   // Ctrl-C and SIGTERM: the connection closes, the stream being written fails and its partial file goes.
   const ac = new AbortController();
-  const signals = onSignals(() => ac.abort());
-  try {
+  const receive = async () => {
     await subscribe(conn, ch, { signal: ac.signal });
     process.stderr.write(`subscribed to channel ${ch}; waiting for streams\n`);
     let n = 0;
@@ -106,13 +105,12 @@ async function runStreamRecv(ctx: Context, o: StreamFlags): Promise<void> {
       process.stderr.write(`stream ${id} received\n`);
       if (++n >= count) break;
     }
-  } catch (err) {
-    if (!signals.signal) throw err;
-  } finally {
-    signals.off();
-    await conn.close();
-  }
-  if (signals.signal) process.exitCode = SIGNAL_EXIT[signals.signal];
+  };
+  await untilSignal(
+    () => ac.abort(),
+    receive,
+    () => conn.close(),
+  );
 }
 
 /** Registers `stream send` and `stream recv`. */
