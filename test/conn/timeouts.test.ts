@@ -16,8 +16,9 @@ import {
 } from '../../src/conn/index.ts';
 import type { DdmwError } from '../../src/err.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { type FakeServer, hang, startFakeServer, within } from '../helpers/fake-server.ts';
+import { type FakeServer, hang, within } from '../helpers/fake-server.ts';
 import {
   type HeldServer,
   OK_REPLY,
@@ -32,24 +33,13 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - start];
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  await Promise.all(cleanups.map((c) => c()));
-});
-async function fake(script: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {
-  const s = await startFakeServer(script);
-  cleanups.push(() => s.close());
-  return s;
-}
+const files = closedAfterFile();
+const fake = files.fake;
+const open = (addr: string, requestTimeoutMs?: number) => files.open(addr, { requestTimeoutMs });
 async function held(): Promise<HeldServer> {
   const s = await startHeldServer();
-  cleanups.push(() => s.close());
+  files.defer(() => s.close());
   return s;
-}
-async function open(addr: string, requestTimeoutMs?: number): Promise<Connection> {
-  const conn = await connect(addr, { requestTimeoutMs });
-  cleanups.push(() => conn.close());
-  return conn;
 }
 
 /** Checks that `conn` was closed by `err`: later calls fail with it, the server saw the close. */
@@ -72,7 +62,7 @@ describe('a request that runs out of time', () => {
 
   it('against a server that answers a byte at a time: the limit is for the whole reply', async () => {
     const server = await startDripServer(OK_REPLY, 10);
-    cleanups.push(() => server.close());
+    files.defer(() => server.close());
     const conn = await open(server.addr);
     const err = await rejectsCode(whoami(conn, { timeoutMs: 60 }), 'TIMEOUT');
     assert.match(err.message, /WhoAmI request: no reply .* within 60 ms/);

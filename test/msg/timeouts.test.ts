@@ -4,28 +4,17 @@
  * subscription has no default limit. Against scripted fake servers.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
-import { type Connection, connect } from '../../src/conn/index.ts';
 import { recv, send, subscribe } from '../../src/msg/index.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { type FakeConn, type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+import { type FakeConn, within } from '../helpers/fake-server.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  await Promise.all(cleanups.map((c) => c()));
-});
-async function fake(script: (conn: FakeConn) => Promise<void>): Promise<FakeServer> {
-  const s = await startFakeServer(script);
-  cleanups.push(() => s.close());
-  return s;
-}
-async function open(addr: string, requestTimeoutMs?: number): Promise<Connection> {
-  const conn = await connect(addr, { requestTimeoutMs });
-  cleanups.push(() => conn.close());
-  return conn;
-}
+const files = closedAfterFile();
+const fake = files.fake;
+const open = (addr: string, requestTimeoutMs?: number) => files.open(addr, { requestTimeoutMs });
 
 const OK = (params: Record<string, string | number> = {}) =>
   encodeTelegram(new Telegram('Ok', params));

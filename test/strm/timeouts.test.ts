@@ -5,28 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
-import { type Connection, connect } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { open, type StreamWriter } from '../../src/strm/index.ts';
-import { type FakeConn, type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { type FakeConn, within } from '../helpers/fake-server.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  await Promise.all(cleanups.map((c) => c()));
-});
-async function fake(script: (conn: FakeConn) => Promise<void>): Promise<FakeServer> {
-  const s = await startFakeServer(script);
-  cleanups.push(() => s.close());
-  return s;
-}
-async function connection(addr: string): Promise<Connection> {
-  const conn = await connect(addr);
-  cleanups.push(() => conn.close());
-  return conn;
-}
+const files = closedAfterFile();
+const fake = files.fake;
+const connection = (addr: string) => files.open(addr);
 
 /** A message interface that accepts a stream and answers its end or abort only when `answerEnd`. */
 function strmif(answerOpen: boolean, answerEnd: boolean) {
