@@ -1,0 +1,70 @@
+/**
+ * The areas of mutation testing: the files mutated in each, and the test
+ * files that judge them (fastest first, so most mutants die early). A
+ * mutant in the codec is judged by the codec's tests, not by a simulator
+ * test that happens to pass through it. Used by stryker.config.mjs and
+ * scripts/mutate.mjs.
+ */
+
+/** Area name -> the files mutated and the test files that judge them (fastest first). */
+export const AREAS = {
+  blather: {
+    mutate: ['src/blather/**/*.ts'],
+    testFiles: [
+      'test/blather/types.test.ts',
+      'test/blather/reader.test.ts',
+      'test/blather/vectors.test.ts',
+      'test/blather/limits.test.ts',
+      'test/blather/property.test.ts',
+      'test/conn/read-buffer.test.ts',
+      'test/wire/transcript-client.test.ts',
+    ],
+  },
+  conn: {
+    mutate: ['src/conn/**/*.ts', 'src/auth.ts'],
+    testFiles: [
+      'test/conn/serialisation.test.ts',
+      'test/conn/probe.test.ts',
+      'test/conn/read-buffer.test.ts',
+      'test/conn/faults.test.ts',
+      'test/conn/request-limits.test.ts',
+      'test/conn/timeouts.test.ts',
+      'test/conn/auth.test.ts',
+      'test/conn/stale-token.test.ts',
+      'test/conn/flood.test.ts',
+      'test/wire/transcript-client.test.ts',
+    ],
+  },
+  msg: {
+    mutate: ['src/msg/**/*.ts'],
+    testFiles: [
+      'test/msg/held-exchange.test.ts',
+      'test/msg/file-store.test.ts',
+      'test/msg/hostile-node.test.ts',
+      'test/msg/faults.test.ts',
+      'test/msg/timeouts.test.ts',
+      'test/msg/channel-perms.test.ts',
+      'test/msg/hostile.test.ts',
+      'test/msg/disk-full.test.ts',
+      'test/msg/resilience.test.ts',
+      'test/msg/roundtrip.test.ts',
+      'test/wire/transcript-client.test.ts',
+    ],
+  },
+  sim: {
+    mutate: [
+      'src/sim/node/channels.ts',
+      'src/sim/receiver/subif.ts',
+      'src/sim/link/format.ts',
+      'src/sim/link/reassembly.ts',
+    ],
+    testFiles: [
+      'test/sim/link-reassembly.test.ts',
+      'test/msg/channel-perms.test.ts',
+      'test/sim/commands.test.ts',
+      'test/sim/link-security.test.ts',
+      'test/wire/transcript-sim.test.ts',
+      'test/sim/link.test.ts',
+    ],
+  },
+};
