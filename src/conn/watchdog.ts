@@ -6,6 +6,13 @@
  * per time limit, not once per request (a `setTimeout` per request would
  * show in a round trip of a few microseconds). When it fires, its owner
  * checks the deadlines it really has, and arms it again for the next one.
+ *
+ * The owner is called only after two more turns of the event loop have
+ * handled the I/O waiting by then: a reply that came in time, but was not
+ * read yet because this process was busy or not scheduled, ends its wait
+ * first and is not reported as a timeout. Two, because a peer in this same
+ * process (the embedded simulator, a test's server) reads the request in
+ * the first turn, and its reply is read in the second.
  */
 
 /** The longest delay `setTimeout` takes (a longer one fires at once). */
@@ -42,6 +49,10 @@ export class Watchdog {
   readonly #fire = (): void => {
     this.#timer = undefined;
     this.#at = Number.POSITIVE_INFINITY;
-    this.#onFire();
+    setImmediate(this.#afterPendingIo);
+  };
+
+  readonly #afterPendingIo = (): void => {
+    setImmediate(this.#onFire);
   };
 }

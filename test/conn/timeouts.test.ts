@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { encodeTelegram } from '../../src/blather/index.ts';
 import {
   type Connection,
   connect,
@@ -83,6 +84,25 @@ describe('a request that runs out of time', () => {
     const pending = whoami(conn, { timeoutMs: 2000 });
     await server.arrived(1, 'the WhoAmI request');
     server.answer();
+    assert.deepEqual(await within(pending, 5000, 'the reply'), { id: 5, name: 'frank' });
+    assert.equal(conn.isClosed, false);
+  });
+});
+
+describe('a reply that came in time', () => {
+  it('is no timeout, though this process was too busy to read it before the limit', async () => {
+    const server = await fake(async ({ socket, reader }) => {
+      for (;;) {
+        await reader.readTelegram();
+        socket.write(encodeTelegram(OK_REPLY));
+      }
+    });
+    const conn = await open(server.addr);
+    await within(whoami(conn), 5000, 'the first reply'); // the server is answering
+    const pending = whoami(conn, { timeoutMs: 20 });
+    // Nothing runs for 100 ms: the limit passes, and the reply is read only after it.
+    const busyUntil = performance.now() + 100;
+    while (performance.now() < busyUntil);
     assert.deepEqual(await within(pending, 5000, 'the reply'), { id: 5, name: 'frank' });
     assert.equal(conn.isClosed, false);
   });
