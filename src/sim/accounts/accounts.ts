@@ -6,6 +6,8 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { validateValue } from '../../blather/index.ts';
 import { DdmwError } from '../../err.ts';
+import { CommandFailed } from '../node/command-failed.ts';
+import { canonicalPermissions } from './permissions.ts';
 
 /** An account as the simulator's options describe it. */
 export interface SimAccount {
@@ -13,7 +15,10 @@ export interface SimAccount {
   name: string;
   /** Passphrase. Only a salted scrypt hash of it is kept. */
   pass: string;
-  /** Permission names; `*` grants every permission. Default: none. */
+  /**
+   * Permission names; `*` grants every permission. Channel permissions are
+   * kept in canonical form (`send:042` becomes `send:42`). Default: none.
+   */
   perms?: string[];
   /** A locked account cannot log in. Default `false`. */
   lock?: boolean;
@@ -120,11 +125,16 @@ function checkAccount(spec: SimAccount, index: number): void {
   }
   checkWireText(index, 'pass', spec.pass);
   if (spec.userName !== undefined) checkWireText(index, 'userName', spec.userName);
-  for (const perm of spec.perms ?? []) {
-    checkWireText(index, 'a permission', perm);
-    if (perm.length === 0 || perm.includes(',')) {
-      throw badAccount(index, `permission "${perm}" is empty or contains ','`);
-    }
+  for (const perm of spec.perms ?? []) checkWireText(index, 'a permission', perm);
+}
+
+/** The canonical permissions of an account option; `BAD_INPUT` naming the account for a bad one. */
+function specPermissions(spec: SimAccount, index: number): Set<string> {
+  try {
+    return canonicalPermissions(spec.perms ?? []);
+  } catch (err) {
+    if (err instanceof CommandFailed) throw badAccount(index, err.message);
+    throw err;
   }
 }
 
@@ -161,12 +171,13 @@ export class AccountStore {
    */
   static async create(specs: readonly SimAccount[]): Promise<AccountStore> {
     const seen = new Set<string>();
-    specs.forEach((spec, index) => {
+    const perms = specs.map((spec, index) => {
       checkAccount(spec, index);
       if (seen.has(spec.name)) {
         throw badAccount(index, `the name "${spec.name}" is used by another account`);
       }
       seen.add(spec.name);
+      return specPermissions(spec, index);
     });
     const salts = specs.map(() => randomBytes(SALT_BYTES));
     const [store, hashes] = await Promise.all([
@@ -179,7 +190,7 @@ export class AccountStore {
         name: spec.name,
         userName: spec.userName,
         lock: spec.lock ?? false,
-        perms: new Set(spec.perms ?? []),
+        perms: perms[i] as Set<string>,
       };
       store.#add(account, { salt: salts[i] as Buffer, hash: hashes[i] as Buffer });
     });

@@ -8,6 +8,7 @@ import { Params, type Telegram } from '../../blather/index.ts';
 import { isDdmwError } from '../../err.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import { type Account, type AccountStore, UNAUTHENTICATED } from './accounts.ts';
+import { canonicalPermissions } from './permissions.ts';
 
 /** Permission to read other accounts (`RdAcc` with a target) and to list them (`LsAcc`). */
 export const PERM_READ = 'accounts.read';
@@ -103,26 +104,36 @@ function lsAcc(accounts: AccountStore, session: Session, request: Telegram): Par
   return reply;
 }
 
+/** The permissions of a list parameter, in canonical form; `Fail` quoting one that is not valid. */
+function permList(params: Params, key: string): Set<string> {
+  try {
+    return canonicalPermissions(params.getStrList(key));
+  } catch (err) {
+    if (err instanceof CommandFailed) throw new CommandFailed(`WrAcc ${key}: ${err.message}`);
+    throw err;
+  }
+}
+
 /** The permission change of a `WrAcc`, checked. */
 function permChange(params: Params): ((perms: Set<string>) => void) | undefined {
   const set = params.has('Perms');
-  const grant = params.getStrList('Grant');
-  const revoke = params.getStrList('Revoke');
+  const grant = permList(params, 'Grant');
+  const revoke = permList(params, 'Revoke');
   if (set && (params.has('Grant') || params.has('Revoke'))) {
     throw new CommandFailed('WrAcc takes either Perms, or Grant and/or Revoke, not both');
   }
-  const both = grant.filter((perm) => revoke.includes(perm));
+  const both = [...grant].filter((perm) => revoke.has(perm));
   if (both.length > 0) {
     throw new CommandFailed(`WrAcc: ${both.join(', ')} both granted and revoked`);
   }
   if (set) {
-    const replacement = params.getStrList('Perms');
+    const replacement = permList(params, 'Perms');
     return (perms) => {
       perms.clear();
       for (const perm of replacement) perms.add(perm);
     };
   }
-  if (grant.length === 0 && revoke.length === 0) return undefined;
+  if (grant.size === 0 && revoke.size === 0) return undefined;
   return (perms) => {
     for (const perm of revoke) perms.delete(perm);
     for (const perm of grant) perms.add(perm);

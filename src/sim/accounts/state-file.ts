@@ -12,6 +12,7 @@ import { basename, dirname } from 'node:path';
 import { validateValue } from '../../blather/index.ts';
 import { DdmwError } from '../../err.ts';
 import { escapeRegExp, removeLeftovers } from '../leftovers.ts';
+import { CommandFailed } from '../node/command-failed.ts';
 import type { Logger } from '../node/session.ts';
 import {
   AccountStore,
@@ -20,6 +21,7 @@ import {
   type StoredAccount,
   UNAUTHENTICATED,
 } from './accounts.ts';
+import { canonicalPermissions } from './permissions.ts';
 
 /** Identifies the file format. */
 const FORMAT = 'ddmw-sim-accounts';
@@ -64,9 +66,15 @@ function parseAccount(raw: unknown): StoredAccount | string {
   if (a.name === UNAUTHENTICATED.name) return `name "${a.name}" is reserved`;
   if (a.userName !== undefined && !isWireText(a.userName)) return 'userName is not valid text';
   if (typeof a.lock !== 'boolean') return 'lock is not true or false';
-  const perms = a.perms;
-  if (!Array.isArray(perms) || !perms.every((p) => isWireText(p) && p !== '' && !p.includes(','))) {
+  if (!Array.isArray(a.perms) || !a.perms.every(isWireText)) {
     return 'perms is not a list of permission names';
+  }
+  let perms: string[];
+  try {
+    perms = [...canonicalPermissions(a.perms)].sort();
+  } catch (err) {
+    if (err instanceof CommandFailed) return err.message;
+    throw err;
   }
   const scrypt = (a.scrypt ?? {}) as { salt?: unknown; hash?: unknown };
   const salt = hexBuffer(scrypt.salt, 16);

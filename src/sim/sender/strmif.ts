@@ -21,7 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeTelegram, Params, Telegram, U32, U64 } from '../../blather/index.ts';
 import type { LinkSender } from '../link/sender.ts';
-import { mayUse, parseChannel } from '../node/channels.ts';
+import { deniedReason, mayUse, parseChannel } from '../node/channels.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
 
@@ -171,9 +171,7 @@ function readRequest(session: Session, request: Telegram): { ch: string; cmd: nu
   const ch = parseChannel(request.params.getStr('_Ch'));
   const cmd = request.params.getIntDef('Cmd', 0, U32);
   if (!mayUse(session.account, 'send', ch)) {
-    throw new CommandFailed(
-      `Permission denied: account "${session.account.name}" may not send on channel ${ch}`,
-    );
+    throw new CommandFailed(deniedReason(session.account, 'send', ch));
   }
   return { ch, cmd };
 }
