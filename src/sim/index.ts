@@ -226,6 +226,8 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
     onDiscard: (d) => ctx.reports.report(d.number, d.kind, d.reason),
   });
   running.push(() => delivery.close());
+  const stopRechecks = ctx.accounts.onChange((account, why) => delivery.recheck(account, why));
+  running.push(async () => stopRechecks());
   for (const target of flow.push) {
     delivery.addPushTarget(
       new PushTarget({ ...outlets, ...target, reconnectDelayMs: flow.pushReconnectDelayMs }),

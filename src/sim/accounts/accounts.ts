@@ -86,6 +86,12 @@ export interface StoredAccount {
 /** Writes a snapshot of the accounts somewhere (the state file). */
 export type AccountSaver = (accounts: StoredAccount[]) => Promise<void>;
 
+/**
+ * Told after a change that may take rights away from `account` (locked,
+ * permissions changed, removed); `why` says which, for reasons and logs.
+ */
+export type AccountChangeListener = (account: Account, why: string) => void;
+
 function hashPass(pass: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(pass, salt, HASH_BYTES, { N: SCRYPT_COST }, (err, key) =>
@@ -148,6 +154,7 @@ export class AccountStore {
   /** Compared against when the account name is unknown, so both cases take the same time. */
   readonly #decoy: Credential;
   #saver: AccountSaver | undefined;
+  readonly #listeners = new Set<AccountChangeListener>();
 
   private constructor(decoy: Credential) {
     this.#decoy = decoy;
@@ -228,6 +235,20 @@ export class AccountStore {
     await this.#saver?.(this.snapshot());
   }
 
+  /** Calls `listener` after each change that may take rights away; returns the function that stops it. */
+  onChange(listener: AccountChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Tells the listeners that `account` was changed in place in a way that
+   * may take rights away (locked, permissions changed); `why` says which.
+   */
+  changed(account: Account, why: string): void {
+    for (const listener of this.#listeners) listener(account, why);
+  }
+
   /** Every account, ordered by id (the built-in unauthenticated one is not in the store). */
   list(): Account[] {
     return [...this.#byId.values()].sort((a, b) => a.id - b.id);
@@ -245,7 +266,8 @@ export class AccountStore {
 
   /**
    * Removes an account. Its tokens stop working, and connections still
-   * logged in as it lose every permission (their sessions hold the object).
+   * logged in as it lose every permission (their sessions hold the object);
+   * the listeners are told.
    */
   remove(account: Account): void {
     this.#byName.delete(account.name);
@@ -254,6 +276,7 @@ export class AccountStore {
     account.perms.clear();
     account.lock = true;
     for (const [digest, id] of this.#tokens) if (id === account.id) this.#tokens.delete(digest);
+    this.changed(account, 'the account was removed');
   }
 
   /** The account with this name, if any. */

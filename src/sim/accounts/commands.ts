@@ -15,8 +15,9 @@ export const PERM_READ = 'accounts.read';
 /** Permission to change (`WrAcc`) and remove (`RmAcc`) accounts. */
 export const PERM_WRITE = 'accounts.write';
 
+/** A locked (or removed) account has no rights, also on connections logged in before. */
 function mayDo(account: Account, perm: string): boolean {
-  return account.perms.has('*') || account.perms.has(perm);
+  return !account.lock && (account.perms.has('*') || account.perms.has(perm));
 }
 
 function requireLogin(session: Session, command: string): Account {
@@ -30,7 +31,8 @@ function requireLogin(session: Session, command: string): Account {
 function requirePerm(session: Session, command: string, perm: string): Account {
   const account = requireLogin(session, command);
   if (!mayDo(account, perm)) {
-    throw new CommandFailed(`Permission denied: ${command} needs the permission ${perm}`);
+    const locked = account.lock ? ' (the account is locked or removed)' : '';
+    throw new CommandFailed(`Permission denied: ${command} needs the permission ${perm}${locked}`);
   }
   return account;
 }
@@ -171,6 +173,9 @@ function wrAcc(accounts: AccountStore, session: Session, request: Telegram): Pro
   if (userName !== undefined) account.userName = userName === '' ? undefined : userName;
   if (lock !== undefined) account.lock = lock;
   perms?.(account.perms);
+  // Takes effect before the reply, whether or not the change can be saved.
+  if (lock === true) accounts.changed(account, 'the account was locked');
+  else if (perms) accounts.changed(account, 'its permissions were changed');
   return save(accounts);
 }
 

@@ -21,6 +21,8 @@ export interface Permissions {
   readonly name: string;
   /** Permission names (canonical); `*` grants every permission. */
   readonly perms: ReadonlySet<string>;
+  /** A locked (or removed) account has no rights at all. */
+  readonly lock: boolean;
 }
 
 /**
@@ -45,17 +47,19 @@ export function channelPermission(action: ChannelAction, channel: string): strin
 }
 
 /**
- * True when `who` may perform `action` on `channel` (canonical text): it
- * holds `*`, the plain permission (`send`, `subscribe`) or the one for this
- * channel (`send:42`, `subscribe:telemetry`).
+ * True when `who` may perform `action` on `channel` (canonical text): it is
+ * not locked and holds `*`, the plain permission (`send`, `subscribe`) or
+ * the one for this channel (`send:42`, `subscribe:telemetry`).
  */
 export function mayUse(who: Permissions, action: ChannelAction, channel: string): boolean {
   const { perms } = who;
+  if (who.lock) return false;
   return perms.has('*') || perms.has(action) || perms.has(channelPermission(action, channel));
 }
 
 /** Why `who` may not perform `action` on `channel`: the `Reason` of the `Fail`. */
 export function deniedReason(who: Permissions, action: ChannelAction, channel: string): string {
   const what = action === 'send' ? 'send on' : 'subscribe to';
-  return `Permission denied: account "${who.name}" may not ${what} channel "${channel}"`;
+  const locked = who.lock ? ' (the account is locked or removed)' : '';
+  return `Permission denied: account "${who.name}" may not ${what} channel "${channel}"${locked}`;
 }

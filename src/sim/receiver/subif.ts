@@ -16,7 +16,7 @@ export function subCommand(delivery: Delivery): CommandHandler {
     if (!mayUse(session.account, 'subscribe', ch)) {
       throw new CommandFailed(deniedReason(session.account, 'subscribe', ch));
     }
-    delivery.subscribe(session, ch);
+    delivery.subscribe(session, ch, session.account);
     session.log(`subscribed to channel ${ch}`);
     return new Params();
   };

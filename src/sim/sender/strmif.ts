@@ -176,11 +176,20 @@ function readRequest(session: Session, request: Telegram): { ch: string; cmd: nu
   return { ch, cmd };
 }
 
-/** Carries the stream's frames onto the link until its end; returns the final reply. */
-async function carry(session: Session, out: OutgoingStream): Promise<Params> {
+/**
+ * Carries the stream's frames onto the link until its end; returns the
+ * final reply. Throws {@link CommandFailed} when the account may no longer
+ * send on `ch` (locked, removed, permission revoked since the stream opened).
+ */
+async function carry(session: Session, out: OutgoingStream, ch: string): Promise<Params> {
   const reader = session.reader;
   for (;;) {
     const tg = await reader.readTelegram();
+    if (tg.topic !== 'StrmAbort' && !mayUse(session.account, 'send', ch)) {
+      throw new CommandFailed(
+        `Permission revoked: account "${session.account.name}" may no longer send on channel "${ch}"`,
+      );
+    }
     if (tg.topic === 'Chunk') {
       const len = tg.params.getBigInt('Len', U64);
       await reader.readChunks(len, (piece) => out.write(piece));
@@ -214,13 +223,13 @@ export function strmCommand(ctx: StrmifContext): CommandHandler {
     await session.ok(new Params().set('XferId', xferId));
     let reply: Params;
     try {
-      reply = await carry(session, out);
+      reply = await carry(session, out, fields.ch);
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
-      out.abort(`the sender's connection failed: ${text}`);
+      out.abort(err instanceof CommandFailed ? text : `the sender's connection failed: ${text}`);
       ctx.stats.msgsAborted++;
       if (!session.reader.error && !session.socket.destroyed) {
-        // A protocol error in the middle of a stream: the bytes that follow cannot be framed.
+        // A protocol error or a revoked right in the middle of a stream: the bytes that follow cannot be framed.
         await session.fail(`Stream ${xferId} aborted: ${text}`);
         session.close();
         return new Params();
