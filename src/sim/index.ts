@@ -216,7 +216,7 @@ interface Parts {
  */
 async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts> {
   const { flow, stats, log } = ctx;
-  const spool = await Spool.create();
+  const spool = await Spool.create(log);
   running.push(() => spool.close());
   log?.(`spool folder ${spool.dir}`);
   const { queueLimit, queueLimitBytes } = flow;
@@ -226,6 +226,8 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
     onDiscard: (d) => ctx.reports.report(d.number, d.kind, d.reason),
   });
   running.push(() => delivery.close());
+  const stopRechecks = ctx.accounts.onChange((account, why) => delivery.recheck(account, why));
+  running.push(async () => stopRechecks());
   for (const target of flow.push) {
     delivery.addPushTarget(
       new PushTarget({ ...outlets, ...target, reconnectDelayMs: flow.pushReconnectDelayMs }),
@@ -283,9 +285,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
   checkPorts(opts.ports);
   const flow = flowSettings(opts);
-  const accounts = await openAccountStore(opts.accounts ?? [], opts.stateFile);
-  const version = opts.version ?? (await packageVersion());
   const log = safeLogger(opts.log);
+  const accounts = await openAccountStore(opts.accounts ?? [], opts.stateFile, log);
+  const version = opts.version ?? (await packageVersion());
   const stats = newStats();
 
   const endpointOf =

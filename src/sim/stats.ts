@@ -40,6 +40,8 @@ export interface SimulatorStats {
   droppedReceiverDown: number;
   /** Subscribers disconnected because their queue overflowed. */
   slowSubscribersDropped: number;
+  /** Subscriptions ended because their account lost the right to a channel (revoked, locked, removed). */
+  subscriptionsRevoked: number;
   /** Messages a push target acknowledged with `Ok`. */
   pushesAcked: number;
   /** Messages a push target answered with `Fail` (or with something else than `Ok`). */
@@ -68,6 +70,7 @@ export function newStats(): SimulatorStats {
     droppedNoSubscriber: 0,
     droppedReceiverDown: 0,
     slowSubscribersDropped: 0,
+    subscriptionsRevoked: 0,
     pushesAcked: 0,
     pushesFailed: 0,
     pushesDropped: 0,

@@ -340,6 +340,7 @@ describe('stats', () => {
         droppedNoSubscriber: 1,
         droppedReceiverDown: 0,
         slowSubscribersDropped: 0,
+        subscriptionsRevoked: 0,
         pushesAcked: 0,
         pushesFailed: 0,
         pushesDropped: 0,

@@ -6,6 +6,8 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { validateValue } from '../../blather/index.ts';
 import { DdmwError } from '../../err.ts';
+import { CommandFailed } from '../node/command-failed.ts';
+import { canonicalPermissions } from './permissions.ts';
 
 /** An account as the simulator's options describe it. */
 export interface SimAccount {
@@ -13,7 +15,10 @@ export interface SimAccount {
   name: string;
   /** Passphrase. Only a salted scrypt hash of it is kept. */
   pass: string;
-  /** Permission names; `*` grants every permission. Default: none. */
+  /**
+   * Permission names; `*` grants every permission. Channel permissions are
+   * kept in canonical form (`send:042` becomes `send:42`). Default: none.
+   */
   perms?: string[];
   /** A locked account cannot log in. Default `false`. */
   lock?: boolean;
@@ -81,6 +86,12 @@ export interface StoredAccount {
 /** Writes a snapshot of the accounts somewhere (the state file). */
 export type AccountSaver = (accounts: StoredAccount[]) => Promise<void>;
 
+/**
+ * Told after a change that may take rights away from `account` (locked,
+ * permissions changed, removed); `why` says which, for reasons and logs.
+ */
+export type AccountChangeListener = (account: Account, why: string) => void;
+
 function hashPass(pass: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(pass, salt, HASH_BYTES, { N: SCRYPT_COST }, (err, key) =>
@@ -120,11 +131,16 @@ function checkAccount(spec: SimAccount, index: number): void {
   }
   checkWireText(index, 'pass', spec.pass);
   if (spec.userName !== undefined) checkWireText(index, 'userName', spec.userName);
-  for (const perm of spec.perms ?? []) {
-    checkWireText(index, 'a permission', perm);
-    if (perm.length === 0 || perm.includes(',')) {
-      throw badAccount(index, `permission "${perm}" is empty or contains ','`);
-    }
+  for (const perm of spec.perms ?? []) checkWireText(index, 'a permission', perm);
+}
+
+/** The canonical permissions of an account option; `BAD_INPUT` naming the account for a bad one. */
+function specPermissions(spec: SimAccount, index: number): Set<string> {
+  try {
+    return canonicalPermissions(spec.perms ?? []);
+  } catch (err) {
+    if (err instanceof CommandFailed) throw badAccount(index, err.message);
+    throw err;
   }
 }
 
@@ -138,6 +154,7 @@ export class AccountStore {
   /** Compared against when the account name is unknown, so both cases take the same time. */
   readonly #decoy: Credential;
   #saver: AccountSaver | undefined;
+  readonly #listeners = new Set<AccountChangeListener>();
 
   private constructor(decoy: Credential) {
     this.#decoy = decoy;
@@ -161,12 +178,13 @@ export class AccountStore {
    */
   static async create(specs: readonly SimAccount[]): Promise<AccountStore> {
     const seen = new Set<string>();
-    specs.forEach((spec, index) => {
+    const perms = specs.map((spec, index) => {
       checkAccount(spec, index);
       if (seen.has(spec.name)) {
         throw badAccount(index, `the name "${spec.name}" is used by another account`);
       }
       seen.add(spec.name);
+      return specPermissions(spec, index);
     });
     const salts = specs.map(() => randomBytes(SALT_BYTES));
     const [store, hashes] = await Promise.all([
@@ -179,7 +197,7 @@ export class AccountStore {
         name: spec.name,
         userName: spec.userName,
         lock: spec.lock ?? false,
-        perms: new Set(spec.perms ?? []),
+        perms: perms[i] as Set<string>,
       };
       store.#add(account, { salt: salts[i] as Buffer, hash: hashes[i] as Buffer });
     });
@@ -217,6 +235,20 @@ export class AccountStore {
     await this.#saver?.(this.snapshot());
   }
 
+  /** Calls `listener` after each change that may take rights away; returns the function that stops it. */
+  onChange(listener: AccountChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Tells the listeners that `account` was changed in place in a way that
+   * may take rights away (locked, permissions changed); `why` says which.
+   */
+  changed(account: Account, why: string): void {
+    for (const listener of this.#listeners) listener(account, why);
+  }
+
   /** Every account, ordered by id (the built-in unauthenticated one is not in the store). */
   list(): Account[] {
     return [...this.#byId.values()].sort((a, b) => a.id - b.id);
@@ -234,7 +266,8 @@ export class AccountStore {
 
   /**
    * Removes an account. Its tokens stop working, and connections still
-   * logged in as it lose every permission (their sessions hold the object).
+   * logged in as it lose every permission (their sessions hold the object);
+   * the listeners are told.
    */
   remove(account: Account): void {
     this.#byName.delete(account.name);
@@ -243,6 +276,7 @@ export class AccountStore {
     account.perms.clear();
     account.lock = true;
     for (const [digest, id] of this.#tokens) if (id === account.id) this.#tokens.delete(digest);
+    this.changed(account, 'the account was removed');
   }
 
   /** The account with this name, if any. */

@@ -8,14 +8,16 @@ import { Params, type Telegram } from '../../blather/index.ts';
 import { isDdmwError } from '../../err.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import { type Account, type AccountStore, UNAUTHENTICATED } from './accounts.ts';
+import { canonicalPermissions } from './permissions.ts';
 
 /** Permission to read other accounts (`RdAcc` with a target) and to list them (`LsAcc`). */
 export const PERM_READ = 'accounts.read';
 /** Permission to change (`WrAcc`) and remove (`RmAcc`) accounts. */
 export const PERM_WRITE = 'accounts.write';
 
+/** A locked (or removed) account has no rights, also on connections logged in before. */
 function mayDo(account: Account, perm: string): boolean {
-  return account.perms.has('*') || account.perms.has(perm);
+  return !account.lock && (account.perms.has('*') || account.perms.has(perm));
 }
 
 function requireLogin(session: Session, command: string): Account {
@@ -29,7 +31,8 @@ function requireLogin(session: Session, command: string): Account {
 function requirePerm(session: Session, command: string, perm: string): Account {
   const account = requireLogin(session, command);
   if (!mayDo(account, perm)) {
-    throw new CommandFailed(`Permission denied: ${command} needs the permission ${perm}`);
+    const locked = account.lock ? ' (the account is locked or removed)' : '';
+    throw new CommandFailed(`Permission denied: ${command} needs the permission ${perm}${locked}`);
   }
   return account;
 }
@@ -103,26 +106,36 @@ function lsAcc(accounts: AccountStore, session: Session, request: Telegram): Par
   return reply;
 }
 
+/** The permissions of a list parameter, in canonical form; `Fail` quoting one that is not valid. */
+function permList(params: Params, key: string): Set<string> {
+  try {
+    return canonicalPermissions(params.getStrList(key));
+  } catch (err) {
+    if (err instanceof CommandFailed) throw new CommandFailed(`WrAcc ${key}: ${err.message}`);
+    throw err;
+  }
+}
+
 /** The permission change of a `WrAcc`, checked. */
 function permChange(params: Params): ((perms: Set<string>) => void) | undefined {
   const set = params.has('Perms');
-  const grant = params.getStrList('Grant');
-  const revoke = params.getStrList('Revoke');
+  const grant = permList(params, 'Grant');
+  const revoke = permList(params, 'Revoke');
   if (set && (params.has('Grant') || params.has('Revoke'))) {
     throw new CommandFailed('WrAcc takes either Perms, or Grant and/or Revoke, not both');
   }
-  const both = grant.filter((perm) => revoke.includes(perm));
+  const both = [...grant].filter((perm) => revoke.has(perm));
   if (both.length > 0) {
     throw new CommandFailed(`WrAcc: ${both.join(', ')} both granted and revoked`);
   }
   if (set) {
-    const replacement = params.getStrList('Perms');
+    const replacement = permList(params, 'Perms');
     return (perms) => {
       perms.clear();
       for (const perm of replacement) perms.add(perm);
     };
   }
-  if (grant.length === 0 && revoke.length === 0) return undefined;
+  if (grant.size === 0 && revoke.size === 0) return undefined;
   return (perms) => {
     for (const perm of revoke) perms.delete(perm);
     for (const perm of grant) perms.add(perm);
@@ -160,6 +173,9 @@ function wrAcc(accounts: AccountStore, session: Session, request: Telegram): Pro
   if (userName !== undefined) account.userName = userName === '' ? undefined : userName;
   if (lock !== undefined) account.lock = lock;
   perms?.(account.perms);
+  // Takes effect before the reply, whether or not the change can be saved.
+  if (lock === true) accounts.changed(account, 'the account was locked');
+  else if (perms) accounts.changed(account, 'its permissions were changed');
   return save(accounts);
 }
 

@@ -1,13 +1,19 @@
 /**
  * The simulator's state file: the accounts (with scrypt hashes, never plain
  * passphrases) kept across restarts. It is JSON, written atomically (a
- * temporary file with mode 0600 in the same folder, then renamed) after
- * every change. Tokens are not kept.
+ * temporary file `<file>.<pid>.<12 hex>.tmp` with mode 0600 in the same
+ * folder, then renamed) after every change. A temporary file left by a
+ * killed simulator (its pid gone) is removed at the next start. Tokens are
+ * not kept.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { validateValue } from '../../blather/index.ts';
 import { DdmwError } from '../../err.ts';
+import { escapeRegExp, removeLeftovers } from '../leftovers.ts';
+import { CommandFailed } from '../node/command-failed.ts';
+import type { Logger } from '../node/session.ts';
 import {
   AccountStore,
   type Credential,
@@ -15,6 +21,7 @@ import {
   type StoredAccount,
   UNAUTHENTICATED,
 } from './accounts.ts';
+import { canonicalPermissions } from './permissions.ts';
 
 /** Identifies the file format. */
 const FORMAT = 'ddmw-sim-accounts';
@@ -59,9 +66,15 @@ function parseAccount(raw: unknown): StoredAccount | string {
   if (a.name === UNAUTHENTICATED.name) return `name "${a.name}" is reserved`;
   if (a.userName !== undefined && !isWireText(a.userName)) return 'userName is not valid text';
   if (typeof a.lock !== 'boolean') return 'lock is not true or false';
-  const perms = a.perms;
-  if (!Array.isArray(perms) || !perms.every((p) => isWireText(p) && p !== '' && !p.includes(','))) {
+  if (!Array.isArray(a.perms) || !a.perms.every(isWireText)) {
     return 'perms is not a list of permission names';
+  }
+  let perms: string[];
+  try {
+    perms = [...canonicalPermissions(a.perms)].sort();
+  } catch (err) {
+    if (err instanceof CommandFailed) return err.message;
+    throw err;
   }
   const scrypt = (a.scrypt ?? {}) as { salt?: unknown; hash?: unknown };
   const salt = hexBuffer(scrypt.salt, 16);
@@ -113,6 +126,19 @@ async function load(file: string): Promise<StoredAccount[] | undefined> {
   });
 }
 
+/** Random bytes in the name of a temporary file, after the pid. */
+const TEMP_RANDOM_BYTES = 6;
+
+/** Removes the temporary files of `file` that simulators left when they were killed mid-write. */
+async function removeStaleTemps(file: string, log: Logger | undefined): Promise<void> {
+  const pattern = new RegExp(
+    `^${escapeRegExp(basename(file))}\\.([0-9]{1,10})\\.[0-9a-f]{${TEMP_RANDOM_BYTES * 2}}\\.tmp$`,
+  );
+  for (const path of await removeLeftovers({ dir: dirname(file), pattern, type: 'file' })) {
+    log?.(`removed a temporary state file of a simulator that is gone: ${path}`);
+  }
+}
+
 /** Writes `accounts` to `file` atomically, with mode 0600. */
 async function write(file: string, accounts: StoredAccount[]): Promise<void> {
   const body: FileAccount[] = accounts.map(({ credential, userName, ...rest }) => ({
@@ -121,7 +147,7 @@ async function write(file: string, accounts: StoredAccount[]): Promise<void> {
     scrypt: { salt: credential.salt.toString('hex'), hash: credential.hash.toString('hex') },
   }));
   const text = `${JSON.stringify({ format: FORMAT, version: VERSION, accounts: body }, null, 2)}\n`;
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const temp = `${file}.${process.pid}.${randomBytes(TEMP_RANDOM_BYTES).toString('hex')}.tmp`;
   try {
     await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
     await rename(temp, file);
@@ -144,11 +170,13 @@ async function write(file: string, accounts: StoredAccount[]): Promise<void> {
 export async function openAccountStore(
   specs: readonly SimAccount[],
   stateFile: string | undefined,
+  log: Logger | undefined,
 ): Promise<AccountStore> {
   if (stateFile === undefined) return AccountStore.create(specs);
   if (typeof stateFile !== 'string' || stateFile.length === 0) {
     throw new DdmwError('BAD_INPUT', 'Simulator option stateFile must be a non-empty path');
   }
+  await removeStaleTemps(stateFile, log);
   const saved = await load(stateFile);
   const store = saved ? await AccountStore.restore(saved) : await AccountStore.create(specs);
   let writing: Promise<void> = Promise.resolve();

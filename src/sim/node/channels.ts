@@ -4,7 +4,7 @@
  * keeps one canonical text per channel so that `042`, `+42` and `42` are the
  * same channel, and checks `send` / `subscribe` permissions against it.
  */
-import { CommandFailed } from './session.ts';
+import { CommandFailed } from './command-failed.ts';
 
 /** The longest channel name the simulator accepts, in UTF-8 bytes. */
 const MAX_CHANNEL_NAME_BYTES = 255;
@@ -12,10 +12,17 @@ const MAX_CHANNEL_NAME_BYTES = 255;
 /** What an account may do on a channel. */
 export type ChannelAction = 'send' | 'subscribe';
 
-/** The permissions an account holds; `*` grants every permission. */
+/** The actions that have a permission per channel (`send:<ch>`, `subscribe:<ch>`). */
+export const CHANNEL_ACTIONS: readonly ChannelAction[] = ['send', 'subscribe'];
+
+/** An account as far as channel permissions go. */
 export interface Permissions {
-  /** Permission names. */
+  /** Account name, for reasons. */
+  readonly name: string;
+  /** Permission names (canonical); `*` grants every permission. */
   readonly perms: ReadonlySet<string>;
+  /** A locked (or removed) account has no rights at all. */
+  readonly lock: boolean;
 }
 
 /**
@@ -34,12 +41,25 @@ export function parseChannel(text: string): string {
   return text;
 }
 
+/** The permission that grants `action` on `channel` (canonical text) alone. */
+export function channelPermission(action: ChannelAction, channel: string): string {
+  return `${action}:${channel}`;
+}
+
 /**
- * True when `who` may perform `action` on `channel` (canonical text): it
- * holds `*`, the plain permission (`send`, `subscribe`) or the one for this
- * channel (`send:42`, `subscribe:telemetry`).
+ * True when `who` may perform `action` on `channel` (canonical text): it is
+ * not locked and holds `*`, the plain permission (`send`, `subscribe`) or
+ * the one for this channel (`send:42`, `subscribe:telemetry`).
  */
 export function mayUse(who: Permissions, action: ChannelAction, channel: string): boolean {
   const { perms } = who;
-  return perms.has('*') || perms.has(action) || perms.has(`${action}:${channel}`);
+  if (who.lock) return false;
+  return perms.has('*') || perms.has(action) || perms.has(channelPermission(action, channel));
+}
+
+/** Why `who` may not perform `action` on `channel`: the `Reason` of the `Fail`. */
+export function deniedReason(who: Permissions, action: ChannelAction, channel: string): string {
+  const what = action === 'send' ? 'send on' : 'subscribe to';
+  const locked = who.lock ? ' (the account is locked or removed)' : '';
+  return `Permission denied: account "${who.name}" may not ${what} channel "${channel}"${locked}`;
 }

@@ -17,7 +17,10 @@ import {
 } from '../../blather/index.ts';
 import { type DdmwError, isDdmwError } from '../../err.ts';
 import { type Account, UNAUTHENTICATED } from '../accounts/accounts.ts';
+import { CommandFailed } from './command-failed.ts';
 import { writeChunks, writeChunksNow } from './socket-write.ts';
+
+export { CommandFailed };
 
 /**
  * What a client's request may hold: lines of 64 KiB, 10,000 parameter lines
@@ -47,18 +50,6 @@ export type CommandHandler = (session: Session, request: Telegram) => Params | P
 
 /** The commands an interface answers, by topic. */
 export type CommandTable = ReadonlyMap<string, CommandHandler>;
-
-/**
- * Thrown by a {@link CommandHandler} to reply `Fail` with this reason. The
- * reason is sent to the client and logged: it must not contain secrets.
- */
-export class CommandFailed extends Error {
-  /** @param reason the human-readable `Reason` of the `Fail` reply */
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'CommandFailed';
-  }
-}
 
 /** How a session is set up by its listener. */
 export interface SessionOptions {

@@ -2,12 +2,19 @@
  * Spooling: where message bytes wait at the receiver node until they are
  * delivered. Small messages stay in memory, and large ones while a bounded
  * memory budget allows (see link/link.ts); the others go to files in one
- * temporary folder per simulator (under `os.tmpdir()`, mode 0700), removed
- * when it closes.
+ * temporary folder per simulator (under `os.tmpdir()`, mode 0700, named
+ * after the simulator's pid), removed when it closes. The folders of
+ * simulators whose process was killed are removed at the next start.
  */
 import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeLeftovers } from '../leftovers.ts';
+import type { Logger } from './session.ts';
+
+/** Spool folders are named `ddmw-sim-spool-<pid>-<6 random characters>`. */
+const SPOOL_PREFIX = 'ddmw-sim-spool-';
+const SPOOL_NAME = /^ddmw-sim-spool-([0-9]{1,10})-[A-Za-z0-9]{6}$/;
 
 /** Transfers of at most this many bytes are always kept in memory (64 KiB). */
 export const MEMORY_LIMIT = 64 * 1024;
@@ -41,9 +48,16 @@ export class Spool {
     this.dir = dir;
   }
 
-  /** Creates a fresh folder under the system's temporary folder. */
-  static async create(): Promise<Spool> {
-    return new Spool(await mkdtemp(join(tmpdir(), 'ddmw-sim-spool-')));
+  /**
+   * Creates a fresh folder under the system's temporary folder, after
+   * removing the spool folders of simulators whose process is gone.
+   */
+  static async create(log: Logger | undefined): Promise<Spool> {
+    const dir = tmpdir();
+    for (const path of await removeLeftovers({ dir, pattern: SPOOL_NAME, type: 'folder' })) {
+      log?.(`removed the spool folder of a simulator that is gone: ${path}`);
+    }
+    return new Spool(await mkdtemp(join(dir, `${SPOOL_PREFIX}${process.pid}-`)));
   }
 
   /** Removes the folder and everything in it. */

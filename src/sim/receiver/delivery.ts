@@ -8,6 +8,7 @@
  * (push targets take messages).
  */
 import type { ArrivedTransfer } from '../link/receiver.ts';
+import type { Permissions } from '../node/channels.ts';
 import { decodeHeader, type MsgHeader, parseMsgHeader, ReceivedMessage } from '../node/message.ts';
 import type { Logger, Session } from '../node/session.ts';
 import { discard, spooledSize } from '../node/spool.ts';
@@ -56,8 +57,11 @@ export class Delivery {
     return this.#options.stats;
   }
 
-  /** Subscribes a connection to a channel (canonical text). Idempotent. */
-  subscribe(session: Session, channel: string): void {
+  /**
+   * Subscribes a connection to a channel (canonical text) on the rights of
+   * `account` (see {@link recheck}). Idempotent.
+   */
+  subscribe(session: Session, channel: string, account: Permissions): void {
     let subscriber = this.#subscribers.get(session);
     if (!subscriber) {
       if (session.socket.destroyed) return; // gone already: nothing to deliver to
@@ -69,7 +73,16 @@ export class Delivery {
       this.#subscribers.set(session, added);
       subscriber = added;
     }
-    subscriber.channels.add(channel);
+    subscriber.subscribe(channel, account);
+  }
+
+  /**
+   * Revokes, at once, the subscriptions of the channels `account` may no
+   * longer subscribe to after a change (`why` says which): their queued
+   * messages are dropped and their connections ended with a `Fail`.
+   */
+  recheck(account: Permissions, why: string): void {
+    for (const subscriber of this.#subscribers.values()) subscriber.recheck(account, why);
   }
 
   /** Adds a push target; it gets the messages of its channel from now on. */

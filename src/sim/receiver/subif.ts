@@ -5,7 +5,7 @@
  * A connection may subscribe to several channels.
  */
 import { Params } from '../../blather/index.ts';
-import { mayUse, parseChannel } from '../node/channels.ts';
+import { deniedReason, mayUse, parseChannel } from '../node/channels.ts';
 import { CommandFailed, type CommandHandler } from '../node/session.ts';
 import type { Delivery } from './delivery.ts';
 
@@ -14,11 +14,9 @@ export function subCommand(delivery: Delivery): CommandHandler {
   return (session, request) => {
     const ch = parseChannel(request.params.getStr('Ch'));
     if (!mayUse(session.account, 'subscribe', ch)) {
-      throw new CommandFailed(
-        `Permission denied: account "${session.account.name}" may not subscribe to channel ${ch}`,
-      );
+      throw new CommandFailed(deniedReason(session.account, 'subscribe', ch));
     }
-    delivery.subscribe(session, ch);
+    delivery.subscribe(session, ch, session.account);
     session.log(`subscribed to channel ${ch}`);
     return new Params();
   };

@@ -4,13 +4,15 @@
  * the socket as fast as the client reads (socket backpressure). Nothing
  * upstream ever waits for it: a slow subscriber only fills its own queue,
  * bounded in messages and in bytes (queue-limits.ts). When a message would
- * exceed either bound, the subscriber is too slow: its queue is dropped, it
- * gets `Fail` {Reason: too slow: ...} after the message on its way, and is
- * disconnected. A stream takes one place in the queue, and what it
- * buffers while it waits counts in bytes; once written it holds the
- * connection until its end (strm-delivery.ts).
+ * exceed either bound, the subscriber is too slow; when the account that
+ * subscribed a channel loses the right to it, the subscription is revoked.
+ * Either way its queue is dropped, it gets `Fail` with the reason after
+ * the message on its way, and is disconnected. A stream takes one place in
+ * the queue, and what it buffers while it waits counts in bytes; once
+ * written it holds the connection until its end (strm-delivery.ts).
  */
 import type { Telegram } from '../../blather/index.ts';
+import { mayUse, type Permissions } from '../node/channels.ts';
 import type { ReceivedMessage } from '../node/message.ts';
 import type { Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
@@ -24,16 +26,16 @@ export interface OutletOptions extends QueueLimits {
 }
 
 /**
- * After its queue overflowed, a subscriber that has not taken the rest of
- * the message on its way (and the `Fail`) within this time is disconnected
- * without it.
+ * After its queue overflowed or its subscription was revoked, a subscriber
+ * that has not taken the rest of the message on its way (and the `Fail`)
+ * within this time is disconnected without it.
  */
-const SLOW_SUBSCRIBER_GRACE_MS = 10_000;
+const ENDING_GRACE_MS = 10_000;
 
 /** A subscribed connection. */
 export class Subscriber {
-  /** Canonical channels the connection subscribed to. */
-  readonly channels = new Set<string>();
+  /** Canonical channels the connection subscribed to, each with the account that subscribed it. */
+  readonly channels = new Map<string, Permissions>();
   readonly #session: Session;
   readonly #options: OutletOptions;
   readonly #queue: (ReceivedMessage | StreamOutlet)[] = [];
@@ -43,9 +45,9 @@ export class Subscriber {
   #queuedBytes = 0;
   /** What the pump is writing. */
   #current: ReceivedMessage | StreamOutlet | undefined;
-  #state: 'open' | 'too-slow' | 'gone' = 'open';
-  /** Which limit a too slow subscriber exceeded. */
-  #slowReason = '';
+  #state: 'open' | 'ending' | 'gone' = 'open';
+  /** The `Reason` of the `Fail` an ending subscriber gets. */
+  #endReason = '';
   #pumping = false;
   #grace: NodeJS.Timeout | undefined;
 
@@ -122,18 +124,50 @@ export class Subscriber {
     this.#queuedBytes = 0;
   }
 
+  /** Subscribes the connection to `channel` (canonical text) on the rights of `account`. */
+  subscribe(channel: string, account: Permissions): void {
+    this.channels.set(channel, account);
+  }
+
+  /**
+   * Checks the channels `account` subscribed after it changed; `why` says
+   * how. If it may no longer subscribe to one of them, the subscription is
+   * revoked: nothing more is written but the message on its way, then the
+   * `Fail` naming the channel, then the connection ends.
+   */
+  recheck(account: Permissions, why: string): void {
+    for (const [channel, grantor] of this.channels) {
+      if (grantor !== account || mayUse(account, 'subscribe', channel)) continue;
+      const reason = `Permission revoked: account "${account.name}" may no longer subscribe to channel "${channel}" (${why}); the subscription ends`;
+      if (this.#end(reason)) {
+        this.#options.stats.subscriptionsRevoked++;
+        this.#session.log(`subscription revoked: ${reason}`);
+      }
+      return;
+    }
+  }
+
   /** Drops the queue and disconnects the subscriber; `reason` names the limit it exceeded. */
   #tooSlow(reason: string): void {
-    if (this.#state !== 'open') return;
-    this.#state = 'too-slow';
-    this.#slowReason = reason;
-    this.#drop();
-    // A stream would hold the connection until its end: cut it short.
-    if (this.#current instanceof StreamOutlet) this.#current.abort(`too slow: ${reason}`);
+    if (!this.#end(`too slow: ${reason}`)) return;
     this.#options.stats.slowSubscribersDropped++;
     this.#session.log(`subscriber too slow: ${reason}; disconnecting it`);
-    this.#grace = setTimeout(() => this.#session.close(), SLOW_SUBSCRIBER_GRACE_MS).unref();
+  }
+
+  /**
+   * Drops the queue, cuts a stream on its way short, and has the pump send
+   * `Fail` `reason` and end the connection. False when it is ending already.
+   */
+  #end(reason: string): boolean {
+    if (this.#state !== 'open') return false;
+    this.#state = 'ending';
+    this.#endReason = reason;
+    this.#drop();
+    // A stream would hold the connection until its end: cut it short.
+    if (this.#current instanceof StreamOutlet) this.#current.abort(reason);
+    this.#grace = setTimeout(() => this.#session.close(), ENDING_GRACE_MS).unref();
     if (!this.#pumping) void this.#pump();
+    return true;
   }
 
   /** Writes queued messages, one whole message at a time, until the queue is empty. */
@@ -145,8 +179,9 @@ export class Subscriber {
       const out = msg;
       this.#current = out;
       try {
-        const whole = await session.exclusive(() =>
-          out.writeTo((chunks) => session.write(...chunks), gone),
+        // Taken off the queue, it may have waited for a reply: write it only if still open.
+        const whole = await session.exclusive(async () =>
+          this.#state === 'open' ? out.writeTo((chunks) => session.write(...chunks), gone) : false,
         );
         if (whole) this.#options.stats.deliveries++;
       } catch (err) {
@@ -157,8 +192,8 @@ export class Subscriber {
         out.release();
       }
     }
-    if (this.#state === 'too-slow' && !gone()) {
-      await session.fail(`too slow: ${this.#slowReason}`);
+    if (this.#state === 'ending' && !gone()) {
+      await session.fail(this.#endReason);
       session.socket.end();
     }
     this.#pumping = false;

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { encodeTelegram, Params, type Telegram, U32, U64 } from '../../blather/index.ts';
 import type { OutgoingTransfer } from '../link/outgoing.ts';
 import type { LinkSender } from '../link/sender.ts';
-import { mayUse, parseChannel } from '../node/channels.ts';
+import { deniedReason, mayUse, parseChannel } from '../node/channels.ts';
 import { type MsgHeader, msgTelegram } from '../node/message.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
@@ -45,9 +45,7 @@ function readRequest(
     );
   }
   if (!mayUse(session.account, 'send', ch)) {
-    throw new CommandFailed(
-      `Permission denied: account "${session.account.name}" may not send on channel ${ch}`,
-    );
+    throw new CommandFailed(deniedReason(session.account, 'send', ch));
   }
   return { ch, cmd, metaLen, len: Number(len) };
 }

@@ -21,7 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeTelegram, Params, Telegram, U32, U64 } from '../../blather/index.ts';
 import type { LinkSender } from '../link/sender.ts';
-import { mayUse, parseChannel } from '../node/channels.ts';
+import { deniedReason, mayUse, parseChannel } from '../node/channels.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
 
@@ -171,18 +171,25 @@ function readRequest(session: Session, request: Telegram): { ch: string; cmd: nu
   const ch = parseChannel(request.params.getStr('_Ch'));
   const cmd = request.params.getIntDef('Cmd', 0, U32);
   if (!mayUse(session.account, 'send', ch)) {
-    throw new CommandFailed(
-      `Permission denied: account "${session.account.name}" may not send on channel ${ch}`,
-    );
+    throw new CommandFailed(deniedReason(session.account, 'send', ch));
   }
   return { ch, cmd };
 }
 
-/** Carries the stream's frames onto the link until its end; returns the final reply. */
-async function carry(session: Session, out: OutgoingStream): Promise<Params> {
+/**
+ * Carries the stream's frames onto the link until its end; returns the
+ * final reply. Throws {@link CommandFailed} when the account may no longer
+ * send on `ch` (locked, removed, permission revoked since the stream opened).
+ */
+async function carry(session: Session, out: OutgoingStream, ch: string): Promise<Params> {
   const reader = session.reader;
   for (;;) {
     const tg = await reader.readTelegram();
+    if (tg.topic !== 'StrmAbort' && !mayUse(session.account, 'send', ch)) {
+      throw new CommandFailed(
+        `Permission revoked: account "${session.account.name}" may no longer send on channel "${ch}"`,
+      );
+    }
     if (tg.topic === 'Chunk') {
       const len = tg.params.getBigInt('Len', U64);
       await reader.readChunks(len, (piece) => out.write(piece));
@@ -216,13 +223,13 @@ export function strmCommand(ctx: StrmifContext): CommandHandler {
     await session.ok(new Params().set('XferId', xferId));
     let reply: Params;
     try {
-      reply = await carry(session, out);
+      reply = await carry(session, out, fields.ch);
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
-      out.abort(`the sender's connection failed: ${text}`);
+      out.abort(err instanceof CommandFailed ? text : `the sender's connection failed: ${text}`);
       ctx.stats.msgsAborted++;
       if (!session.reader.error && !session.socket.destroyed) {
-        // A protocol error in the middle of a stream: the bytes that follow cannot be framed.
+        // A protocol error or a revoked right in the middle of a stream: the bytes that follow cannot be framed.
         await session.fail(`Stream ${xferId} aborted: ${text}`);
         session.close();
         return new Params();
