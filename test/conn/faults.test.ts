@@ -8,14 +8,9 @@ import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { connect, sendrecv, whoami } from '../../src/conn/index.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import {
-  type FakeServer,
-  hang,
-  startFakeServer,
-  within,
-  writeAndEnd,
-} from '../helpers/fake-server.ts';
+import { type FakeServer, hang, startFakeServer, writeAndEnd } from '../helpers/fake-server.ts';
 
 const servers: FakeServer[] = [];
 async function fake(script: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {

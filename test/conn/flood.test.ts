@@ -11,7 +11,8 @@ import { after, describe, it } from 'node:test';
 import { connect } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { TestChild } from '../helpers/child.ts';
-import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import { type FakeServer, startFakeServer } from '../helpers/fake-server.ts';
 import { flood } from '../helpers/oversize.ts';
 
 const MiB = 1024 * 1024;

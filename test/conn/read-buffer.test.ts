@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { type Params, Telegram } from '../../src/blather/index.ts';
 import { connect, sendrecv } from '../../src/conn/index.ts';
-import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import { type FakeServer, startFakeServer } from '../helpers/fake-server.ts';
 
 /** A reply whose value fills a good part of the read buffer, so later reads overwrite it. */
 function bigReply(tag: string): string {

@@ -15,7 +15,8 @@ import { after, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { type Connection, connect } from '../../src/conn/index.ts';
 import { readOkFail } from '../../src/conn/request.ts';
-import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import { type FakeServer, startFakeServer } from '../helpers/fake-server.ts';
 
 const servers: FakeServer[] = [];
 after(async () => {

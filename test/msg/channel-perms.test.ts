@@ -9,8 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { type Connection, connect } from '../../src/conn/index.ts';
 import { recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { within } from '../helpers/fake-server.ts';
 
 const READER = { name: 'reader7', pass: 'reader-pass' };
 const WRITER = { name: 'writer7', pass: 'writer-pass' };

@@ -11,7 +11,8 @@ import { encodeParams, encodeTelegram, Params, Telegram } from '../../src/blathe
 import { connect } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { recv, send } from '../../src/msg/index.ts';
-import { startFakeServer, within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import { startFakeServer } from '../helpers/fake-server.ts';
 
 const META = new Params({ name: 'report.txt' });
 const PAYLOAD = Buffer.from('0123456789abcdef');

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from '../../src/conn/index.ts';
 import { recv } from '../../src/msg/index.ts';
+import { waitForAsync, within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
-import { waitForAsync } from '../sim/wire-client.ts';
+import { type FakeServer, startFakeServer } from '../helpers/fake-server.ts';
 import { pattern } from '../vectors/rust-client-transcript.ts';
 
 const PAYLOAD = pattern(3 * 1024 * 1024 + 7, 5);

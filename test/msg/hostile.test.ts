@@ -23,7 +23,7 @@ import {
   subscription,
 } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
 
 /** An account that may only send on channel 42 (and a subscriber account). */
 const ATTACKER = { name: 'mallory', pass: 'mallory-pass' };

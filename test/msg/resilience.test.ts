@@ -16,8 +16,7 @@ import {
   subscription,
 } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
-import { waitFor } from '../sim/wire-client.ts';
+import { waitFor, within } from '../helpers/deadline.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;

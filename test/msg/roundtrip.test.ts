@@ -16,7 +16,7 @@ import { type Connection, connect } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { connsend, type Msg, messages, recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { within } from '../helpers/fake-server.ts';
 import { connectTo, expectOk, failOnUnhandledRejections, WireClients } from './wire-client.ts';
 
 const ACCOUNTS = [{ name: 'frank', pass: 'frank-secret' }];

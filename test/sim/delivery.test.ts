@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeTelegram, FrameReader, Telegram } from '../../src/blather/index.ts';
 import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { waitFor, waitForAsync, within } from '../helpers/deadline.ts';
 import {
   connectTo,
   expectOk,
@@ -17,8 +17,6 @@ import {
   sendMsg,
   sha,
   WireClients,
-  waitFor,
-  waitForAsync,
 } from './wire-client.ts';
 
 const ALL = { name: 'all', pass: 'pw' };

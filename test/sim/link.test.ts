@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { DdmwError } from '../../src/err.ts';
 import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
 import { connectTo, expectOk, readMsg, sendMsg, sha } from './wire-client.ts';
 
 describe('pacing', () => {

@@ -139,24 +139,6 @@ export async function readMsg(client: WireClient): Promise<InMsg | undefined> {
   return { params, metaSha, payloadSha };
 }
 
-/** Polls `check` every 10 ms until it returns true; throws after `timeoutMs`. */
-export function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  return waitForAsync(what, async () => check(), timeoutMs);
-}
-
-/** Like {@link waitFor}, for a check that is asynchronous. */
-export async function waitForAsync(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Registers hooks that fail the file's tests if any promise rejection went unhandled. */
 export function failOnUnhandledRejections(): void {
   const unhandled: unknown[] = [];

@@ -14,7 +14,7 @@ import { DdmwError } from '../../src/err.ts';
 import { type Msg, messages, recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { open, READ_AHEAD, type StreamEvent, type StreamWriter } from '../../src/strm/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 const SENDONLY = { name: 'narrow', pass: 'narrow-pass' };

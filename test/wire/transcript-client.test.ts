@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeParams } from '../../src/blather/index.ts';
 import { type Connection, connect, whoami } from '../../src/conn/index.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { within } from '../helpers/fake-server.ts';
 import {
   ALL_ROWS,
   type CallContext,
