@@ -12,41 +12,33 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { KVLines, Params } from '../../src/blather/index.ts';
-import { type Connection, connect } from '../../src/conn/index.ts';
+import type { Connection } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { connsend, type Msg, messages, recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
 import { within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;
 let dir: string;
-const open: Connection[] = [];
+const files = closedAfterFile();
 
-async function sender(): Promise<Connection> {
-  const c = await connect(sim.sender.msgif, { auth: APP });
-  open.push(c);
-  return c;
-}
+const sender = () => files.open(sim.sender.msgif, { auth: APP });
 
 async function subscriber(ch: number | string): Promise<Connection> {
-  const c = await connect(sim.receiver.subif, { auth: APP });
-  open.push(c);
+  const c = await files.open(sim.receiver.subif, { auth: APP });
   await subscribe(c, ch);
   return c;
 }
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-async function shaFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 async function shaStream(s: Readable): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of s) h.update(chunk as Buffer);
   return h.digest('hex');
 }
+const shaFile = (path: string) => shaStream(createReadStream(path));
 function bytesOf(m: Msg, part: 'meta' | 'payload'): Buffer {
   const p = m[part];
   assert.equal(p?.kind, 'bytes');
@@ -58,7 +50,6 @@ before(async () => {
   sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
 });
 after(async () => {
-  await Promise.all(open.map((c) => c.close()));
   await sim.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -219,8 +210,7 @@ describe('subscribers', () => {
 
 describe('refusals', () => {
   it('unauthenticated senders and subscribers are refused; the connections stay usable', async () => {
-    const anon = await connect(sim.sender.msgif);
-    open.push(anon);
+    const anon = await files.open(sim.sender.msgif);
     await assert.rejects(
       send(anon, { ch: 1, payload: 'x' }),
       (e: DdmwError) => e.code === 'SERVER_ERROR',
@@ -229,8 +219,7 @@ describe('refusals', () => {
       send(anon, { ch: 1, payload: 'x' }),
       (e: DdmwError) => e.code === 'SERVER_ERROR',
     );
-    const anonSub = await connect(sim.receiver.subif);
-    open.push(anonSub);
+    const anonSub = await files.open(sim.receiver.subif);
     await assert.rejects(subscribe(anonSub, 1), (e: DdmwError) => e.code === 'SERVER_ERROR');
   });
   it('invalid channels and commands are refused before anything is sent', async () => {

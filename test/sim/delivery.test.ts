@@ -9,13 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import { encodeTelegram, FrameReader, Telegram } from '../../src/blather/index.ts';
 import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
 import { waitFor, waitForAsync, within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
 import {
   connectTo,
   expectOk,
   failOnUnhandledRejections,
   readMsg,
   sendMsg,
-  sha,
   WireClients,
 } from './wire-client.ts';
 

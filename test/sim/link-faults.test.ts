@@ -16,7 +16,8 @@ import {
   startSimulator,
 } from '../../src/sim/index.ts';
 import { waitFor, within } from '../helpers/deadline.ts';
-import { readMsg, sendMsg, sha, WireClients } from './wire-client.ts';
+import { sha } from '../helpers/sha.ts';
+import { readMsg, sendMsg, WireClients } from './wire-client.ts';
 
 const ALL = { name: 'all', pass: 'pw' };
 

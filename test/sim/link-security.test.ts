@@ -14,8 +14,9 @@ import { type LossEvent, startSimulator } from '../../src/sim/index.ts';
 import { FrameType, MAX_HEADER_SIZE } from '../../src/sim/link/format.ts';
 import { parseMsgHeader } from '../../src/sim/node/message.ts';
 import { waitFor, within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
 import { controlFrame, dataFrames, resealed, testLink } from './link-frames.ts';
-import { readMsg, sendMsg, sha, WireClients } from './wire-client.ts';
+import { readMsg, sendMsg, WireClients } from './wire-client.ts';
 
 const ALL = { name: 'all', pass: 'pw' };
 

@@ -8,7 +8,8 @@ import { dataRoom } from '../../src/sim/link/format.ts';
 import { DEFAULT_FRAME_SIZE as DEFAULT_DATAGRAM_SIZE } from '../../src/sim/link/settings.ts';
 import { msgTelegram } from '../../src/sim/node/message.ts';
 import { waitFor, within } from '../helpers/deadline.ts';
-import { expectFail, expectOk, readMsg, sendMsg, sha, WireClients } from './wire-client.ts';
+import { sha } from '../helpers/sha.ts';
+import { expectFail, expectOk, readMsg, sendMsg, WireClients } from './wire-client.ts';
 
 const ACCOUNTS = [
   { name: 'all', pass: 'pw', perms: ['*'] },

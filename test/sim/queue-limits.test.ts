@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { Telegram } from '../../src/blather/index.ts';
 import type { Simulator } from '../../src/sim/index.ts';
 import { within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
 import { linkReport, MiB, setup, until } from './limits-helpers.ts';
 import {
   expectOk,
@@ -12,7 +13,6 @@ import {
   type InMsg,
   readMsg,
   sendMsg,
-  sha,
   type WireClient,
 } from './wire-client.ts';
 

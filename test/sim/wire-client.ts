@@ -111,11 +111,6 @@ export interface InMsg {
   payloadSha: string;
 }
 
-/** sha-256 of some bytes, in hex. */
-export function sha(bytes: Uint8Array = new Uint8Array(0)): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 async function digestOf(reader: FrameReader, n: number): Promise<string> {
   const hash = createHash('sha256');
   await reader.readChunks(n, (chunk) => {
