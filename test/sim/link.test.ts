@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { DdmwError } from '../../src/err.ts';
 import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
 import { TestChild } from '../helpers/child.ts';
 import { within } from '../helpers/deadline.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 import { sha } from '../helpers/sha.ts';
 import { connectTo, expectOk, readMsg, sendMsg } from './wire-client.ts';
 
@@ -62,10 +62,7 @@ describe('options', () => {
   ];
   for (const [what, options] of invalid) {
     it(`rejects ${what}`, async () => {
-      await assert.rejects(
-        startSimulator(options),
-        (err: unknown) => err instanceof DdmwError && err.code === 'BAD_INPUT',
-      );
+      await rejectsCode(startSimulator(options), 'BAD_INPUT');
     });
   }
 
