@@ -1,68 +1,46 @@
 /** The `ddmw` command line tool, run as a process against a simulator started here. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { killedAfterEach, TestChild } from '../helpers/child.ts';
 
 let sim: Simulator;
 let dir: string;
 let conf: string;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Kills the `recv` children a failed test leaves running. */
+const track = killedAfterEach();
+
+/** Starts ddmw (with `input` on its standard input, if given). */
+function start(args: string[], input?: string): TestChild {
+  const env = { ...process.env, DDMW_PASS: 'cli-pass' };
+  const command = ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, ...args];
+  return new TestChild(`ddmw ${args.join(' ')}`, process.execPath, command, env, { input });
 }
 
 /**
- * Runs ddmw (with `input` on its standard input, if given). A child still
- * running after 30 s is killed, and that is a failure saying so, never an
- * exit code.
+ * Runs ddmw (with `input` on its standard input, if given) to its exit. A
+ * child still running after 30 s is killed, and that is a failure saying
+ * so, never an exit code.
  */
-function run(args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, ...args],
-      { env: { ...process.env, DDMW_PASS: 'cli-pass' }, timeout: 30_000 },
-      (err, stdout, stderr) => {
-        const failure = err as { code?: unknown; killed?: boolean; signal?: string } | null;
-        if (failure && (failure.killed || typeof failure.code !== 'number')) {
-          reject(new Error(`ddmw ${args.join(' ')} did not exit by itself within 30 s\n${stderr}`));
-          return;
-        }
-        resolve({ code: (failure?.code as number | undefined) ?? 0, stdout, stderr });
-      },
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
+async function run(args: string[], input?: string) {
+  const child = start(args, input);
+  const code = await child.exitCode();
+  return { code, stdout: child.stdout, stderr: child.stderr };
 }
 
 const ddmw = (...args: string[]) => run(args);
 /** Runs ddmw with `input` on its standard input. */
 const ddmwWithInput = (input: string, ...args: string[]) => run(args, input);
 
-/** The child's exit code, also when it has already exited. */
-function exitCode(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', resolve));
-}
-
-/** Waits until a `recv` child says it subscribed; fails (rather than hangs) if it exits first. */
-function subscribedOrExit(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('subscribed')) resolve();
-    });
-    child.on('exit', (code) =>
-      reject(new Error(`recv exited (${code}) before subscribing: ${err}`)),
-    );
-  });
+/** Starts a `recv` child and waits until it says it subscribed. */
+async function subscribed(...args: string[]): Promise<TestChild> {
+  const recv = track(start(args));
+  await recv.waitFor('stderr', /subscribed/, 'the subscription');
+  return recv;
 }
 
 before(async () => {
@@ -96,26 +74,7 @@ describe('ddmw', () => {
 
   it('send and recv write a payload file and a JSON sidecar', async () => {
     const out = join(dir, 'in');
-    const recv = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        '--config',
-        conf,
-        'recv',
-        '--out',
-        out,
-        '--count',
-        '3',
-      ],
-      {
-        env: { ...process.env, DDMW_PASS: 'cli-pass' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    await subscribedOrExit(recv);
+    const recv = await subscribed('recv', '--out', out, '--count', '3');
     const file = join(dir, 'data.bin');
     await writeFile(file, Buffer.alloc(100_000, 7));
     const sent = await ddmw('--json', 'send', file, '--cmd', '9', '--meta', 'name=data.bin');
@@ -124,7 +83,7 @@ describe('ddmw', () => {
     assert.equal(text.code, 0, text.stderr);
     const piped = await ddmwWithInput('from stdin\n', '--json', 'send', '-');
     assert.equal(piped.code, 0, piped.stderr);
-    assert.equal(await exitCode(recv), 0);
+    assert.equal(await recv.exitCode(), 0, recv.stderr);
     const files = (await readdir(out)).sort();
     assert.equal(files.length, 7, files.join(', ')); // three payloads and sidecars, one metadata file
     const pipedId = JSON.parse(piped.stdout).xferId;
@@ -159,19 +118,14 @@ describe('ddmw', () => {
 
   it('stream send and stream recv', async () => {
     const prefix = join(dir, 'stream-out');
-    const recv = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, 'stream', 'recv', '--out', prefix],
-      { env: { ...process.env, DDMW_PASS: 'cli-pass' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    await subscribedOrExit(recv);
+    const recv = await subscribed('stream', 'recv', '--out', prefix);
     const file = join(dir, 'stream.bin');
     await writeFile(file, Buffer.alloc(3_000_000, 3));
     const sent = await ddmw('--json', 'stream', 'send', file);
     assert.equal(sent.code, 0, sent.stderr);
     const { xferId, length } = JSON.parse(sent.stdout);
     assert.equal(length, 3_000_000);
-    assert.equal(await exitCode(recv), 0);
+    assert.equal(await recv.exitCode(), 0, recv.stderr);
     assert.deepEqual(await readFile(`${prefix}.${xferId}`), await readFile(file));
   });
 

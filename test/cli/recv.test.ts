@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { TestChild } from '../helpers/child.ts';
+import { waitForAsync } from '../helpers/deadline.ts';
 import { type FakeServer, startFakeServer } from '../helpers/fake-server.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
@@ -71,17 +72,15 @@ function recv(addr: string, out: string, extra: string[] = [], limit?: number): 
   return new TestChild('ddmw recv (ulimit)', 'bash', ['-c', script, 'bash', MAIN, ...args], env);
 }
 
-/** Waits until `out` holds a file matching `pattern` (the child must not end first). */
+/** Waits until `out` holds a file matching `pattern`. */
 async function fileAppears(child: TestChild, out: string, pattern: RegExp): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const files = await readdir(out).catch(() => []);
-    if (files.some((f) => pattern.test(f))) return;
-    if (Date.now() > deadline) {
-      assert.fail(`no file matching ${pattern} in ${out}: ${files.join(', ')}\n${child.stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let files: string[] = [];
+  const found = async () => {
+    files = await readdir(out).catch(() => []);
+    return files.some((f) => pattern.test(f));
+  };
+  const report = () => `files: ${files.join(', ')}\n${child.stderr}`;
+  await waitForAsync(`a file matching ${pattern} in ${out}`, found, 20_000, report);
 }
 
 describe('ddmw recv, interrupted mid-payload', () => {

@@ -7,19 +7,18 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../src/conf.ts';
 import { connsend } from '../../src/msg/index.ts';
-import { TestChild } from '../helpers/child.ts';
+import { killedAfterEach, TestChild } from '../helpers/child.ts';
+import { literal } from '../helpers/literal.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 let dir: string;
-let children: TestChild[];
+const track = killedAfterEach();
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ddmw-sim-cli-'));
-  children = [];
 });
 afterEach(async () => {
-  for (const child of children) child.kill();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -27,14 +26,14 @@ afterEach(async () => {
 function ddmwSim(...args: string[]): TestChild {
   const env = { ...process.env };
   delete env.DDMW_APPCONF;
-  const child = new TestChild(
-    'ddmw sim',
-    process.execPath,
-    ['--import', 'tsx', MAIN, '--config', '/dev/null', 'sim', ...args], // no client config
-    env,
+  return track(
+    new TestChild(
+      'ddmw sim',
+      process.execPath,
+      ['--import', 'tsx', MAIN, '--config', '/dev/null', 'sim', ...args], // no client config
+      env,
+    ),
   );
-  children.push(child);
-  return child;
 }
 
 /** Writes a sim config into the test folder and returns its path. */
@@ -53,8 +52,6 @@ async function bannerAddresses(sim: TestChild) {
   );
   return { sender: { msgif: m[1], mgmtif: m[2] }, receiver: { subif: m[3], mgmtif: m[4] } };
 }
-
-const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('ddmw sim', () => {
   it('prints every loss and link change on stderr without --log (udp, seeded faults)', async () => {

@@ -11,6 +11,7 @@ import { after, before, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { TestChild } from '../helpers/child.ts';
 import { startFakeServer } from '../helpers/fake-server.ts';
+import { literal } from '../helpers/literal.ts';
 
 /** Messages the sender node has seen, whatever became of them. */
 const msgsSeen = () => {
@@ -65,10 +66,7 @@ for (const [what, path] of [
     const before = msgsSeen();
     const { exit, out } = await send([path()]);
     assert.deepEqual(exit, { code: 2, signal: null }, out);
-    assert.match(
-      out,
-      new RegExp(`^ddmw send: Cannot send ${path().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
-    );
+    assert.match(out, new RegExp(`^ddmw send: Cannot send ${literal(path())}: `));
     assert.equal(out.trim().split('\n').length, 1, out);
     assert.equal(msgsSeen(), before);
   });

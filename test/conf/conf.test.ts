@@ -10,6 +10,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { Config, load, parseConfig } from '../../src/conf.ts';
 import { DdmwError } from '../../src/err.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 
 /** The standard example config (a copy of the spec's ddmwapp.example.toml, kept in the repository). */
 const EXAMPLE = join(import.meta.dirname, '../../examples/ddmwapp.example.toml');
@@ -118,7 +119,7 @@ describe('load lookup order', () => {
   it('reports an unreadable path (a directory) as IO', async () => {
     const sub = join(work, 'adir');
     await mkdir(sub);
-    await assert.rejects(load(sub), (e: unknown) => e instanceof DdmwError && e.code === 'IO');
+    await rejectsCode(load(sub), 'IO');
   });
 });
 

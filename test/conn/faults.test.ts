@@ -4,28 +4,16 @@
  * timeouts, aborts, refused connections, and request serialisation.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { connect, sendrecv, whoami } from '../../src/conn/index.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import {
-  type FakeServer,
-  hang,
-  startFakeServer,
-  within,
-  writeAndEnd,
-} from '../helpers/fake-server.ts';
+import { hang, writeAndEnd } from '../helpers/fake-server.ts';
+import { freePort } from '../helpers/free-port.ts';
 
-const servers: FakeServer[] = [];
-async function fake(script: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {
-  const s = await startFakeServer(script);
-  servers.push(s);
-  return s;
-}
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
+const { fake } = closedAfterFile();
 
 const REPLY = encodeTelegram(new Telegram('Ok', { Id: 5, Name: 'frank' }));
 
@@ -135,10 +123,7 @@ describe('serialisation', () => {
 
 describe('connect failures', () => {
   it('a closed port is an IO error naming the address', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as { port: number };
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const err = await rejectsCode(connect(`127.0.0.1:${port}`), 'IO');
     assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
   });

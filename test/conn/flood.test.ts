@@ -7,20 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { connect } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { TestChild } from '../helpers/child.ts';
-import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
 import { flood } from '../helpers/oversize.ts';
 
 const MiB = 1024 * 1024;
 const LINES = 16 * 1024 * 1024;
 
-const servers: FakeServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
+const { fake } = closedAfterFile();
 
 /** What the child printed. */
 interface ChildReport {
@@ -44,11 +42,10 @@ async function floodClient(
   const written = new Promise<number>((resolve) => {
     floodEnded = resolve;
   });
-  const server = await startFakeServer(async ({ socket, reader }) => {
+  const server = await fake(async ({ socket, reader }) => {
     await reader.readTelegram();
     floodEnded(await flood(socket, 'Ok\n', LINES, line));
   });
-  servers.push(server);
   const child = new TestChild(
     'flooded client',
     process.execPath,
@@ -98,8 +95,7 @@ describe('a reply that never ends', () => {
 
 describe('option values', () => {
   it('an invalid limit fails the connect with BAD_INPUT and leaves no socket open', async () => {
-    const server = await startFakeServer(() => {});
-    servers.push(server);
+    const server = await fake(() => {});
     for (const options of [{ maxParams: 0 }, { maxTelegramBytes: -1 }, { maxParams: 2.5 }]) {
       await assert.rejects(
         within(connect(server.addr, options), 5000, 'the connect'),

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeTelegram, type ParamValue, Telegram } from '../../src/blather/index.ts';
 import { connect } from '../../src/conn/index.ts';
-import type { DdmwError } from '../../src/err.ts';
 import { getNodeInfo } from '../../src/probe.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 import { startFakeServer } from '../helpers/fake-server.ts';
 
 const FULL: Record<string, ParamValue> = {
@@ -51,20 +51,19 @@ describe('getNodeInfo', () => {
       ['ddmw.ddlink.protocol', 'carrier-pigeon'],
       ['ddmw.ddlink.protimpl', 'magic'],
     ]) {
-      await assert.rejects(
+      const err = await rejectsCode(
         probeWith({ ...FULL, [key as string]: value as string }),
-        (e: DdmwError) => e.code === 'BAD_INPUT' && e.message.includes(value as string),
+        'BAD_INPUT',
       );
+      assert.ok(err.message.includes(value as string), err.message);
     }
   });
   it('a missing key is MISSING_DATA naming the key', async () => {
     for (const key of Object.keys(FULL)) {
       const reply = { ...FULL };
       delete reply[key];
-      await assert.rejects(
-        probeWith(reply),
-        (e: DdmwError) => e.code === 'MISSING_DATA' && e.message.includes(key),
-      );
+      const err = await rejectsCode(probeWith(reply), 'MISSING_DATA');
+      assert.ok(err.message.includes(key), err.message);
     }
   });
 });

@@ -7,31 +7,28 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { type Params, Telegram } from '../../src/blather/index.ts';
 import { connect, sendrecv } from '../../src/conn/index.ts';
-import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
+import type { FakeServer } from '../helpers/fake-server.ts';
 
 /** A reply whose value fills a good part of the read buffer, so later reads overwrite it. */
 function bigReply(tag: string): string {
   return `Ok\nTag ${tag}\nFill ${tag.repeat(20_000)}\n\n`;
 }
 
-const servers: FakeServer[] = [];
-after(async () => {
-  for (const s of servers) await s.close();
-});
+const { fake } = closedAfterFile();
 
 /** Answers every request with the next of `replies`, written in one piece. */
-async function replying(replies: string[]): Promise<FakeServer> {
-  const server = await startFakeServer(async ({ socket, reader }) => {
+function replying(replies: string[]): Promise<FakeServer> {
+  return fake(async ({ socket, reader }) => {
     for (const reply of replies) {
       if (!(await reader.nextTelegram())) return;
       socket.write(reply);
     }
   });
-  servers.push(server);
-  return server;
 }
 
 describe('lent read buffer', () => {
@@ -52,7 +49,7 @@ describe('lent read buffer', () => {
   it('a telegram, raw bytes and another telegram in one write decode intact', async () => {
     const payload = Buffer.alloc(50_000);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
-    const server = await startFakeServer(async ({ socket, reader }) => {
+    const server = await fake(async ({ socket, reader }) => {
       await reader.nextTelegram();
       socket.write(
         Buffer.concat([
@@ -62,7 +59,6 @@ describe('lent read buffer', () => {
         ]),
       );
     });
-    servers.push(server);
     const conn = await connect(server.addr);
     const result = await conn.exclusive(async (io) => {
       io.writeRequest('Get\n\n');
@@ -81,13 +77,12 @@ describe('lent read buffer', () => {
     const payload = Buffer.alloc(3 * 1024 * 1024 + 123);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + (i >> 12)) & 0xff;
     const expected = createHash('sha256').update(payload).digest('hex');
-    const server = await startFakeServer(async ({ socket, reader }) => {
+    const server = await fake(async ({ socket, reader }) => {
       while (await reader.nextTelegram()) {
         socket.write(`Ok\nLen ${payload.length}\n\n`);
         socket.write(payload);
       }
     });
-    servers.push(server);
     const conn = await connect(server.addr);
 
     // As a stream, consumed slowly: chunks must not change after they are handed out.
@@ -122,12 +117,11 @@ describe('lent read buffer', () => {
 
 describe('connection between exchanges', () => {
   it('an idle connection notices the peer closing, even with extra bytes left after a reply', async () => {
-    const server = await startFakeServer(async ({ socket, reader }) => {
+    const server = await fake(async ({ socket, reader }) => {
       await reader.nextTelegram();
       socket.write('Ok\nA 1\n\nOk\nB '); // a reply, then the start of another
       setTimeout(() => socket.end(), 50);
     });
-    servers.push(server);
     const conn = await connect(server.addr);
     const reply = await sendrecv(conn, new Telegram('Get'));
     assert.equal(reply.getStr('A'), '1');

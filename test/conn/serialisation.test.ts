@@ -11,28 +11,25 @@
  * lock is wrongly free.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { type Connection, connect } from '../../src/conn/index.ts';
 import { readOkFail } from '../../src/conn/request.ts';
-import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
+import type { FakeServer } from '../helpers/fake-server.ts';
 
-const servers: FakeServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
+const { fake } = closedAfterFile();
 
 /** Answers every request `Ok` with its `N` echoed as `Echo`. */
-async function echoServer(): Promise<FakeServer> {
-  const server = await startFakeServer(async ({ socket, reader }) => {
+function echoServer(): Promise<FakeServer> {
+  return fake(async ({ socket, reader }) => {
     for (;;) {
       const tg = await reader.nextTelegram();
       if (!tg) return;
       socket.write(encodeTelegram(new Telegram('Ok', { Echo: tg.params.getStr('N') })));
     }
   });
-  servers.push(server);
-  return server;
 }
 
 /** Real request/reply exchanges on one connection, counting how many run at once. */

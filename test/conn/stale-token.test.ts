@@ -9,31 +9,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { authenticateRefreshing } from '../../src/auth.ts';
-import { type Connection, connect, whoami } from '../../src/conn/index.ts';
+import { whoami } from '../../src/conn/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { TestChild } from '../helpers/child.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
 import { rejectsCode } from '../helpers/errors.ts';
 
 const FRANK = { name: 'frank', pass: 'secret-frank' };
 let sim: Simulator;
 let dir: string;
-const open: Connection[] = [];
+const files = closedAfterFile();
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ddmw-stale-token-'));
   sim = await startSimulator({ accounts: [{ ...FRANK, perms: ['*'] }] });
 });
 after(async () => {
-  await Promise.all(open.map((c) => c.close()));
   await sim.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-async function conn(): Promise<Connection> {
-  const c = await connect(sim.sender.mgmtif);
-  open.push(c);
-  return c;
-}
+const conn = () => files.open(sim.sender.mgmtif);
 
 it('a refused token from the file is replaced with one requested by name and passphrase', async () => {
   const tokenFile = join(dir, 'stale');

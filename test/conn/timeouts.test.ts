@@ -18,8 +18,9 @@ import {
 import type { DdmwError } from '../../src/err.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { type FakeServer, hang, within } from '../helpers/fake-server.ts';
+import { type FakeServer, hang } from '../helpers/fake-server.ts';
 import {
   type HeldServer,
   OK_REPLY,

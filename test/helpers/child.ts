@@ -1,16 +1,29 @@
 /**
  * A child process run by a test: its output collected, and every wait
  * bounded by a deadline whose failure says what did not happen. A child
- * still running at a deadline is a test failure, never an exit code.
+ * still running at a deadline is killed, and that is a test failure, never
+ * an exit code.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { afterEach } from 'node:test';
 
 /** How a child ended. */
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
+
+/** How to start a child, beyond its command and environment. */
+export interface ChildOptions {
+  /** Written to its standard input, which is then closed (without it, standard input is empty). */
+  input?: string;
+  /** Its working folder (default: this process's). */
+  cwd?: string;
+}
+
+/** Where to look for output: one stream, or both as they came. */
+type Output = 'stdout' | 'stderr' | 'output';
 
 /** Default deadline of every wait. */
 const DEFAULT_MS = 30_000;
@@ -19,15 +32,26 @@ const DEFAULT_MS = 30_000;
 export class TestChild {
   stdout = '';
   stderr = '';
+  /** Both streams, in the order their data came. */
+  output = '';
   readonly #name: string;
   readonly #child: ChildProcess;
   readonly #changed = new EventEmitter();
   #exit: Exit | Error | undefined;
 
   /** Starts `command` with `args`; `name` names it in failures. */
-  constructor(name: string, command: string, args: string[], env: NodeJS.ProcessEnv) {
+  constructor(
+    name: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    { input, cwd }: ChildOptions = {},
+  ) {
     this.#name = name;
-    this.#child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdin = input === undefined ? 'ignore' : 'pipe';
+    this.#child = spawn(command, args, { env, cwd, stdio: [stdin, 'pipe', 'pipe'] });
+    this.#child.stdin?.on('error', () => {}); // a child that exits without reading it all
+    this.#child.stdin?.end(input);
     this.#child.stdout?.on('data', (d: Buffer) => this.#add('stdout', d));
     this.#child.stderr?.on('data', (d: Buffer) => this.#add('stderr', d));
     this.#child.on('error', (err) => this.#ended(err));
@@ -35,7 +59,9 @@ export class TestChild {
   }
 
   #add(stream: 'stdout' | 'stderr', data: Buffer): void {
-    this[stream] += data.toString();
+    const text = data.toString();
+    this[stream] += text;
+    this.output += text;
     this.#changed.emit('change');
   }
 
@@ -45,14 +71,14 @@ export class TestChild {
   }
 
   /** What the child wrote, for failure messages. */
-  #output(): string {
+  #written(): string {
     return `\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`;
   }
 
   /**
    * Waits until `check` returns something other than `undefined` (called at
-   * once and after every output or exit), and returns it. Rejects, saying
-   * `what` did not happen, after `ms`.
+   * once and after every output or exit), and returns it. After `ms`, kills
+   * the child and rejects, saying `what` did not happen.
    */
   #until<T>(check: () => T | undefined, what: string, ms: number): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -71,15 +97,12 @@ export class TestChild {
         }
         if (value !== undefined) finish(() => resolve(value));
       };
-      const timer = setTimeout(
-        () =>
-          finish(() =>
-            reject(
-              new Error(`${this.#name}: ${what} did not happen within ${ms} ms${this.#output()}`),
-            ),
-          ),
-        ms,
-      );
+      const timer = setTimeout(() => {
+        const killed = this.#exit === undefined ? ' (killed)' : '';
+        this.kill();
+        const failure = `${this.#name}: ${what} did not happen within ${ms} ms${killed}`;
+        finish(() => reject(new Error(`${failure}${this.#written()}`)));
+      }, ms);
       this.#changed.on('change', onChange);
       onChange();
     });
@@ -87,7 +110,7 @@ export class TestChild {
 
   /** The first match of `pattern` in `stream`; rejects when the child ends first or after `ms`. */
   waitFor(
-    stream: 'stdout' | 'stderr',
+    stream: Output,
     pattern: RegExp,
     what: string,
     ms = DEFAULT_MS,
@@ -98,7 +121,7 @@ export class TestChild {
         if (match) return match;
         if (this.#exit !== undefined) {
           const how = this.#exit instanceof Error ? this.#exit.message : JSON.stringify(this.#exit);
-          throw new Error(`${this.#name} ended (${how}) before ${what}${this.#output()}`);
+          throw new Error(`${this.#name} ended (${how}) before ${what}${this.#written()}`);
         }
         return undefined;
       },
@@ -119,6 +142,13 @@ export class TestChild {
     );
   }
 
+  /** Its exit code; rejects when a signal ended it, or when it is still running after `ms`. */
+  async exitCode(ms = DEFAULT_MS): Promise<number> {
+    const { code, signal } = await this.exited(ms);
+    if (code === null) throw new Error(`${this.#name} was ended by ${signal}${this.#written()}`);
+    return code;
+  }
+
   /** Sends `signal` and waits for the exit. */
   stop(signal: NodeJS.Signals = 'SIGTERM', ms = DEFAULT_MS): Promise<Exit> {
     this.#child.kill(signal);
@@ -129,4 +159,20 @@ export class TestChild {
   kill(): void {
     if (this.#exit === undefined) this.#child.kill('SIGKILL');
   }
+}
+
+/**
+ * Registers an `afterEach` hook that kills the children passed to the
+ * returned function, so that a failed test leaves none running.
+ */
+export function killedAfterEach(): (child: TestChild) => TestChild {
+  const children = new Set<TestChild>();
+  afterEach(() => {
+    for (const child of children) child.kill();
+    children.clear();
+  });
+  return (child) => {
+    children.add(child);
+    return child;
+  };
 }

@@ -18,7 +18,7 @@ export function closedAfterFile() {
       cleanups.push(close);
     },
     /** Starts a scripted fake server. */
-    async fake(script: (conn: FakeConn) => Promise<void>): Promise<FakeServer> {
+    async fake(script: (conn: FakeConn) => Promise<void> | void): Promise<FakeServer> {
       const s = await startFakeServer(script);
       cleanups.push(() => s.close());
       return s;

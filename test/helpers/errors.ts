@@ -1,7 +1,7 @@
 /** Assertion helpers for DdmwError results. */
 import assert from 'node:assert/strict';
 import { DdmwError } from '../../src/err.ts';
-import { within } from './fake-server.ts';
+import { within } from './deadline.ts';
 
 /**
  * Awaits `p` (at most `ms`: a hang fails the test, saying so), which must

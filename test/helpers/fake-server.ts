@@ -75,15 +75,6 @@ export function writeAndEnd(socket: Socket, bytes: Uint8Array | string): Promise
   return new Promise((resolve) => socket.end(bytes, resolve));
 }
 
-/** Rejects if `p` does not settle within `ms` (a hang is a test failure, not a stuck suite). */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
-
 /** A script that reads requests and never answers (it notices when the client goes away). */
 export async function hang({ socket, reader }: FakeConn): Promise<void> {
   try {

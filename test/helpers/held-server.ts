@@ -5,7 +5,8 @@
  */
 import type { Socket } from 'node:net';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
-import { type FakeServer, startFakeServer, within } from './fake-server.ts';
+import { within } from './deadline.ts';
+import { type FakeServer, startFakeServer } from './fake-server.ts';
 
 /** The reply of the held server: what `whoami` expects. */
 export const OK_REPLY = new Telegram('Ok', { Id: 5, Name: 'frank' });

@@ -6,17 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Connection, connect } from '../../src/conn/index.ts';
 import { recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { within } from '../helpers/fake-server.ts';
 
 const READER = { name: 'reader7', pass: 'reader-pass' };
 const WRITER = { name: 'writer7', pass: 'writer-pass' };
 
 let sim: Simulator;
-const open: Connection[] = [];
+const files = closedAfterFile();
 
 before(async () => {
   sim = await startSimulator({
@@ -27,15 +27,10 @@ before(async () => {
   });
 });
 after(async () => {
-  await Promise.all(open.map((c) => c.close()));
   await sim.close();
 });
 
-async function login(addr: string, auth: { name: string; pass: string }): Promise<Connection> {
-  const conn = await connect(addr, { auth });
-  open.push(conn);
-  return conn;
-}
+const login = (addr: string, auth: { name: string; pass: string }) => files.open(addr, { auth });
 
 describe('subscribe:<ch> without send:<ch>, and the reverse', () => {
   it('subscribe:7 subscribes to 7, but may not send on 7 nor subscribe to 8', async () => {

@@ -11,7 +11,9 @@ import { encodeParams, encodeTelegram, Params, Telegram } from '../../src/blathe
 import { connect } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { recv, send } from '../../src/msg/index.ts';
-import { startFakeServer, within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import { rejectsCode } from '../helpers/errors.ts';
+import { startFakeServer } from '../helpers/fake-server.ts';
 
 const META = new Params({ name: 'report.txt' });
 const PAYLOAD = Buffer.from('0123456789abcdef');
@@ -93,14 +95,8 @@ describe('the receiver node drops the connection mid-message', () => {
       const conn = await connect(server.addr);
       const target = join(dir, `payload-${cut}`);
       const metaTarget = join(dir, `meta-${cut}`);
-      await assert.rejects(
-        within(
-          recv(conn, { storeq: () => ({ meta: { file: metaTarget }, payload: { file: target } }) }),
-          5000,
-          'recv',
-        ),
-        (e: DdmwError) => e instanceof DdmwError && e.code === 'DISCONNECTED',
-      );
+      const storeq = () => ({ meta: { file: metaTarget }, payload: { file: target } });
+      await rejectsCode(recv(conn, { storeq }), 'DISCONNECTED', 5000);
       await conn.close();
       await server.close();
     }

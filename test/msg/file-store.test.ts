@@ -6,16 +6,16 @@
  * holds the second half of the payload back until the test has looked.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from '../../src/conn/index.ts';
 import { recv } from '../../src/msg/index.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { waitForAsync, within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { type FakeServer, startFakeServer, within } from '../helpers/fake-server.ts';
-import { waitForAsync } from '../sim/wire-client.ts';
+import { sha } from '../helpers/sha.ts';
 import { pattern } from '../vectors/rust-client-transcript.ts';
 
 const PAYLOAD = pattern(3 * 1024 * 1024 + 7, 5);
@@ -23,12 +23,11 @@ const HALF = PAYLOAD.length >> 1;
 const TEMP = /^\.report\.bin\.[0-9a-f]+\.part$/;
 
 let dir: string;
-const servers: FakeServer[] = [];
+const { fake } = closedAfterFile();
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ddmw-file-store-'));
 });
 after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -42,14 +41,13 @@ async function halfThenRest(cut = false): Promise<{ addr: string; release: () =>
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const server = await startFakeServer(async ({ socket }) => {
+  const server = await fake(async ({ socket }) => {
     socket.write(`Msg\n_Ch 7\nXferId x-1\nLen ${PAYLOAD.length}\n\n`);
     socket.write(PAYLOAD.subarray(0, HALF));
     await released;
     if (cut) socket.destroy();
     else socket.write(PAYLOAD.subarray(HALF));
   });
-  servers.push(server);
   return { addr: server.addr, release };
 }
 
@@ -76,7 +74,6 @@ describe('the { file } store', () => {
     const m = await within(received, 5000, 'the message');
     assert.deepEqual(m.payload, { kind: 'file', path: target });
     assert.deepEqual(await readdir(folder), ['report.bin']);
-    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     assert.equal(sha(await readFile(target)), sha(PAYLOAD));
     await conn.close();
   });

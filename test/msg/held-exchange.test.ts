@@ -8,7 +8,8 @@ import { it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { connect, whoami } from '../../src/conn/index.ts';
 import { messages, recv } from '../../src/msg/index.ts';
-import { startFakeServer, within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import { startFakeServer } from '../helpers/fake-server.ts';
 
 const HEADER = encodeTelegram(new Telegram('Msg', { _Ch: 7, XferId: 'big', Len: 1000 }));
 

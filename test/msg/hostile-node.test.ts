@@ -19,7 +19,8 @@ import {
   type SubscriptionStatus,
   subscription,
 } from '../../src/msg/index.ts';
-import { startFakeServer, within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import { startFakeServer } from '../helpers/fake-server.ts';
 
 /** The telegram a hostile sender hides in its bytes, as if it had been sent on channel 7. */
 const FORGED = encodeTelegram(new Telegram('Msg', { _Ch: 7, XferId: 'forged', Len: 1 }));

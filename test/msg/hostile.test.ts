@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
-import { type Connection, connect } from '../../src/conn/index.ts';
+import type { Connection } from '../../src/conn/index.ts';
 import {
   type Msg,
   MsgError,
@@ -23,7 +23,8 @@ import {
   subscription,
 } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
 
 /** An account that may only send on channel 42 (and a subscriber account). */
 const ATTACKER = { name: 'mallory', pass: 'mallory-pass' };
@@ -32,7 +33,7 @@ const DEADLINE_MS = 20_000;
 
 let sim: Simulator;
 let dir: string;
-const open: Connection[] = [];
+const files = closedAfterFile();
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ddmw-hostile-'));
@@ -44,16 +45,11 @@ before(async () => {
   });
 });
 after(async () => {
-  await Promise.all(open.map((c) => c.close()));
   await sim.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-async function connection(addr: string, auth = APP): Promise<Connection> {
-  const c = await connect(addr, { auth });
-  open.push(c);
-  return c;
-}
+const connection = (addr: string, auth = APP) => files.open(addr, { auth });
 
 async function subscriber(ch: number): Promise<Connection> {
   const c = await connection(sim.receiver.subif);

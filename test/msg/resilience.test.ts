@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connect } from '../../src/conn/index.ts';
-import type { DdmwError } from '../../src/err.ts';
 import {
   listenPush,
   type Msg,
@@ -16,8 +15,8 @@ import {
   subscription,
 } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
-import { waitFor } from '../sim/wire-client.ts';
+import { waitFor, within } from '../helpers/deadline.ts';
+import { rejectsCode } from '../helpers/errors.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;
@@ -81,10 +80,8 @@ describe('resubscribing subscription', () => {
     const addr = probe.receiver.subif;
     await probe.close(); // nothing listens there any more
     const it = subscription(addr, { ch: 1, retries: 2, retryDelayMs: 10 });
-    await assert.rejects(
-      within(it.next(), 5000, 'retries'),
-      (e: DdmwError) => e.code === 'DISCONNECTED' && /3 times/.test(e.message),
-    );
+    const err = await rejectsCode(it.next(), 'DISCONNECTED', 5000);
+    assert.match(err.message, /3 times/);
   });
 
   it('does not retry a refusal', async () => {
@@ -96,7 +93,7 @@ describe('resubscribing subscription', () => {
       retryDelayMs: 10,
       onStatus: (s) => statuses.push(s.type),
     });
-    await assert.rejects(it.next(), (e: DdmwError) => e.code === 'SERVER_ERROR');
+    await rejectsCode(it.next(), 'SERVER_ERROR');
     assert.deepEqual(statuses, []);
   });
 

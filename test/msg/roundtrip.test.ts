@@ -12,41 +12,34 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { KVLines, Params } from '../../src/blather/index.ts';
-import { type Connection, connect } from '../../src/conn/index.ts';
+import type { Connection } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { connsend, type Msg, messages, recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
+import { rejectsCode } from '../helpers/errors.ts';
+import { sha } from '../helpers/sha.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;
 let dir: string;
-const open: Connection[] = [];
+const files = closedAfterFile();
 
-async function sender(): Promise<Connection> {
-  const c = await connect(sim.sender.msgif, { auth: APP });
-  open.push(c);
-  return c;
-}
+const sender = () => files.open(sim.sender.msgif, { auth: APP });
 
 async function subscriber(ch: number | string): Promise<Connection> {
-  const c = await connect(sim.receiver.subif, { auth: APP });
-  open.push(c);
+  const c = await files.open(sim.receiver.subif, { auth: APP });
   await subscribe(c, ch);
   return c;
 }
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-async function shaFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 async function shaStream(s: Readable): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of s) h.update(chunk as Buffer);
   return h.digest('hex');
 }
+const shaFile = (path: string) => shaStream(createReadStream(path));
 function bytesOf(m: Msg, part: 'meta' | 'payload'): Buffer {
   const p = m[part];
   assert.equal(p?.kind, 'bytes');
@@ -58,7 +51,6 @@ before(async () => {
   sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
 });
 after(async () => {
-  await Promise.all(open.map((c) => c.close()));
   await sim.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -192,10 +184,7 @@ describe('subscribers', () => {
     const sub = await subscriber('limit');
     await send(out, { ch: 'limit', payload: randomBytes(5000) });
     await send(out, { ch: 'limit', payload: 'small' });
-    await assert.rejects(
-      recv(sub, { maxBuffered: 4096 }),
-      (e: DdmwError) => e.code === 'BAD_PARAMS',
-    );
+    await rejectsCode(recv(sub, { maxBuffered: 4096 }), 'BAD_PARAMS');
     assert.equal(bytesOf(await recv(sub, { maxBuffered: 4096 }), 'payload').toString(), 'small');
   });
 
@@ -219,33 +208,19 @@ describe('subscribers', () => {
 
 describe('refusals', () => {
   it('unauthenticated senders and subscribers are refused; the connections stay usable', async () => {
-    const anon = await connect(sim.sender.msgif);
-    open.push(anon);
-    await assert.rejects(
-      send(anon, { ch: 1, payload: 'x' }),
-      (e: DdmwError) => e.code === 'SERVER_ERROR',
-    );
-    await assert.rejects(
-      send(anon, { ch: 1, payload: 'x' }),
-      (e: DdmwError) => e.code === 'SERVER_ERROR',
-    );
-    const anonSub = await connect(sim.receiver.subif);
-    open.push(anonSub);
-    await assert.rejects(subscribe(anonSub, 1), (e: DdmwError) => e.code === 'SERVER_ERROR');
+    const anon = await files.open(sim.sender.msgif);
+    await rejectsCode(send(anon, { ch: 1, payload: 'x' }), 'SERVER_ERROR');
+    await rejectsCode(send(anon, { ch: 1, payload: 'x' }), 'SERVER_ERROR');
+    const anonSub = await files.open(sim.receiver.subif);
+    await rejectsCode(subscribe(anonSub, 1), 'SERVER_ERROR');
   });
   it('invalid channels and commands are refused before anything is sent', async () => {
     const out = await sender();
     for (const ch of [256, -1, '', 'a\nb']) {
-      await assert.rejects(
-        send(out, { ch, payload: 'x' }),
-        (e: DdmwError) => e.code === 'BAD_INPUT',
-      );
+      await rejectsCode(send(out, { ch, payload: 'x' }), 'BAD_INPUT');
     }
-    await assert.rejects(send(out, { ch: 1, cmd: -1 }), (e: DdmwError) => e.code === 'BAD_INPUT');
-    await assert.rejects(
-      send(out, { ch: 1, payload: { file: join(dir, 'missing') } }),
-      (e: DdmwError) => e.code === 'IO',
-    );
+    await rejectsCode(send(out, { ch: 1, cmd: -1 }), 'BAD_INPUT');
+    await rejectsCode(send(out, { ch: 1, payload: { file: join(dir, 'missing') } }), 'IO');
     const sub = await subscriber(9);
     await send(out, { ch: 9, payload: 'still fine' });
     assert.equal(bytesOf(await recv(sub), 'payload').toString(), 'still fine');
@@ -270,10 +245,7 @@ describe('refusals', () => {
       { signal: ac.signal },
     );
     setTimeout(() => ac.abort(), 50);
-    await assert.rejects(
-      within(pending, 10_000, 'the aborted send'),
-      (e: DdmwError) => e.code === 'ABORTED',
-    );
+    await rejectsCode(pending, 'ABORTED', 10_000);
     await within(out.closed, 10_000, 'the connection of the aborted send to close');
   });
 });

@@ -9,8 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { recv, send, subscribe } from '../../src/msg/index.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { type FakeConn, within } from '../helpers/fake-server.ts';
+import type { FakeConn } from '../helpers/fake-server.ts';
 
 const files = closedAfterFile();
 const fake = files.fake;

@@ -5,29 +5,44 @@
  * (`--help`, then `probe` against `ddmw sim` from the installed copy).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import { TestChild } from '../helpers/child.ts';
 
-const exec = promisify(execFile);
 const repo = resolve(import.meta.dirname, '../..');
 let dir: string;
 
+/** Where and how long {@link exec} runs a command, and what its failure means. */
+interface ExecOptions {
+  /** Default: the consumer project. */
+  cwd?: string;
+  ms?: number;
+  failure?: string;
+}
+
+/** Runs `command` to its exit, which must be a success; returns the child with its output. */
+async function exec(command: string, args: string[], options: ExecOptions = {}) {
+  const { cwd = dir, ms, failure = `${command} ${args.join(' ')} failed` } = options;
+  const child = new TestChild(`${command} ${args.join(' ')}`, command, args, process.env, { cwd });
+  const exit = await child.exited(ms);
+  assert.deepEqual(exit, { code: 0, signal: null }, `${failure}:\n${child.stdout}${child.stderr}`);
+  return child;
+}
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ddmw-pack-'));
-  const { stdout } = await exec('npm', ['pack', '--pack-destination', dir, '--silent'], {
-    cwd: repo,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  // Packing builds the package first (its prepare script).
+  const pack = ['pack', '--pack-destination', dir, '--silent'];
+  const { stdout } = await exec('npm', pack, { cwd: repo, ms: 120_000 });
   const tarball = join(dir, stdout.trim().split('\n').pop() as string);
   await writeFile(
     join(dir, 'package.json'),
     JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
   );
-  await exec('npm', ['install', '--no-audit', '--no-fund', '--silent', tarball], { cwd: dir });
+  const install = ['install', '--no-audit', '--no-fund', '--silent', tarball];
+  await exec('npm', install, { ms: 120_000 });
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -46,7 +61,7 @@ describe('the packed package', () => {
       console.log(JSON.stringify({ me: me.name, msg: typeof msg.send, tg: new blather.Telegram('Ok').topic, err: typeof DdmwError }));
     `;
     await writeFile(join(dir, 'use.mjs'), script);
-    const { stdout } = await exec(process.execPath, ['use.mjs'], { cwd: dir });
+    const { stdout } = await exec(process.execPath, ['use.mjs']);
     assert.deepEqual(JSON.parse(stdout), { me: 'a', msg: 'function', tg: 'Ok', err: 'function' });
   });
 
@@ -87,36 +102,29 @@ describe('the packed package', () => {
         }),
       );
       const tsc = join(repo, 'node_modules', compiler, 'bin/tsc');
-      await exec(process.execPath, [tsc, '-p', sub], { cwd: dir }).catch(
-        (err: { stdout?: string }) => {
-          assert.fail(`${compiler} found errors in the shipped types:\n${err.stdout ?? err}`);
-        },
-      );
+      const failure = `${compiler} found errors in the shipped types`;
+      await exec(process.execPath, [tsc, '-p', sub], { ms: 60_000, failure });
     });
   }
 
   it('runs ddmw --help and ddmw probe against ddmw sim', async () => {
     const bin = join(dir, 'node_modules/.bin/ddmw');
-    const help = await exec(bin, ['--help'], { cwd: dir });
+    const help = await exec(bin, ['--help']);
     assert.match(help.stdout, /Usage: ddmw/);
-    const sim = spawn(bin, ['sim', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const sim = new TestChild('ddmw sim', bin, ['sim', '--json'], process.env, { cwd: dir });
     try {
-      const addresses = await new Promise<{ sender: { mgmtif: string } }>((resolve, reject) => {
-        let out = '';
-        sim.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('\n')) resolve(JSON.parse(out));
-        });
-        sim.on('exit', (code) => reject(new Error(`ddmw sim exited with ${code}`)));
-      });
-      const probe = await exec(
-        bin,
-        ['probe', '--config', '/dev/null', '--addr', addresses.sender.mgmtif],
-        { cwd: dir },
-      );
+      const [line] = await sim.waitFor('stdout', /^.*\n/, 'the addresses (a JSON line)');
+      const addresses = JSON.parse(line) as { sender: { mgmtif: string } };
+      const probe = await exec(bin, [
+        'probe',
+        '--config',
+        '/dev/null',
+        '--addr',
+        addresses.sender.mgmtif,
+      ]);
       assert.match(probe.stdout, /sender node, DDMW/);
     } finally {
-      sim.kill('SIGINT');
+      sim.kill();
     }
     assert.ok(
       (await readFile(join(dir, 'node_modules/ddmw-client/package.json'), 'utf8')).includes(

@@ -1,15 +1,15 @@
 /** Connection handling of the simulator: pipelining, bad input, disconnects, Unix sockets, close(). */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { TestChild } from '../helpers/child.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { within } from '../helpers/fake-server.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { connectTo, expectOk, failOnUnhandledRejections, WireClients } from './wire-client.ts';
 
 const ACCOUNTS = [{ name: 'frank', pass: 'frank-secret' }];
@@ -175,7 +175,13 @@ describe('Unix socket mode', () => {
     const stale = join(dir, 'sender-msgif.sock');
     // A process that exits without closing its server leaves the socket file behind.
     const script = `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.exit(0))`;
-    assert.equal(spawnSync(process.execPath, ['-e', script]).status, 0);
+    const child = new TestChild(
+      'a server left behind',
+      process.execPath,
+      ['-e', script],
+      process.env,
+    );
+    assert.deepEqual(await child.exited(), { code: 0, signal: null }, child.stderr);
     assert.ok((await stat(stale)).isSocket());
     const sim = await startSimulator({ unixSocketDir: dir });
     await expectOk(await connectTo(sim.sender.msgif), 'WhoAmI');
@@ -216,10 +222,7 @@ describe('options', () => {
   });
 
   it('listens on the given port and reports the given version', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const sim = await startSimulator({ ports: { receiverMgmtif: port }, version: '9.9.9-test' });
     try {
       assert.equal(sim.receiver.mgmtif, `127.0.0.1:${port}`);

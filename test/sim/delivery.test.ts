@@ -8,17 +8,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeTelegram, FrameReader, Telegram } from '../../src/blather/index.ts';
 import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { waitFor, waitForAsync, within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
 import {
   connectTo,
   expectOk,
   failOnUnhandledRejections,
   readMsg,
   sendMsg,
-  sha,
   WireClients,
-  waitFor,
-  waitForAsync,
 } from './wire-client.ts';
 
 const ALL = { name: 'all', pass: 'pw' };

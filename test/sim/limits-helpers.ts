@@ -1,6 +1,6 @@
 /** Helpers of the queue-limit tests: a simulator with its log, and waits that report what the link did. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
+import { waitFor } from '../helpers/deadline.ts';
 import { WireClients } from './wire-client.ts';
 
 const ALL = { name: 'all', pass: 'pw' };
@@ -34,26 +34,7 @@ export function linkReport(sim: Simulator): string {
   return `link: ${s.transfersSent} sent, ${s.transfersDelivered} delivered, ${s.transfersLost} lost, ${s.transfersCorrupt} corrupt`;
 }
 
-/** Polls `check` every 10 ms; fails after `ms` naming `what` and what the link did. */
-export async function until(sim: Simulator, what: string, check: () => boolean, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${ms} ms waiting for ${what}; ${linkReport(sim)}`);
-    }
-    await sleep(10);
-  }
-}
-
-/** Awaits `promise`, or fails after `ms` with `what()` (evaluated then, so it can report progress). */
-export async function within<T>(ms: number, what: () => string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Polls `check`; fails after `ms` naming `what` and what the link did. */
+export function until(sim: Simulator, what: string, check: () => boolean, ms = 10_000) {
+  return waitFor(what, check, ms, () => linkReport(sim));
 }

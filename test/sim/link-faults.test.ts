@@ -15,8 +15,9 @@ import {
   type Simulator,
   startSimulator,
 } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
-import { readMsg, sendMsg, sha, WireClients, waitFor } from './wire-client.ts';
+import { waitFor, within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
+import { readMsg, sendMsg, WireClients } from './wire-client.ts';
 
 const ALL = { name: 'all', pass: 'pw' };
 

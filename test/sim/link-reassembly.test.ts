@@ -21,8 +21,8 @@ import {
 } from '../../src/sim/link/format.ts';
 import { WriteBudget } from '../../src/sim/link/incoming-data.ts';
 import { Reassembler } from '../../src/sim/link/reassembly.ts';
+import { waitFor } from '../helpers/deadline.ts';
 import { controlFrame, dataFrames, heartbeatFrame, resealed, testLink } from './link-frames.ts';
-import { waitFor } from './wire-client.ts';
 
 const header = Buffer.from('Msg\nXferId x\n\n');
 

@@ -13,9 +13,10 @@ import { Telegram } from '../../src/blather/index.ts';
 import { type LossEvent, startSimulator } from '../../src/sim/index.ts';
 import { FrameType, MAX_HEADER_SIZE } from '../../src/sim/link/format.ts';
 import { parseMsgHeader } from '../../src/sim/node/message.ts';
-import { within } from '../helpers/fake-server.ts';
+import { waitFor, within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
 import { controlFrame, dataFrames, resealed, testLink } from './link-frames.ts';
-import { readMsg, sendMsg, sha, WireClients, waitFor } from './wire-client.ts';
+import { readMsg, sendMsg, WireClients } from './wire-client.ts';
 
 const ALL = { name: 'all', pass: 'pw' };
 

@@ -1,13 +1,14 @@
 /** The one-way link on a running simulator: pacing, options, clean shutdown. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { DdmwError } from '../../src/err.ts';
 import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
-import { connectTo, expectOk, readMsg, sendMsg, sha } from './wire-client.ts';
+import { TestChild } from '../helpers/child.ts';
+import { within } from '../helpers/deadline.ts';
+import { rejectsCode } from '../helpers/errors.ts';
+import { sha } from '../helpers/sha.ts';
+import { connectTo, expectOk, readMsg, sendMsg } from './wire-client.ts';
 
 describe('pacing', () => {
   for (const transport of ['stream', 'udp'] as const) {
@@ -61,10 +62,7 @@ describe('options', () => {
   ];
   for (const [what, options] of invalid) {
     it(`rejects ${what}`, async () => {
-      await assert.rejects(
-        startSimulator(options),
-        (err: unknown) => err instanceof DdmwError && err.code === 'BAD_INPUT',
-      );
+      await rejectsCode(startSimulator(options), 'BAD_INPUT');
     });
   }
 
@@ -102,19 +100,15 @@ describe('close()', () => {
       await sim.close();
       console.log('closed');
     `;
-    const child = spawn(
+    const child = new TestChild(
+      'a script that closes its simulator',
       process.execPath,
       [...process.execArgv, '--input-type=module', '--eval', script],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      process.env,
     );
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill(), 15_000);
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    clearTimeout(timer);
-    assert.equal(out.trim(), 'closed');
-    assert.equal(code, 0, 'the process ends by itself after close()');
+    // Anything close() left open keeps the process alive past the deadline: a failure.
+    const exit = await child.exited(15_000);
+    assert.equal(child.stdout.trim(), 'closed', child.stderr);
+    assert.deepEqual(exit, { code: 0, signal: null }, 'the process ends by itself after close()');
   });
 });

@@ -7,16 +7,9 @@ import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { dataRoom } from '../../src/sim/link/format.ts';
 import { DEFAULT_FRAME_SIZE as DEFAULT_DATAGRAM_SIZE } from '../../src/sim/link/settings.ts';
 import { msgTelegram } from '../../src/sim/node/message.ts';
-import { within } from '../helpers/fake-server.ts';
-import {
-  expectFail,
-  expectOk,
-  readMsg,
-  sendMsg,
-  sha,
-  WireClients,
-  waitFor,
-} from './wire-client.ts';
+import { waitFor, within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
+import { expectFail, expectOk, readMsg, sendMsg, WireClients } from './wire-client.ts';
 
 const ACCOUNTS = [
   { name: 'all', pass: 'pw', perms: ['*'] },

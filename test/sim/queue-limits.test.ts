@@ -4,14 +4,15 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Telegram } from '../../src/blather/index.ts';
 import type { Simulator } from '../../src/sim/index.ts';
-import { linkReport, MiB, setup, until, within } from './limits-helpers.ts';
+import { within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
+import { linkReport, MiB, setup, until } from './limits-helpers.ts';
 import {
   expectOk,
   failOnUnhandledRejections,
   type InMsg,
   readMsg,
   sendMsg,
-  sha,
   type WireClient,
 } from './wire-client.ts';
 
@@ -67,8 +68,6 @@ describe('a stalled subscriber', () => {
         `${sent.length} sent, healthy subscriber got ${healthyGot.length}, ` +
         `${t.sim.stats().slowSubscribersDropped} dropped as too slow; ${linkReport(t.sim)}`;
       const [, , bGot, stalledGot] = await within(
-        120_000,
-        progress,
         Promise.all([
           (async () => {
             for (const msg of msgs) sent.push(await sendMsg(snd, { ch: 'A', ...msg }));
@@ -91,6 +90,9 @@ describe('a stalled subscriber', () => {
             return readUntilOther(stalled);
           })(),
         ]),
+        120_000,
+        'every message sent and received',
+        progress,
       );
 
       for (const [i, got] of healthyGot.entries()) {
@@ -112,10 +114,7 @@ describe('a stalled subscriber', () => {
       assert.ok(fail?.topic === 'Fail', `the stalled subscriber gets Fail, got ${fail}`);
       const reason = fail.params.getStr('Reason');
       assert.match(reason, /^too slow: /);
-      assert.equal(
-        await within(5000, () => 'the end of the connection', stalled.next()),
-        undefined,
-      );
+      assert.equal(await within(stalled.next(), 5000, 'the end of the connection'), undefined);
       const logged = t.log.find((line) => line.includes('subscriber too slow'));
       assert.ok(logged, 'the drop is logged');
       assert.ok(logged.includes(`queueLimitBytes (${LIMIT})`), logged);
@@ -158,8 +157,8 @@ describe('queueLimitBytes', () => {
         const payload = randomBytes(MiB);
         sent.push(await sendMsg(snd, { ch: 1, payload }));
         // The reading subscriber takes each message before the next is sent: nothing waits for it.
-        const what = () => `message ${sent.length} at the reading subscriber; ${linkReport(t.sim)}`;
-        const got = await within(10_000, what, readMsg(reading));
+        const what = `message ${sent.length} at the reading subscriber`;
+        const got = await within(readMsg(reading), 10_000, what, () => linkReport(t.sim));
         assert.equal(got?.payloadSha, sha(payload));
       }
       const over = parseBytesReason(t.log.find((line) => line.includes('too slow')) ?? '');
@@ -172,9 +171,9 @@ describe('queueLimitBytes', () => {
       });
 
       const stalledGot = await within(
-        10_000,
-        () => "the stalled subscriber's Fail",
         readUntilOther(stalled),
+        10_000,
+        "the stalled subscriber's Fail",
       );
       assert.deepEqual(
         stalledGot.msgs.map((m) => m.params.XferId),
@@ -203,7 +202,7 @@ async function nextOn(sim: Simulator, client: WireClient, what: string) {
     if (tg?.topic === 'Chunk') await client.reader.skip(Number(tg.params.get('Len')));
     return tg;
   };
-  return within(5000, () => `${what}; ${linkReport(sim)}`, read());
+  return within(read(), 5000, what, () => linkReport(sim));
 }
 
 describe('a subscriber dropped while a stream holds its connection', () => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
 import { flood, paramLines, telegramOfSize } from '../helpers/oversize.ts';
 import {
   expectOk,

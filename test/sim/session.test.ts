@@ -8,7 +8,7 @@ import { createServer, connect as netConnect, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Params } from '../../src/blather/index.ts';
 import { type CommandHandler, Session } from '../../src/sim/node/session.ts';
-import { within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
 
 const servers: Server[] = [];
 after(() => {

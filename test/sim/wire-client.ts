@@ -111,11 +111,6 @@ export interface InMsg {
   payloadSha: string;
 }
 
-/** sha-256 of some bytes, in hex. */
-export function sha(bytes: Uint8Array = new Uint8Array(0)): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 async function digestOf(reader: FrameReader, n: number): Promise<string> {
   const hash = createHash('sha256');
   await reader.readChunks(n, (chunk) => {
@@ -137,24 +132,6 @@ export async function readMsg(client: WireClient): Promise<InMsg | undefined> {
   const metaSha = await digestOf(client.reader, Number(params.MetaLen));
   const payloadSha = await digestOf(client.reader, Number(params.Len));
   return { params, metaSha, payloadSha };
-}
-
-/** Polls `check` every 10 ms until it returns true; throws after `timeoutMs`. */
-export function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  return waitForAsync(what, async () => check(), timeoutMs);
-}
-
-/** Like {@link waitFor}, for a check that is asynchronous. */
-export async function waitForAsync(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Registers hooks that fail the file's tests if any promise rejection went unhandled. */

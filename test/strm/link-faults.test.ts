@@ -11,7 +11,7 @@ import { recv, subscribe } from '../../src/msg/index.ts';
 import type { DatagramInfo } from '../../src/sim/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { open, type StreamEvent } from '../../src/strm/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 let sim: Simulator;

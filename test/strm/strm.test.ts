@@ -9,29 +9,25 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Connection, connect } from '../../src/conn/index.ts';
+import type { Connection } from '../../src/conn/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { type Msg, messages, recv, send, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { open, READ_AHEAD, type StreamEvent, type StreamWriter } from '../../src/strm/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { closedAfterFile } from '../helpers/closed-after.ts';
+import { within } from '../helpers/deadline.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 const SENDONLY = { name: 'narrow', pass: 'narrow-pass' };
 const MiB = 1024 * 1024;
 const QUEUE_LIMIT_BYTES = 64 * MiB;
 let sim: Simulator;
-const conns: Connection[] = [];
+const files = closedAfterFile();
 
-async function sender(): Promise<Connection> {
-  const c = await connect(sim.sender.msgif, { auth: APP });
-  conns.push(c);
-  return c;
-}
+const sender = () => files.open(sim.sender.msgif, { auth: APP });
 
 async function subscriber(ch: number | string): Promise<Connection> {
-  const c = await connect(sim.receiver.subif, { auth: APP });
-  conns.push(c);
+  const c = await files.open(sim.receiver.subif, { auth: APP });
   await subscribe(c, ch);
   return c;
 }
@@ -78,7 +74,6 @@ before(async () => {
   });
 });
 after(async () => {
-  await Promise.all(conns.map((c) => c.close()));
   await sim.close();
 });
 
@@ -262,8 +257,7 @@ describe('strm', () => {
   });
 
   it('a refused stream is an error on the writer and a rejected opened', async () => {
-    const conn = await connect(sim.sender.msgif, { auth: SENDONLY });
-    conns.push(conn);
+    const conn = await files.open(sim.sender.msgif, { auth: SENDONLY });
     const w = open(conn, { ch: 10 });
     const [err] = await once(w, 'error');
     assert.equal((err as DdmwError).code, 'SERVER_ERROR');

@@ -11,7 +11,8 @@ import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { DdmwError } from '../../src/err.ts';
 import { open, type StreamWriter } from '../../src/strm/index.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
-import { type FakeConn, within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import type { FakeConn } from '../helpers/fake-server.ts';
 
 const files = closedAfterFile();
 const fake = files.fake;

@@ -7,15 +7,15 @@
  * row's bytes. What follows a `Msg` telegram must be the row's parts.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeParams } from '../../src/blather/index.ts';
 import { type Connection, connect, whoami } from '../../src/conn/index.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { within } from '../helpers/fake-server.ts';
+import { sha } from '../helpers/sha.ts';
 import {
   ALL_ROWS,
   type CallContext,
@@ -64,8 +64,6 @@ async function expected(row: RequestRow): Promise<{ bytes: Buffer; canon: object
   assert.equal(rest.length, 0, `row "${row.operation}" holds exactly one telegram`);
   return { bytes, canon: canonical(tg) };
 }
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Checks the parts after a `Msg` telegram: the row's metadata, then its payload. */
 async function checkParts(row: MsgRow, rest: Buffer): Promise<void> {

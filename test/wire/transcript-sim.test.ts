@@ -18,13 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
-import { within } from '../helpers/fake-server.ts';
+import { within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
 import {
   expectFail,
   expectOk,
   readMsg,
   sendMsg,
-  sha,
   type WireClient,
   WireClients,
 } from '../sim/wire-client.ts';
