@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { within } from '../helpers/fake-server.ts';
 import { expectFail, expectOk, readMsg, sendMsg, WireClients } from './wire-client.ts';
 
 const ADMIN = { name: 'admin', pass: 'admin-pass' };

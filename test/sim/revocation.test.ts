@@ -17,8 +17,8 @@ import { type Connection, connect } from '../../src/conn/index.ts';
 import { acc } from '../../src/mgmt/index.ts';
 import { type SubscriptionStatus, subscription } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
-import { within } from '../helpers/fake-server.ts';
 import {
   expectFail,
   expectOk,
