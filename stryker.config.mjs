@@ -25,6 +25,9 @@ export default {
   jsonReporter: { fileName: `reports/mutation/${area}.json` },
   reporters: ['progress-append-only', 'html', 'json'],
   concurrency: 2,
+  // A mutant that makes a test hang (many do, in the codec's loops) costs the whole limit: keep it short.
+  timeoutMS: 3000,
+  timeoutFactor: 1.25,
   thresholds: { high: 90, low: 80, break: null },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { killedAfterEach, TestChild } from '../helpers/child.ts';
+import { ddmwArgs } from '../helpers/ddmw.ts';
 
 let sim: Simulator;
 let dir: string;
@@ -17,7 +18,7 @@ const track = killedAfterEach();
 /** Starts ddmw (with `input` on its standard input, if given). */
 function start(args: string[], input?: string): TestChild {
   const env = { ...process.env, DDMW_PASS: 'cli-pass' };
-  const command = ['--import', 'tsx', 'src/cli/main.ts', '--config', conf, ...args];
+  const command = ddmwArgs('--config', conf, ...args);
   return new TestChild(`ddmw ${args.join(' ')}`, process.execPath, command, env, { input });
 }
 

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { TestChild } from '../helpers/child.ts';
+import { ddmwArgs } from '../helpers/ddmw.ts';
 import { waitForAsync } from '../helpers/deadline.ts';
 import { type FakeServer, startFakeServer } from '../helpers/fake-server.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 let dir: string;
 let conf: string;
 
@@ -66,10 +66,15 @@ function recv(addr: string, out: string, extra: string[] = [], limit?: number): 
   ];
   const env = { ...process.env, DDMW_PASS: 'hook-must-not-see-this', DDMW_TOKEN: 'nor-this' };
   if (limit === undefined) {
-    return new TestChild('ddmw recv', process.execPath, ['--import', 'tsx', MAIN, ...args], env);
+    return new TestChild('ddmw recv', process.execPath, ddmwArgs(...args), env);
   }
-  const script = `ulimit -f ${limit} && exec "${process.execPath}" --import tsx "$@"`;
-  return new TestChild('ddmw recv (ulimit)', 'bash', ['-c', script, 'bash', MAIN, ...args], env);
+  const script = `ulimit -f ${limit} && exec "${process.execPath}" "$@"`;
+  return new TestChild(
+    'ddmw recv (ulimit)',
+    'bash',
+    ['-c', script, 'bash', ...ddmwArgs(...args)],
+    env,
+  );
 }
 
 /** Waits until `out` holds a file matching `pattern`. */
@@ -246,7 +251,7 @@ describe('ddmw recv, storage', () => {
     const child = new TestChild(
       'ddmw stream recv',
       process.execPath,
-      ['--import', 'tsx', MAIN, ...args, '--ch', '7', '--count', '2', '--out', join(out, 's')],
+      ddmwArgs(...args, '--ch', '7', '--count', '2', '--out', join(out, 's')),
       { ...process.env, DDMW_PASS: 'x' },
     );
     try {

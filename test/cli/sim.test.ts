@@ -4,13 +4,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { load } from '../../src/conf.ts';
 import { connsend } from '../../src/msg/index.ts';
 import { killedAfterEach, TestChild } from '../helpers/child.ts';
+import { ddmwArgs } from '../helpers/ddmw.ts';
 import { literal } from '../helpers/literal.ts';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 let dir: string;
 const track = killedAfterEach();
@@ -30,7 +28,7 @@ function ddmwSim(...args: string[]): TestChild {
     new TestChild(
       'ddmw sim',
       process.execPath,
-      ['--import', 'tsx', MAIN, '--config', '/dev/null', 'sim', ...args], // no client config
+      ddmwArgs('--config', '/dev/null', 'sim', ...args), // no client config
       env,
     ),
   );

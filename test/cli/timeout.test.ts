@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { killedAfterEach, TestChild } from '../helpers/child.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
+import { ddmwArgs } from '../helpers/ddmw.ts';
 import { hang } from '../helpers/fake-server.ts';
 
 const track = killedAfterEach();
@@ -18,18 +19,8 @@ function ddmw(timeoutMs: number, ...args: string[]): TestChild {
     new TestChild(
       'ddmw',
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        '--config',
-        '/dev/null', // no config file
-        '--name',
-        'cli',
-        '--timeout',
-        String(timeoutMs),
-        ...args,
-      ],
+      // No config file.
+      ddmwArgs('--config', '/dev/null', '--name', 'cli', '--timeout', String(timeoutMs), ...args),
       { ...process.env, DDMW_PASS: 'cli-pass' },
     ),
   );

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { TestChild } from '../helpers/child.ts';
+import { ddmwArgs } from '../helpers/ddmw.ts';
 import { startFakeServer } from '../helpers/fake-server.ts';
 import { literal } from '../helpers/literal.ts';
 
@@ -18,7 +19,6 @@ const msgsSeen = () => {
   const s = sim.stats();
   return s.msgsAccepted + s.msgsRejected + s.msgsAborted;
 };
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 let sim: Simulator;
 let dir: string;
 let conf: string;
@@ -40,7 +40,7 @@ after(async () => {
 /** Runs `ddmw ...args` (with `script`, on a pseudo-terminal, when `tty`). */
 async function ddmw(args: string[], tty = false, extraEnv: NodeJS.ProcessEnv = {}) {
   const env = { ...process.env, DDMW_PASS: 'app-pass', ...extraEnv };
-  const command = [process.execPath, '--import', 'tsx', MAIN, '--config', conf, ...args];
+  const command = [process.execPath, ...ddmwArgs('--config', conf, ...args)];
   const child = tty
     ? new TestChild(
         `ddmw ${args[0]} (terminal)`,

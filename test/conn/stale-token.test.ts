@@ -13,6 +13,7 @@ import { whoami } from '../../src/conn/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { TestChild } from '../helpers/child.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
+import { ddmwArgs } from '../helpers/ddmw.ts';
 import { rejectsCode } from '../helpers/errors.ts';
 
 const FRANK = { name: 'frank', pass: 'secret-frank' };
@@ -79,8 +80,7 @@ it('renew requests a new token even when the one in the file works', async () =>
 it('ddmw whoami with a stale token file says so on stderr, replaces it, and succeeds', async () => {
   const tokenFile = join(dir, 'cli-stale');
   await writeFile(tokenFile, 'forgotten\n');
-  const main = join(import.meta.dirname, '../../src/cli/main.ts');
-  const args = ['--import', 'tsx', main, '--config', '/dev/null', '--name', 'frank'];
+  const args = ddmwArgs('--config', '/dev/null', '--name', 'frank');
   const child = new TestChild(
     'ddmw whoami',
     process.execPath,
