@@ -28,7 +28,7 @@ function newest(dir: string): { path: string; mtimeMs: number } {
 let checked = false;
 
 /** Throws, saying what to do, when `dist/` is missing or older than `src/`. */
-function checkBuild(): void {
+export function checkBuild(): void {
   if (checked) return;
   let built: number;
   try {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestChild } from '../helpers/child.ts';
+import { checkBuild } from '../helpers/ddmw.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 let dir: string;
@@ -33,8 +34,10 @@ async function exec(command: string, args: string[], options: ExecOptions = {}) 
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ddmw-pack-'));
-  // Packing builds the package first (its prepare script).
-  const pack = ['pack', '--pack-destination', dir, '--silent'];
+  // The build npm test made (checked fresh), not a new one from the prepare script: tests
+  // running beside this one use dist/, and must not see it rewritten.
+  checkBuild();
+  const pack = ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'];
   const { stdout } = await exec('npm', pack, { cwd: repo, ms: 120_000 });
   const tarball = join(dir, stdout.trim().split('\n').pop() as string);
   await writeFile(
