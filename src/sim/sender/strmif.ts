@@ -182,6 +182,7 @@ function readRequest(session: Session, request: Telegram): { ch: string; cmd: nu
 async function carry(session: Session, out: OutgoingStream): Promise<Params> {
   const reader = session.reader;
   for (;;) {
+    session.restBetweenFrames(); // a stream may be quiet between its chunks
     const tg = await reader.readTelegram();
     if (tg.topic === 'Chunk') {
       const len = tg.params.getBigInt('Len', U64);
