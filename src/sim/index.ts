@@ -263,6 +263,7 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
         onTimeout: () => stats.connectionsTimedOut++,
       },
       onRefused: () => stats.connectionsRefused++,
+      onEvicted: () => stats.connectionsEvicted++,
     },
     version: ctx.version,
     log,

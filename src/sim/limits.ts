@@ -7,7 +7,10 @@ import { DdmwError } from '../err.ts';
 
 /** Options of the limits; every field is optional. */
 export interface LimitOptions {
-  /** Connections one interface keeps open; beyond, a new one is closed at once. Default 256. */
+  /**
+   * Connections one interface keeps open. At the limit, a new one takes the
+   * place of the oldest one not logged in, or is closed at once. Default 256.
+   */
   maxConnections?: number;
   /** A connection not logged in for this long (since it connected or sent `Unauth`) is closed. Default 30000. */
   loginTimeoutMs?: number;

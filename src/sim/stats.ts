@@ -50,8 +50,10 @@ export interface SimulatorStats {
   authFailed: number;
   /** `Auth` requests refused without a check: too many passphrase checks waiting, or the account name throttled. */
   authRefused: number;
-  /** Connections closed at once because their interface had its most connections open. */
+  /** Connections closed at once because their interface had its most connections open, all logged in. */
   connectionsRefused: number;
+  /** Connections not logged in, closed to make room for a new one on their full interface. */
+  connectionsEvicted: number;
   /** Connections closed because they did not log in in time, or a request of theirs stalled. */
   connectionsTimedOut: number;
 }
@@ -82,6 +84,7 @@ export function newStats(): SimulatorStats {
     authFailed: 0,
     authRefused: 0,
     connectionsRefused: 0,
+    connectionsEvicted: 0,
     connectionsTimedOut: 0,
   };
 }

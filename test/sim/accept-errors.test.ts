@@ -59,6 +59,7 @@ async function listenerAndServer(log: string[]) {
       maxConnections: 10,
       timeouts: { loginMs: 60_000, stallMs: 60_000, onTimeout: () => {} },
       onRefused: () => {},
+      onEvicted: () => {},
     });
     cleanups.push(() => listener.close());
     assert.ok(server, 'the listener made its server');

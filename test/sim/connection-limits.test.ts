@@ -25,23 +25,39 @@ function closedBySim(c: WireClient, what: string): Promise<void> {
 }
 
 describe('connection limits', () => {
-  it('an interface over its maxConnections closes a new connection at once, and takes one again when another closes', async () => {
+  it('an interface at its maxConnections closes the oldest connection not logged in, or else the new one', async () => {
     const t = await setup({ limits: { maxConnections: 2 } });
     try {
-      const first = await t.sender();
-      const second = await t.sender();
-      await expectOk(second, 'WhoAmI');
-      const third = await t.open(t.sim.sender.msgif);
-      await closedBySim(third, 'a connection over the limit');
-      assert.equal(t.sim.stats().connectionsRefused, 1);
+      const member = await t.sender();
+      const stranger = await t.open(t.sim.sender.msgif);
+      await expectOk(stranger, 'WhoAmI');
+      // Full: the stranger makes room for a newcomer.
+      const newcomer = await t.open(t.sim.sender.msgif);
+      await expectOk(newcomer, 'WhoAmI');
+      await closedBySim(stranger, 'the connection not logged in');
       assert.ok(
-        t.log.includes('sender/msgif refusing connections: 2 connections open, the limit'),
+        t.log.includes(
+          'sender/msgif#2 closing: not logged in, and a new connection needs its place',
+        ),
+        'the eviction is logged',
+      );
+      // Full of logged-in connections: a new one is closed at once.
+      await expectOk(newcomer, 'Auth', { AccName: 'all', Pass: 'pw' });
+      const refused = await t.open(t.sim.sender.msgif);
+      await closedBySim(refused, 'a connection over the limit');
+      assert.ok(
+        t.log.includes(
+          'sender/msgif refusing connections: 2 connections open and logged in, the limit',
+        ),
         'the refusal is logged',
       );
+      const stats = t.sim.stats();
+      assert.equal(stats.connectionsEvicted, 1);
+      assert.equal(stats.connectionsRefused, 1);
       // The limit is per interface: the management interface still takes connections.
       await expectOk(await t.open(t.sim.sender.mgmtif), 'WhoAmI');
 
-      first.socket.destroy();
+      member.socket.destroy();
       await until(t.sim, 'the session of the first connection ending', () =>
         t.log.includes('sender/msgif#1 closed'),
       );

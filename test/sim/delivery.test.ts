@@ -346,6 +346,7 @@ describe('stats', () => {
         authFailed: 0,
         authRefused: 0,
         connectionsRefused: 0,
+        connectionsEvicted: 0,
         connectionsTimedOut: 0,
       });
       assert.deepEqual(await t.spoolFiles(), [], 'delivered messages leave no spool file');

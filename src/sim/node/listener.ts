@@ -2,13 +2,15 @@
  * One listening client interface (such as the sender's msgif): a TCP or
  * Unix socket server that starts a {@link Session} per connection and keeps
  * track of them, so that closing the interface also closes its connections.
- * It keeps at most `maxConnections` open: a connection beyond is accepted
- * and closed at once. A failed accept (EMFILE: out of file descriptors) is
- * logged, and the interface keeps listening.
+ * It keeps at most `maxConnections` open: at the limit, a new connection
+ * takes the place of the oldest one not logged in (which is closed), or is
+ * closed at once when every one is logged in. A failed accept (EMFILE: out
+ * of file descriptors) is logged, and the interface keeps listening.
  */
 import { lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { DdmwError } from '../../err.ts';
+import { UNAUTHENTICATED } from '../accounts/accounts.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { type CommandTable, type Logger, Session, type SessionTimeouts } from './session.ts';
 
@@ -31,8 +33,10 @@ export interface ListenerOptions {
   maxConnections: number;
   /** When sessions close their connection for lack of progress. */
   timeouts: SessionTimeouts;
-  /** Called for every connection closed at once because {@link maxConnections} were open. */
+  /** Called for every connection closed at once because {@link maxConnections} were open and logged in. */
   onRefused: () => void;
+  /** Called for every connection not logged in that was closed to make room for a new one. */
+  onEvicted: () => void;
 }
 
 /** True when something accepts connections on the Unix socket at `path`. */
@@ -142,10 +146,10 @@ export class InterfaceListener {
       return;
     }
     const { commands, interfaceName, label, log, maxConnections, timeouts } = this.#options;
-    if (this.#sessions.size >= maxConnections) {
+    if (this.#sessions.size >= maxConnections && !this.#makeRoom(maxConnections)) {
       socket.destroy();
       this.#options.onRefused();
-      this.#refusals.refused(`${maxConnections} connections open, the limit`);
+      this.#refusals.refused(`${maxConnections} connections open and logged in, the limit`);
       return;
     }
     this.#refusals.accepted();
@@ -167,6 +171,26 @@ export class InterfaceListener {
       session.log('closed');
     });
     this.#sessions.set(session, done);
+  }
+
+  /**
+   * At the limit: true when a connection is closing already, or once the
+   * oldest one not logged in has been closed; false when all are logged in.
+   */
+  #makeRoom(maxConnections: number): boolean {
+    let open = 0;
+    let oldestStranger: Session | undefined;
+    for (const session of this.#sessions.keys()) {
+      if (session.socket.destroyed) continue;
+      open++;
+      if (session.account.id === UNAUTHENTICATED.id) oldestStranger ??= session;
+    }
+    if (open < maxConnections) return true;
+    if (!oldestStranger) return false;
+    oldestStranger.log(`closing: not logged in, and a new connection needs its place`);
+    this.#options.onEvicted();
+    oldestStranger.close();
+    return true;
   }
 
   /** Stops listening, closes every open connection and waits for their sessions to end. Idempotent. */

@@ -34,7 +34,7 @@ export interface NodeOptions<T extends NodeType> {
   /** Where logins are checked and slowed down, shared with the other node. */
   logins: LoginGuard;
   /** The limits of each interface's connections. */
-  connections: Pick<ListenerOptions, 'maxConnections' | 'timeouts' | 'onRefused'>;
+  connections: Pick<ListenerOptions, 'maxConnections' | 'timeouts' | 'onRefused' | 'onEvicted'>;
   /** Reported by `GetNodeInfo`. */
   version: string;
   /** Where each interface listens. */
