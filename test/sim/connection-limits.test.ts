@@ -142,18 +142,22 @@ describe('connection limits', () => {
     }
   });
 
-  it('a request cut short and then silent is timed out too', async () => {
+  it('a request cut short, or a stream chunk cut short, and then silent is timed out too', async () => {
     const t = await setup({ limits: { stallTimeoutMs: 100 } });
     try {
-      const c = await t.open(t.sim.sender.msgif);
-      c.socket.write('WhoAmI\n'); // the empty line that ends it never comes
-      await closedBySim(c, 'a request cut short');
-      assert.ok(
-        t.log.some((l) =>
-          l.endsWith('closing: no byte from the client for 100 ms in the middle of a request'),
-        ),
-        'the closing is logged with its reason',
+      const request = await t.open(t.sim.sender.msgif);
+      request.socket.write('WhoAmI\n'); // the empty line that ends it never comes
+      const stream = await t.sender();
+      await expectOk(stream, 'Strm', { _Ch: '1' });
+      stream.send('Chunk', { Len: 10 });
+      stream.socket.write('abc'); // 7 bytes short
+      await closedBySim(request, 'a request cut short');
+      await closedBySim(stream, 'a stream chunk cut short');
+      const closings = t.log.filter((l) =>
+        l.endsWith('closing: no byte from the client for 100 ms in the middle of a request'),
       );
+      assert.equal(closings.length, 2, t.log.join('\n'));
+      await until(t.sim, 'the stream being aborted', () => t.sim.stats().msgsAborted === 1);
     } finally {
       await t.stop();
     }
