@@ -64,6 +64,17 @@ const SCHEMA = {
   queueLimitBytes: 'value',
   push: [{ ch: 'value', addr: 'value' }],
   pushReconnectDelayMs: 'value',
+  limits: {
+    maxConnections: 'value',
+    loginTimeoutMs: 'value',
+    stallTimeoutMs: 'value',
+    passwordChecks: 'value',
+    passwordQueue: 'value',
+    authFailDelayMs: 'value',
+    authFailDelayMaxMs: 'value',
+    maxMessageBytes: 'value',
+    spoolMinFreeBytes: 'value',
+  },
 } as const satisfies Schema<SimulatorOptions>;
 
 /** `rateBytesPerSec` -> `rate-bytes-per-sec`. */

@@ -22,8 +22,10 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DdmwError } from '../err.ts';
 import type { AccountStore, SimAccount } from './accounts/accounts.ts';
+import { LoginGuard } from './accounts/login-guard.ts';
 import { openAccountStore } from './accounts/state-file.ts';
 import type { SimulatorEvents } from './events.ts';
+import { type LimitOptions, type Limits, limitSettings } from './limits.ts';
 import { startLink } from './link/link.ts';
 import type { LinkOptions } from './link/settings.ts';
 import { LossReporter } from './loss-reports.ts';
@@ -31,6 +33,7 @@ import type { Endpoint } from './node/listener.ts';
 import { type InterfaceName, type NodeType, SimNode } from './node/node.ts';
 import type { Logger } from './node/session.ts';
 import { Spool } from './node/spool.ts';
+import { SpoolSpace } from './node/spool-space.ts';
 import { type FlowSettings, flowSettings, type PushOptions } from './options.ts';
 import { Delivery } from './receiver/delivery.ts';
 import { PushTarget } from './receiver/push.ts';
@@ -42,6 +45,7 @@ import { newStats, type SimulatorStats } from './stats.ts';
 export type { SimAccount } from './accounts/accounts.ts';
 export type { LinkStateEvent, LossEvent, LossKind, SimulatorEvents } from './events.ts';
 export { describeLoss } from './events.ts';
+export type { LimitOptions } from './limits.ts';
 export type {
   BurstModel,
   DatagramInfo,
@@ -104,6 +108,12 @@ export interface SimulatorOptions {
   push?: PushOptions[];
   /** Wait before a push target is connected again after a failure. Default 500 ms. */
   pushReconnectDelayMs?: number;
+  /**
+   * What the nodes put up with from clients: connections per interface,
+   * time to log in, stalled requests, passphrase checks and failed logins,
+   * message sizes and the spool's free space (see docs/simulator.md, Limits).
+   */
+  limits?: LimitOptions;
 }
 
 /**
@@ -192,6 +202,7 @@ type Stopper = () => Promise<void>;
 /** What {@link startParts} needs. */
 interface PartsContext {
   flow: FlowSettings;
+  limits: Limits;
   stats: SimulatorStats;
   log: Logger | undefined;
   accounts: AccountStore;
@@ -215,7 +226,7 @@ interface Parts {
  * stopper onto `running`, so the caller can stop them in reverse order.
  */
 async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts> {
-  const { flow, stats, log } = ctx;
+  const { flow, limits, stats, log } = ctx;
   const spool = await Spool.create(log);
   running.push(() => spool.close());
   log?.(`spool folder ${spool.dir}`);
@@ -243,14 +254,35 @@ async function startParts(ctx: PartsContext, running: Stopper[]): Promise<Parts>
     onLinkState: ctx.onLinkState,
   });
   running.push(closeLink);
-  const common = { accounts: ctx.accounts, version: ctx.version, log };
+  const common = {
+    accounts: ctx.accounts,
+    logins: new LoginGuard({ accounts: ctx.accounts, limits, stats }),
+    connections: {
+      maxConnections: limits.maxConnections,
+      timeouts: {
+        loginMs: limits.loginTimeoutMs,
+        stallMs: limits.stallTimeoutMs,
+        onTimeout: () => stats.connectionsTimedOut++,
+      },
+      onRefused: () => stats.connectionsRefused++,
+      onEvicted: () => stats.connectionsEvicted++,
+    },
+    version: ctx.version,
+    log,
+  };
+  const msgif = {
+    link,
+    stats,
+    maxMessageBytes: Math.min(limits.maxMessageBytes, flow.link.maxTransferBytes),
+    space: new SpoolSpace(spool.dir, limits.spoolMinFreeBytes),
+  };
   const sender = await SimNode.start({
     ...common,
     type: 'sender',
     endpoint: ctx.endpointOf('sender'),
     commands: {
       msgif: [
-        ['Msg', msgCommand({ link, stats, maxTransferBytes: flow.link.maxTransferBytes })],
+        ['Msg', msgCommand(msgif)],
         ['Strm', strmCommand({ link, stats })],
       ],
     },
@@ -285,6 +317,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
   checkPorts(opts.ports);
   const flow = flowSettings(opts);
+  const limits = limitSettings(opts.limits);
   const log = safeLogger(opts.log);
   const accounts = await openAccountStore(opts.accounts ?? [], opts.stateFile, log);
   const version = opts.version ?? (await packageVersion());
@@ -316,7 +349,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let parts: Parts;
   try {
     parts = await startParts(
-      { flow, stats, log, accounts, version, endpointOf, reports, onLinkState },
+      { flow, limits, stats, log, accounts, version, endpointOf, reports, onLinkState },
       running,
     );
   } catch (err) {

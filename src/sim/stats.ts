@@ -8,7 +8,7 @@
 export interface SimulatorStats {
   /** `Msg` requests whose metadata and payload were received in full: committed for the link. */
   msgsAccepted: number;
-  /** `Msg` requests answered with `Fail` (no permission, bad parameters, storage failure). */
+  /** `Msg` requests answered with `Fail` (no permission, bad parameters, too large, no room in the spool). */
   msgsRejected: number;
   /** `Msg` requests whose client disconnected before all bytes arrived: discarded. */
   msgsAborted: number;
@@ -48,6 +48,16 @@ export interface SimulatorStats {
   pushesFailed: number;
   /** Messages not queued for a push target because its queue was full. */
   pushesDropped: number;
+  /** `Auth` requests that failed: unknown name, wrong passphrase, unknown token, locked account. */
+  authFailed: number;
+  /** `Auth` requests refused without a check: too many passphrase checks waiting, or the account name throttled. */
+  authRefused: number;
+  /** Connections closed at once because their interface had its most connections open, all logged in. */
+  connectionsRefused: number;
+  /** Connections not logged in, closed to make room for a new one on their full interface. */
+  connectionsEvicted: number;
+  /** Connections closed because they did not log in in time, or a request of theirs stalled. */
+  connectionsTimedOut: number;
 }
 
 /** A fresh set of counters, all zero. */
@@ -74,5 +84,10 @@ export function newStats(): SimulatorStats {
     pushesAcked: 0,
     pushesFailed: 0,
     pushesDropped: 0,
+    authFailed: 0,
+    authRefused: 0,
+    connectionsRefused: 0,
+    connectionsEvicted: 0,
+    connectionsTimedOut: 0,
   };
 }

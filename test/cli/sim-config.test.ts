@@ -9,6 +9,7 @@ import { checkKeys, closestKey, KNOWN_KEYS } from '../../src/cli/sim-config-keys
 import { describeLink } from '../../src/cli/sim-report.ts';
 import { parseConfig } from '../../src/conf.ts';
 import { DdmwError } from '../../src/err.ts';
+import { type LimitOptions, limitSettings } from '../../src/sim/limits.ts';
 
 describe('sim config keys', () => {
   it('camelizes nested tables and lists of tables, values untouched', () => {
@@ -65,17 +66,18 @@ describe('sim config keys', () => {
   it('lists every key in kebab-case, without the callbacks', () => {
     assert.ok(KNOWN_KEYS.includes('link.faults.burst.enter'));
     assert.ok(KNOWN_KEYS.includes('push-reconnect-delay-ms'));
+    assert.ok(KNOWN_KEYS.includes('limits.auth-fail-delay-max-ms'));
     assert.ok(!KNOWN_KEYS.includes('link.fault') && !KNOWN_KEYS.includes('log'));
     assert.equal(closestKey('lnk.transprt'), 'link.transport');
   });
 
-  it('are all in docs/sim-config.md (within their [link] or [link.faults] table)', async () => {
+  it('are all in docs/sim-config.md (within their [link], [link.faults] or [limits] table)', async () => {
     const docs = await readFile(new URL('../../docs/sim-config.md', import.meta.url), 'utf8');
     const leaves = KNOWN_KEYS.filter(
       (k) => !KNOWN_KEYS.some((o) => o.startsWith(`${k}.`) || o.startsWith(`${k}[]`)),
     );
     const missing = leaves.filter(
-      (k) => !docs.includes(`\`${k.replace(/^link\.(faults\.)?/, '')}\``),
+      (k) => !docs.includes(`\`${k.replace(/^(link\.(faults\.)?|limits\.)/, '')}\``),
     );
     assert.deepEqual(missing, []);
   });
@@ -101,6 +103,27 @@ describe('sim config errors', () => {
       new DdmwError('BAD_PARAMS', 'Simulator options ports and unixSocketDir exclude each other'),
     );
     assert.match(String(both), /sim.toml: ports and unix-socket-dir exclude each other$/);
+  });
+
+  it('names a limit out of range as the [limits] table spells it', () => {
+    const { options } = checkKeys(parse('[limits]\nmax-connections = 0\nauth-fail-delay-ms = 5\n'));
+    assert.deepEqual(options, { limits: { maxConnections: 0, authFailDelayMs: 5 } });
+    const inFile = (limits: LimitOptions) => {
+      try {
+        limitSettings(limits);
+      } catch (err) {
+        return String(inSimConfig('sim.toml', err));
+      }
+      assert.fail('expected an error');
+    };
+    assert.equal(
+      inFile(options.limits ?? {}),
+      'DdmwError: Invalid simulator config sim.toml: limits.max-connections must be an integer from 1 to 1000000, got 0',
+    );
+    assert.match(
+      inFile({ authFailDelayMs: 10, authFailDelayMaxMs: 5 }),
+      /sim.toml: limits.auth-fail-delay-ms and limits.auth-fail-delay-max-ms must be in order/,
+    );
   });
 
   it('leaves other errors alone', () => {

@@ -342,6 +342,11 @@ describe('stats', () => {
         pushesAcked: 0,
         pushesFailed: 0,
         pushesDropped: 0,
+        authFailed: 0,
+        authRefused: 0,
+        connectionsRefused: 0,
+        connectionsEvicted: 0,
+        connectionsTimedOut: 0,
       });
       assert.deepEqual(await t.spoolFiles(), [], 'delivered messages leave no spool file');
     } finally {

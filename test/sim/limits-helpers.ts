@@ -19,9 +19,14 @@ export async function setup(options: SimulatorOptions) {
     clients.destroyAll();
     await sim.close();
   };
+  const spoolLine = log.find((line) => line.startsWith('spool folder '));
   return {
     sim,
     log,
+    /** The simulator's spool folder, as it logged it at start. */
+    spoolDir: spoolLine?.slice('spool folder '.length) ?? '',
+    /** A connection to `address`, not logged in. */
+    open: (address: string) => clients.open(address),
     sender: () => clients.open(sim.sender.msgif, ALL),
     subscriber: (ch: string | number) => clients.subscriber(sim.receiver.subif, ch, ALL),
     stop,

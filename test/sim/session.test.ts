@@ -22,6 +22,7 @@ async function serve(commands: Map<string, CommandHandler>): Promise<number> {
       interfaceName: 'test',
       label: 'test',
       log: undefined,
+      timeouts: { loginMs: 60_000, stallMs: 60_000, onTimeout: () => {} },
     }).run();
   });
   servers.push(server);

@@ -4,7 +4,8 @@
  */
 import { type as osType } from 'node:os';
 import { Params, type Telegram } from '../../blather/index.ts';
-import { type AccountStore, type LoginResult, UNAUTHENTICATED } from '../accounts/accounts.ts';
+import { type AccountStore, UNAUTHENTICATED } from '../accounts/accounts.ts';
+import type { GuardedLogin, LoginGuard } from '../accounts/login-guard.ts';
 import type { NodeType } from './node.ts';
 import { CommandFailed, type CommandHandler, type Session } from './session.ts';
 
@@ -19,20 +20,35 @@ export interface NodeIdentity {
   version: string;
 }
 
-function loginFailure(result: LoginResult & { ok: false }, what: string): CommandFailed {
-  return new CommandFailed(
-    result.reason === 'locked'
-      ? 'Authentication failed: the account is locked'
-      : `Authentication failed: ${what}`,
-  );
+/** The `Fail` reason of a failed login; `what` says what was wrong with the credentials. */
+function loginFailure(result: GuardedLogin & { ok: false }, what: string): CommandFailed {
+  switch (result.reason) {
+    case 'locked':
+      return new CommandFailed('Authentication failed: the account is locked');
+    case 'busy':
+      return new CommandFailed(
+        'Authentication refused: too many logins waiting for a passphrase check, try again later',
+      );
+    case 'throttled':
+      return new CommandFailed(
+        'Authentication refused: too many failed logins for this account name, try again later',
+      );
+    default:
+      return new CommandFailed(`Authentication failed: ${what}`);
+  }
 }
 
 /**
  * `Auth`: log in with `AccName` + `Pass` (and `ReqTkn` to get a `Tkn` back),
  * or with a `Tkn` issued earlier on any interface. A failed attempt leaves
- * the connection's account unchanged.
+ * the connection's account unchanged, and is answered late (see login-guard.ts).
  */
-async function auth(accounts: AccountStore, session: Session, request: Telegram): Promise<Params> {
+async function auth(
+  accounts: AccountStore,
+  logins: LoginGuard,
+  session: Session,
+  request: Telegram,
+): Promise<Params> {
   const params = request.params;
   const token = params.get('Tkn');
   const name = params.get('AccName');
@@ -41,7 +57,7 @@ async function auth(accounts: AccountStore, session: Session, request: Telegram)
     if (name !== undefined || pass !== undefined) {
       throw new CommandFailed('Auth takes either Tkn, or AccName and Pass, not both');
     }
-    const result = accounts.loginWithToken(token);
+    const result = await logins.withToken(session, token);
     if (!result.ok) throw loginFailure(result, 'unknown token');
     session.account = result.account;
     return new Params();
@@ -50,7 +66,7 @@ async function auth(accounts: AccountStore, session: Session, request: Telegram)
     throw new CommandFailed('Auth needs AccName and Pass, or Tkn');
   }
   const wantToken = params.getBoolDef('ReqTkn', false);
-  const result = await accounts.login(name, pass);
+  const result = await logins.withPassword(session, name, pass);
   if (!result.ok) throw loginFailure(result, 'unknown account or wrong passphrase');
   session.account = result.account;
   const reply = new Params();
@@ -87,10 +103,11 @@ function nodeInfo(node: NodeIdentity): Params {
 /** The command table shared by every interface of a node; interfaces add their own commands to a copy. */
 export function commonCommands(
   accounts: AccountStore,
+  logins: LoginGuard,
   node: NodeIdentity,
 ): Map<string, CommandHandler> {
   return new Map<string, CommandHandler>([
-    ['Auth', (session, request) => auth(accounts, session, request)],
+    ['Auth', (session, request) => auth(accounts, logins, session, request)],
     ['Unauth', unauth],
     ['WhoAmI', whoAmI],
     ['GetNodeInfo', () => nodeInfo(node)],

@@ -2,11 +2,17 @@
  * One listening client interface (such as the sender's msgif): a TCP or
  * Unix socket server that starts a {@link Session} per connection and keeps
  * track of them, so that closing the interface also closes its connections.
+ * It keeps at most `maxConnections` open: at the limit, a new connection
+ * takes the place of the oldest one not logged in (which is closed), or is
+ * closed at once when every one is logged in. A failed accept (EMFILE: out
+ * of file descriptors) is logged, and the interface keeps listening.
  */
 import { lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { DdmwError } from '../../err.ts';
-import { type CommandTable, type Logger, Session } from './session.ts';
+import { UNAUTHENTICATED } from '../accounts/accounts.ts';
+import { RefusalLog } from './refusal-log.ts';
+import { type CommandTable, type Logger, Session, type SessionTimeouts } from './session.ts';
 
 /** Where an interface listens. */
 export type Endpoint = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -23,6 +29,14 @@ export interface ListenerOptions {
   label: string;
   /** Where log lines go; `undefined` for no logging. */
   log: Logger | undefined;
+  /** Connections kept open at most; beyond, a new one is closed at once. */
+  maxConnections: number;
+  /** When sessions close their connection for lack of progress. */
+  timeouts: SessionTimeouts;
+  /** Called for every connection closed at once because {@link maxConnections} were open and logged in. */
+  onRefused: () => void;
+  /** Called for every connection not logged in that was closed to make room for a new one. */
+  onEvicted: () => void;
 }
 
 /** True when something accepts connections on the Unix socket at `path`. */
@@ -78,6 +92,7 @@ export class InterfaceListener {
   /** Each open session and the promise of its request loop. */
   readonly #sessions = new Map<Session, Promise<void>>();
   #connections = 0;
+  readonly #refusals: RefusalLog;
   #closed: Promise<void> | undefined;
 
   private constructor(server: Server, bound: Endpoint, options: ListenerOptions) {
@@ -85,8 +100,10 @@ export class InterfaceListener {
     this.#bound = bound;
     this.address = formatEndpoint(bound);
     this.#options = options;
+    this.#refusals = new RefusalLog((line) => options.log?.(`${options.label} ${line}`));
     server.on('connection', (socket) => this.#accept(socket));
-    server.on('error', (err) => options.log?.(`${options.label} server error: ${err.message}`));
+    // After listening, errors come from accepting a connection; the server keeps listening.
+    server.on('error', (err) => this.#refusals.refused(`accept failed: ${err.message}`));
   }
 
   /** Starts listening. Throws `IO` when the address cannot be bound. */
@@ -128,13 +145,21 @@ export class InterfaceListener {
       socket.destroy();
       return;
     }
+    const { commands, interfaceName, label, log, maxConnections, timeouts } = this.#options;
+    if (this.#sessions.size >= maxConnections && !this.#makeRoom(maxConnections)) {
+      socket.destroy();
+      this.#options.onRefused();
+      this.#refusals.refused(`${maxConnections} connections open and logged in, the limit`);
+      return;
+    }
+    this.#refusals.accepted();
     socket.setNoDelay(true); // request/reply traffic: send each reply at once
-    const { commands, interfaceName, label, log } = this.#options;
     const session = new Session(socket, {
       commands,
       interfaceName,
       label: `${label}#${++this.#connections}`,
       log,
+      timeouts,
     });
     session.log(
       socket.remoteAddress
@@ -146,6 +171,26 @@ export class InterfaceListener {
       session.log('closed');
     });
     this.#sessions.set(session, done);
+  }
+
+  /**
+   * At the limit: true when a connection is closing already, or once the
+   * oldest one not logged in has been closed; false when all are logged in.
+   */
+  #makeRoom(maxConnections: number): boolean {
+    let open = 0;
+    let oldestStranger: Session | undefined;
+    for (const session of this.#sessions.keys()) {
+      if (session.socket.destroyed) continue;
+      open++;
+      if (session.account.id === UNAUTHENTICATED.id) oldestStranger ??= session;
+    }
+    if (open < maxConnections) return true;
+    if (!oldestStranger) return false;
+    oldestStranger.log(`closing: not logged in, and a new connection needs its place`);
+    this.#options.onEvicted();
+    oldestStranger.close();
+    return true;
   }
 
   /** Stops listening, closes every open connection and waits for their sessions to end. Idempotent. */

@@ -8,8 +8,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountStore } from '../accounts/accounts.ts';
 import { accountCommands } from '../accounts/commands.ts';
+import type { LoginGuard } from '../accounts/login-guard.ts';
 import { commonCommands } from './commands.ts';
-import { type Endpoint, InterfaceListener } from './listener.ts';
+import { type Endpoint, InterfaceListener, type ListenerOptions } from './listener.ts';
 import type { CommandHandler, CommandTable, Logger } from './session.ts';
 
 /** The two kinds of DDMW node. */
@@ -30,6 +31,10 @@ export interface NodeOptions<T extends NodeType> {
   type: T;
   /** Accounts and tokens, shared with the other node. */
   accounts: AccountStore;
+  /** Where logins are checked and slowed down, shared with the other node. */
+  logins: LoginGuard;
+  /** The limits of each interface's connections. */
+  connections: Pick<ListenerOptions, 'maxConnections' | 'timeouts' | 'onRefused' | 'onEvicted'>;
   /** Reported by `GetNodeInfo`. */
   version: string;
   /** Where each interface listens. */
@@ -66,7 +71,10 @@ export class SimNode<T extends NodeType> {
    */
   static async start<T extends NodeType>(options: NodeOptions<T>): Promise<SimNode<T>> {
     const { type, log } = options;
-    const common = commonCommands(options.accounts, { nodeType: type, version: options.version });
+    const common = commonCommands(options.accounts, options.logins, {
+      nodeType: type,
+      version: options.version,
+    });
     const listeners = new Map<InterfaceName<T>, InterfaceListener>();
     const interfaces: readonly InterfaceName<T>[] = NODE_INTERFACES[type];
     try {
@@ -78,6 +86,7 @@ export class SimNode<T extends NodeType> {
           ...(options.commands?.[iface] ?? []),
         ]);
         const listener = await InterfaceListener.open({
+          ...options.connections,
           endpoint: options.endpoint(iface),
           commands,
           interfaceName: `the ${type} node's ${iface}`,

@@ -15,10 +15,11 @@ import {
   Telegram,
   telegramText,
 } from '../../blather/index.ts';
-import { type DdmwError, isDdmwError } from '../../err.ts';
+import { DdmwError, isDdmwError } from '../../err.ts';
 import { type Account, UNAUTHENTICATED } from '../accounts/accounts.ts';
 import { CommandFailed } from './command-failed.ts';
 import { writeChunks, writeChunksNow } from './socket-write.ts';
+import { StallWatch } from './stall-watch.ts';
 
 export { CommandFailed };
 
@@ -51,6 +52,16 @@ export type CommandHandler = (session: Session, request: Telegram) => Params | P
 /** The commands an interface answers, by topic. */
 export type CommandTable = ReadonlyMap<string, CommandHandler>;
 
+/** When a session closes its connection for lack of progress. */
+export interface SessionTimeouts {
+  /** Closes a connection not logged in for this long (since it connected, or went back with `Unauth`). */
+  loginMs: number;
+  /** Closes a connection whose request has had no byte for this long. */
+  stallMs: number;
+  /** Called when a connection is closed for either. */
+  onTimeout: () => void;
+}
+
 /** How a session is set up by its listener. */
 export interface SessionOptions {
   /** Commands of the interface the connection came in on. */
@@ -61,6 +72,8 @@ export interface SessionOptions {
   label: string;
   /** Where log lines go; `undefined` for no logging. */
   log: Logger | undefined;
+  /** When the connection is closed for lack of progress. */
+  timeouts: SessionTimeouts;
 }
 
 /** Errors from reading request parameters: the request was framed fine but a value is bad or missing. */
@@ -79,18 +92,86 @@ export class Session {
   readonly socket: Socket;
   /** Decoder over the socket; handlers read raw bytes that follow a request from it. */
   readonly reader: FrameReader;
-  /** The account this connection is logged in as. */
-  account: Account = UNAUTHENTICATED;
   readonly #options: SessionOptions;
+  readonly #watch: StallWatch;
+  #account: Account = UNAUTHENTICATED;
+  /** Closes the connection when it has not logged in in time; runs while it is not logged in. */
+  #loginTimer: NodeJS.Timeout | undefined;
+  /** The login time ran out during a request: the connection closes after its reply, unless it logged in. */
+  #loginOverdue = false;
+  /** True while a request's handler runs. */
+  #handling = false;
+  readonly #closing = new AbortController();
   /** Settles when the current {@link exclusive} writer is done; `undefined` when there is none. */
   #writer: Promise<void> | undefined;
 
   constructor(socket: Socket, options: SessionOptions) {
     this.socket = socket;
     this.#options = options;
-    this.reader = new FrameReader(socket, REQUEST_LIMITS);
+    const { stallMs } = options.timeouts;
+    this.#watch = new StallWatch(socket, stallMs, () =>
+      this.#timedOut(`no byte from the client for ${stallMs} ms in the middle of a request`),
+    );
+    this.reader = new FrameReader(this.#watch, REQUEST_LIMITS);
     // Socket errors (a reset, a broken pipe) also end the reader, which ends the loop.
     socket.on('error', (err) => this.log(`socket error: ${err.message}`));
+    socket.once('close', () => {
+      clearTimeout(this.#loginTimer);
+      this.#closing.abort(new DdmwError('DISCONNECTED', 'The client disconnected'));
+    });
+    this.#startLoginTimer();
+  }
+
+  /** The account this connection is logged in as. */
+  get account(): Account {
+    return this.#account;
+  }
+
+  /** Logs the connection in (or, with the unauthenticated account, out: the login time limit runs again). */
+  set account(account: Account) {
+    this.#account = account;
+    clearTimeout(this.#loginTimer);
+    this.#loginTimer = undefined;
+    this.#loginOverdue = false;
+    if (account.id === UNAUTHENTICATED.id) this.#startLoginTimer();
+  }
+
+  /** Aborted (with a `DISCONNECTED` error) once the connection has closed. */
+  get closed(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  #startLoginTimer(): void {
+    this.#loginTimer = setTimeout(this.#loginTimeUp, this.#options.timeouts.loginMs);
+  }
+
+  /** A request in progress (a login, say) is answered first; the loop then closes the connection. */
+  readonly #loginTimeUp = (): void => {
+    this.#loginTimer = undefined;
+    this.#loginOverdue = true;
+    if (!this.#handling) this.#closeIfOverdue();
+  };
+
+  #closeIfOverdue(): void {
+    if (this.#loginOverdue) {
+      this.#timedOut(`not logged in within ${this.#options.timeouts.loginMs} ms`);
+    }
+  }
+
+  /** Closes the connection for lack of progress, saying why. */
+  #timedOut(why: string): void {
+    if (this.socket.destroyed) return;
+    this.log(`closing: ${why}`);
+    this.#options.timeouts.onTimeout();
+    this.socket.destroy();
+  }
+
+  /**
+   * The client may pause before its next frame, as a stream does between
+   * chunks: waiting for it is not a stall. Call at a frame boundary.
+   */
+  restBetweenFrames(): void {
+    if (this.reader.buffered === 0) this.#watch.rest();
   }
 
   /** Writes a log line prefixed with the session label (no-op without a logger). */
@@ -181,14 +262,17 @@ export class Session {
   /** Answers every buffered request, then waits for the next one. */
   readonly #serve = (): void => {
     this.#serving = true;
+    this.#handling = false;
     try {
       for (;;) {
+        this.#closeIfOverdue();
         if (this.socket.destroyed) {
           this.#stop();
           return;
         }
         let request = this.reader.tryReadTelegram();
         if (!request) {
+          this.restBetweenFrames();
           this.reader.nextTelegramCallback(this.#onRequest);
           // A request that came at once (queued data) is served by this loop, not by a nested call.
           const next = this.#arrived;
@@ -220,13 +304,17 @@ export class Session {
   /** Runs one request; false when the session goes on later (after an asynchronous reply) or has stopped. */
   #handle(request: Telegram): boolean {
     let pending: Promise<void> | undefined;
+    this.#handling = true;
     try {
       pending = this.#dispatch(request);
     } catch (err) {
       this.#stop(err);
       return false;
     }
-    if (!pending) return true;
+    if (!pending) {
+      this.#handling = false;
+      return true;
+    }
     pending.then(this.#serve, (err: unknown) => this.#stop(err));
     return false;
   }

@@ -1,7 +1,9 @@
 /**
  * `Msg` on the sender node's message interface: the client announces a
  * message, gets a transfer id, sends its metadata and payload, and once the
- * last part is in the message is handed to the one-way link.
+ * last part is in the message is handed to the one-way link. A message
+ * larger than the node accepts, or than the spool has room for, is refused
+ * before the client sends a byte of it.
  *
  * ```
  * C: Msg _Ch [Cmd] [MetaLen] [Len]   S: Ok XferId   (or Fail: the client sends nothing)
@@ -16,6 +18,7 @@ import type { LinkSender } from '../link/sender.ts';
 import { deniedReason, mayUse, parseChannel } from '../node/channels.ts';
 import { type MsgHeader, msgTelegram } from '../node/message.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
+import type { Release, SpoolSpace } from '../node/spool-space.ts';
 import type { SimulatorStats } from '../stats.ts';
 
 /** What the `Msg` command needs from the sender node. */
@@ -23,7 +26,9 @@ export interface MsgifContext {
   /** Where messages go, as they arrive (cut-through). */
   link: LinkSender;
   /** Largest message, metadata and payload together. */
-  maxTransferBytes: number;
+  maxMessageBytes: number;
+  /** Where the room for each message is claimed before it is accepted. */
+  space: SpoolSpace;
   /** Counters to update. */
   stats: SimulatorStats;
 }
@@ -39,9 +44,9 @@ function readRequest(
   const cmd = p.getIntDef('Cmd', 0, U32);
   const metaLen = p.getIntDef('MetaLen', 0, U32);
   const len = p.getBigIntDef('Len', 0n, U64);
-  if (BigInt(metaLen) + len > BigInt(ctx.maxTransferBytes)) {
+  if (BigInt(metaLen) + len > BigInt(ctx.maxMessageBytes)) {
     throw new CommandFailed(
-      `MetaLen + Len = ${BigInt(metaLen) + len} bytes is larger than the node accepts (${ctx.maxTransferBytes} bytes)`,
+      `MetaLen + Len = ${BigInt(metaLen) + len} bytes is larger than the node accepts (${ctx.maxMessageBytes} bytes)`,
     );
   }
   if (!mayUse(session.account, 'send', ch)) {
@@ -63,38 +68,48 @@ function carry(session: Session, transfer: OutgoingTransfer, size: number): Prom
 export function msgCommand(ctx: MsgifContext): CommandHandler {
   return async (session, request) => {
     let fields: Omit<MsgHeader, 'xferId'>;
+    let release: Release;
     try {
       fields = readRequest(ctx, session, request);
+      release = await ctx.space.claim(fields.metaLen + fields.len);
     } catch (err) {
       ctx.stats.msgsRejected++;
       throw err;
     }
-    const header: MsgHeader = { ...fields, xferId: randomUUID() };
-    const { metaLen, len } = header;
-    // Cut-through: the link carries the message while it is still arriving.
-    const transfer = ctx.link.open(encodeTelegram(msgTelegram(header)), metaLen + len, {
-      what: 'message',
-      xferId: header.xferId,
-      ch: header.ch,
-    });
     try {
-      if (metaLen > 0 || len > 0) await session.ok(new Params().set('XferId', header.xferId));
-      if (metaLen > 0) {
-        await carry(session, transfer, metaLen);
-        if (len > 0) await session.ok();
-      }
-      if (len > 0) await carry(session, transfer, len);
-    } catch (err) {
-      const text = err instanceof Error ? err.message : String(err);
-      transfer.abort(`the upload failed: ${text}`);
-      ctx.stats.msgsAborted++;
-      throw err;
+      return await upload(ctx, session, { ...fields, xferId: randomUUID() });
+    } finally {
+      release();
     }
-    // Every byte is in: committed. The last Ok follows as the reply to this command.
-    ctx.stats.msgsAccepted++;
-    session.log(
-      `accepted message ${header.xferId} on channel ${header.ch}: ${metaLen} + ${len} bytes`,
-    );
-    return metaLen > 0 || len > 0 ? new Params() : new Params().set('XferId', header.xferId);
   };
+}
+
+/** Carries an accepted message's bytes onto the link; returns the parameters of the last `Ok`. */
+async function upload(ctx: MsgifContext, session: Session, header: MsgHeader): Promise<Params> {
+  const { metaLen, len } = header;
+  // Cut-through: the link carries the message while it is still arriving.
+  const transfer = ctx.link.open(encodeTelegram(msgTelegram(header)), metaLen + len, {
+    what: 'message',
+    xferId: header.xferId,
+    ch: header.ch,
+  });
+  try {
+    if (metaLen > 0 || len > 0) await session.ok(new Params().set('XferId', header.xferId));
+    if (metaLen > 0) {
+      await carry(session, transfer, metaLen);
+      if (len > 0) await session.ok();
+    }
+    if (len > 0) await carry(session, transfer, len);
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    transfer.abort(`the upload failed: ${text}`);
+    ctx.stats.msgsAborted++;
+    throw err;
+  }
+  // Every byte is in: committed. The last Ok follows as the reply to this command.
+  ctx.stats.msgsAccepted++;
+  session.log(
+    `accepted message ${header.xferId} on channel ${header.ch}: ${metaLen} + ${len} bytes`,
+  );
+  return metaLen > 0 || len > 0 ? new Params() : new Params().set('XferId', header.xferId);
 }

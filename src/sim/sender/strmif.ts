@@ -184,6 +184,7 @@ function readRequest(session: Session, request: Telegram): { ch: string; cmd: nu
 async function carry(session: Session, out: OutgoingStream, ch: string): Promise<Params> {
   const reader = session.reader;
   for (;;) {
+    session.restBetweenFrames(); // a stream may be quiet between its chunks
     const tg = await reader.readTelegram();
     if (tg.topic !== 'StrmAbort' && !mayUse(session.account, 'send', ch)) {
       throw new CommandFailed(

@@ -1,0 +1,220 @@
+/**
+ * Logins under attack: failed `Auth` requests are answered after a delay
+ * that doubles per connection and per account name (capped, cleared by a
+ * successful login); passphrase checks take turns, and beyond the waiting
+ * room an `Auth` is refused without a check.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CheckGate } from '../../src/sim/accounts/check-gate.ts';
+import { within } from '../helpers/deadline.ts';
+import { setup, until } from './limits-helpers.ts';
+import { expectFail, expectOk, failOnUnhandledRejections } from './wire-client.ts';
+
+failOnUnhandledRejections();
+
+const ALL = { AccName: 'all', Pass: 'pw' };
+const WRONG = { AccName: 'all', Pass: 'wrong' };
+const BAD_TOKEN = { Tkn: '0'.repeat(32) };
+
+/** The delays the simulator logged for failed logins, in order. */
+function delays(log: string[]): number[] {
+  return log.flatMap((line) => {
+    const m = / failed login \(.*\): Fail in (\d+) ms$/.exec(line);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+describe('failed logins', () => {
+  it('are answered after a delay that doubles per connection and per account name, up to a cap', async () => {
+    const t = await setup({ limits: { authFailDelayMs: 5, authFailDelayMaxMs: 20 } });
+    try {
+      const a = await t.open(t.sim.sender.msgif);
+      for (let i = 0; i < 4; i++) await expectFail(a, 'Auth', WRONG);
+      assert.deepEqual(delays(t.log), [5, 10, 20, 20], 'doubling on one connection, capped');
+
+      // A new connection, the same name: the name's failures count.
+      const b = await t.open(t.sim.receiver.mgmtif);
+      await expectFail(b, 'Auth', WRONG);
+      // Another name, and a token: only the connection's own failures count.
+      const c = await t.open(t.sim.sender.msgif);
+      await expectFail(c, 'Auth', { AccName: 'nobody', Pass: 'x' });
+      await expectFail(c, 'Auth', BAD_TOKEN);
+      assert.deepEqual(delays(t.log).slice(4), [20, 5, 10]);
+
+      // A successful login clears the connection's and the name's failures.
+      await expectOk(a, 'Auth', ALL);
+      await expectFail(a, 'Auth', { AccName: 'nobody', Pass: 'x' }); // the name "nobody" failed once
+      await expectFail(b, 'Auth', WRONG); // b failed once before
+      assert.deepEqual(delays(t.log).slice(7), [10, 10]);
+
+      const stats = t.sim.stats();
+      assert.equal(stats.authFailed, 9);
+      assert.equal(stats.authRefused, 0);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('hold back the connection that failed often, not a fresh one', async () => {
+    const t = await setup({ limits: { authFailDelayMs: 10, authFailDelayMaxMs: 10_000 } });
+    try {
+      const guesser = await t.open(t.sim.sender.msgif);
+      // Bad tokens cost no passphrase check: 6 failures, 630 ms of delays.
+      for (let i = 0; i < 6; i++) await expectFail(guesser, 'Auth', BAD_TOKEN);
+      const fresh = await t.open(t.sim.sender.msgif);
+      const order: string[] = [];
+      // The guesser asks first, and waits 640 ms after its check; the fresh one 10 ms after its own.
+      const guessed = expectFail(guesser, 'Auth', { AccName: 'x', Pass: 'y' }).then(() =>
+        order.push('guesser'),
+      );
+      const tried = expectFail(fresh, 'Auth', { AccName: 'z', Pass: 'y' }).then(() =>
+        order.push('fresh'),
+      );
+      await within(Promise.all([guessed, tried]), 10_000, 'both Fail replies');
+      assert.deepEqual(order, ['fresh', 'guesser']);
+      // Whichever was checked first, the guesser waited 640 ms, the fresh one 10.
+      assert.deepEqual(
+        delays(t.log)
+          .slice(6)
+          .sort((x, y) => x - y),
+        [10, 640],
+      );
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('an account name under attack', () => {
+  it('is not checked again while a failed login for it waits for its reply', async () => {
+    const t = await setup({ limits: { authFailDelayMs: 800 } });
+    try {
+      const first = await t.open(t.sim.sender.msgif);
+      const failed = expectFail(first, 'Auth', WRONG);
+      await until(t.sim, 'the first failure being delayed', () => delays(t.log).length === 1);
+      const second = await t.open(t.sim.receiver.mgmtif);
+      const other = await t.open(t.sim.sender.mgmtif);
+      const [refused, otherName] = await within(
+        Promise.all([
+          expectFail(second, 'Auth', ALL),
+          expectFail(other, 'Auth', { AccName: 'nobody', Pass: 'x' }),
+        ]),
+        10_000,
+        'the replies during the first failure',
+      );
+      assert.match(
+        refused,
+        /^Authentication refused: too many failed logins for this account name/,
+      );
+      assert.match(otherName, /^Authentication failed: unknown account or wrong passphrase$/);
+      assert.match(await within(failed, 10_000, 'the first reply'), /^Authentication failed/);
+      // The first reply out, the name is checked again.
+      await expectOk(second, 'Auth', ALL);
+      const stats = t.sim.stats();
+      assert.equal(stats.authRefused, 1);
+      assert.equal(stats.authFailed, 2);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('passphrase checks', () => {
+  it('beyond the waiting room, an Auth is refused at once without a check', async () => {
+    const t = await setup({ limits: { passwordChecks: 1, passwordQueue: 1, authFailDelayMs: 0 } });
+    try {
+      const clients = await Promise.all(
+        Array.from({ length: 8 }, () => t.open(t.sim.sender.msgif)),
+      );
+      // All at once: one is checked, one waits, the others find the waiting room full.
+      const reasons = await within(
+        Promise.all(clients.map((c) => expectFail(c, 'Auth', WRONG))),
+        10_000,
+        'the replies to 8 logins at once',
+      );
+      const refused = reasons.filter((r) => /^Authentication refused: too many logins/.test(r));
+      const failed = reasons.filter((r) => /^Authentication failed:/.test(r));
+      assert.equal(refused.length + failed.length, 8, reasons.join('\n'));
+      assert.ok(refused.length >= 1 && failed.length >= 2, reasons.join('\n'));
+      const stats = t.sim.stats();
+      assert.equal(stats.authRefused, refused.length);
+      assert.equal(stats.authFailed, failed.length);
+      // The flood over, a login goes through.
+      await expectOk(clients[0] as (typeof clients)[0], 'Auth', ALL);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('the check gate', () => {
+  /** A task that runs until `finish()` is called. */
+  function task() {
+    let finish = () => {};
+    const done = new Promise<string>((resolve) => {
+      finish = () => resolve('done');
+    });
+    return { run: () => done, finish: () => finish() };
+  }
+
+  it('runs at most maxRunning tasks, queues maxWaiting, and refuses the rest', async () => {
+    const gate = new CheckGate(2, 1);
+    const tasks = [task(), task(), task(), task()];
+    let started = 0;
+    const never = new AbortController().signal;
+    const results = tasks.map((x) =>
+      gate.run(never, () => {
+        started++;
+        return x.run();
+      }),
+    );
+    assert.equal(await results[3], undefined, 'the fourth is refused');
+    assert.equal(started, 2, 'two run, the third waits');
+    tasks[0]?.finish();
+    assert.equal(await results[0], 'done');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(started, 3, 'the third takes the freed place');
+    for (const x of tasks) x.finish();
+    assert.deepEqual(await Promise.all(results.slice(1, 3)), ['done', 'done']);
+  });
+
+  it('keeps a place for the rest its task asks for, without holding up the caller', async () => {
+    const gate = new CheckGate(1, 1);
+    const never = new AbortController().signal;
+    let started = 0;
+    const first = gate.run(
+      never,
+      () => Promise.resolve('first'),
+      (result, tookMs) => {
+        assert.equal(result, 'first');
+        assert.ok(tookMs >= 0);
+        return 50;
+      },
+    );
+    const second = gate.run(never, () => {
+      started++;
+      return Promise.resolve('second');
+    });
+    assert.equal(await first, 'first');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(started, 0, 'the second waits while the first one’s place rests');
+    assert.equal(await within(second, 5000, 'the second task after the rest'), 'second');
+  });
+
+  it('drops a waiting task whose signal aborts, and refuses one already aborted', async () => {
+    const gate = new CheckGate(1, 1);
+    const running = task();
+    const never = new AbortController().signal;
+    const first = gate.run(never, running.run);
+    const leaving = new AbortController();
+    const waiting = gate.run(leaving.signal, () => Promise.resolve('must not run'));
+    leaving.abort(new Error('gone'));
+    await assert.rejects(waiting, /gone/);
+    // Its place in the waiting room is free again.
+    const next = gate.run(never, () => Promise.resolve('next'));
+    running.finish();
+    assert.deepEqual(await Promise.all([first, next]), ['done', 'next']);
+    await assert.rejects(gate.run(leaving.signal, running.run), /gone/);
+  });
+});
