@@ -15,13 +15,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InterfaceListener } from '../../src/sim/node/listener.ts';
 import { TestChild } from '../helpers/child.ts';
+import { ddmwArgs } from '../helpers/ddmw.ts';
 import { within } from '../helpers/deadline.ts';
 import { connectTo, expectOk, type WireClient } from './wire-client.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 /** Descriptors the simulator process may open: enough to start, too few for the connections below. */
-const FD_LIMIT = 64;
-const CONNECTIONS = 100;
+const FD_LIMIT = 160;
+const CONNECTIONS = 300;
 
 const cleanups: (() => unknown)[] = [];
 after(async () => {
@@ -94,11 +94,11 @@ describe('accept errors', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const config = join(dir, 'sim.toml');
     await writeFile(config, '[limits]\nmax-connections = 100000\n');
-    const script = `ulimit -n ${FD_LIMIT} && exec "${process.execPath}" --import tsx "$@"`;
+    const script = `ulimit -n ${FD_LIMIT} && exec "${process.execPath}" "$@"`;
     const child = new TestChild(
       'ddmw sim (ulimit -n)',
       'bash',
-      ['-c', script, 'bash', MAIN, 'sim', '--sim-config', config, '--log'],
+      ['-c', script, 'bash', ...ddmwArgs('sim', '--sim-config', config, '--log')],
       process.env,
     );
     cleanups.push(() => child.kill());

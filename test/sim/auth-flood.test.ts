@@ -77,9 +77,14 @@ async function measure(options: SimulatorOptions) {
           }
         })().catch(() => {}); // ends when the connection is reset below
       }
+      const answeredBefore = answered;
       const { sent, ms: took } = await send(senders, ms);
       tally[kind].sent += sent;
       tally[kind].ms += took;
+      // The flood was really at the node: it answers one of its logins (on a busy machine, maybe just after the window).
+      if (kind === 'flood') {
+        await until(t.sim, 'a bad login of the flood answered', () => answered > answeredBefore);
+      }
       // Reset, their logins waiting for a check or a delay are dropped; the next window starts without them.
       for (const c of flooders) c.socket.resetAndDestroy();
       opened += flooders.length;
@@ -98,7 +103,6 @@ describe('a flood of bad logins', () => {
     const floodRate = (flood.sent * 1000) / flood.ms;
     const ratio = floodRate / quietRate;
     const figures = `${quietRate.toFixed(0)} msg/s without the flood, ${floodRate.toFixed(0)} msg/s with it (${answered} bad logins answered)`;
-    assert.ok(answered > 0, `the flood was answered: ${figures}`);
     assert.ok(ratio >= 0.5, `ratio ${ratio.toFixed(2)}: ${figures}`);
   });
 });
