@@ -12,6 +12,10 @@ export const AREAS = {
   blather: {
     mutate: ['src/blather/**/*.ts'],
     testFiles: [
+      'test/blather/source-adapt.test.ts',
+      'test/blather/source-readable.test.ts',
+      'test/blather/file-sink-errors.test.ts',
+      'test/blather/file-sink.test.ts',
       'test/blather/types.test.ts',
       'test/blather/reader.test.ts',
       'test/blather/vectors.test.ts',
