@@ -12,6 +12,9 @@ export const AREAS = {
   blather: {
     mutate: ['src/blather/**/*.ts'],
     testFiles: [
+      'test/blather/validate-messages.test.ts',
+      'test/blather/values-parse.test.ts',
+      'test/blather/params-access.test.ts',
       'test/blather/source-adapt.test.ts',
       'test/blather/source-readable.test.ts',
       'test/blather/file-sink-errors.test.ts',
