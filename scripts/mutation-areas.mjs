@@ -19,6 +19,8 @@ export const AREAS = {
       'test/blather/source-readable.test.ts',
       'test/blather/file-sink-errors.test.ts',
       'test/blather/file-sink.test.ts',
+      'test/blather/reader-states.test.ts',
+      'test/blather/reader-lending.test.ts',
       'test/blather/types.test.ts',
       'test/blather/reader.test.ts',
       'test/blather/vectors.test.ts',
