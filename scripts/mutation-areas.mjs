@@ -12,6 +12,7 @@ export const AREAS = {
   blather: {
     mutate: ['src/blather/**/*.ts'],
     testFiles: [
+      'test/blather/display.test.ts',
       'test/blather/validate-messages.test.ts',
       'test/blather/values-parse.test.ts',
       'test/blather/params-access.test.ts',
