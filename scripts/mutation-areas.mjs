@@ -13,6 +13,7 @@ export const AREAS = {
     mutate: ['src/blather/**/*.ts'],
     testFiles: [
       'test/blather/display.test.ts',
+      'test/blather/fed-readable.test.ts',
       'test/blather/validate-messages.test.ts',
       'test/blather/values-parse.test.ts',
       'test/blather/params-access.test.ts',

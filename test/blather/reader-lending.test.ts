@@ -76,6 +76,17 @@ describe('a reader over a lending source', () => {
     assert.equal(sha(await readFile(path)), sha(payload));
   });
 
+  it('gives each chunk back once, as soon as it is used up', async () => {
+    const src = new LendingSource([Buffer.from('abcd'), Buffer.from('efgh')]);
+    const reader = new FrameReader(src);
+    assert.deepEqual(await within(reader.readBytes(4), 5000, 'four bytes'), Buffer.from('abcd'));
+    assert.equal(src.releases, 1, 'the first chunk given back');
+    reader.ownBuffered();
+    assert.equal(src.releases, 1, 'nothing left to give back');
+    assert.deepEqual(await within(reader.readBytes(2), 5000, 'two bytes'), Buffer.from('ef'));
+    assert.equal(src.releases, 1, 'the second chunk is still in use');
+  });
+
   it('does not give a chunk back while a readChunks caller holds a piece of it', async () => {
     const src = new LendingSource([Buffer.from('hello world')]);
     const reader = new FrameReader(src);

@@ -89,6 +89,20 @@ describe('a payload stream destroyed early', () => {
   });
 });
 
+describe('readChunks', () => {
+  it('at an early end of data rejects with DISCONNECTED, never handing an empty piece', async () => {
+    const reader = new FrameReader(chunksOf([Buffer.from('ab'), Buffer.from('cde')]));
+    const sizes: number[] = [];
+    const err = await rejectsCode(
+      reader.readChunks(10, (piece) => void sizes.push(piece.length)),
+      'DISCONNECTED',
+      5000,
+    );
+    assert.deepEqual(sizes, [2, 3]);
+    assert.match(err.message, /5 bytes before the end of a 10-byte payload/);
+  });
+});
+
 describe('refused calls', () => {
   it('a read while a payload stream is unread names the stream', async () => {
     const reader = new FrameReader(chunksOf([Buffer.from('abcdef')]));
