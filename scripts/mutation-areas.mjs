@@ -12,6 +12,17 @@ export const AREAS = {
   blather: {
     mutate: ['src/blather/**/*.ts'],
     testFiles: [
+      'test/blather/display.test.ts',
+      'test/blather/fed-readable.test.ts',
+      'test/blather/validate-messages.test.ts',
+      'test/blather/values-parse.test.ts',
+      'test/blather/params-access.test.ts',
+      'test/blather/source-adapt.test.ts',
+      'test/blather/source-readable.test.ts',
+      'test/blather/file-sink-errors.test.ts',
+      'test/blather/file-sink.test.ts',
+      'test/blather/reader-states.test.ts',
+      'test/blather/reader-lending.test.ts',
       'test/blather/types.test.ts',
       'test/blather/reader.test.ts',
       'test/blather/vectors.test.ts',

@@ -6,7 +6,7 @@
  * unread data stays in the kernel and TCP flow control does the backpressure.
  */
 import type { Readable } from 'node:stream';
-import { type DdmwError, toDdmwError } from '../err.ts';
+import { DdmwError, toDdmwError } from '../err.ts';
 
 /** Receives the outcome of {@link ByteSource.nextChunk}: a chunk, `null` at end of data, or an error. */
 export type ChunkCallback = (chunk: Buffer | null, err?: DdmwError) => void;
@@ -169,13 +169,21 @@ function isReadable(x: unknown): x is Readable {
   return typeof r?.read === 'function' && typeof r?.on === 'function';
 }
 
+function isAsyncIterable(x: unknown): x is AsyncIterable<Uint8Array> {
+  return typeof (x as AsyncIterable<Uint8Array> | null)?.[Symbol.asyncIterator] === 'function';
+}
+
 /**
  * Adapts a `Readable`, an async iterable of chunks, or a `ByteSource` to a
  * `ByteSource`. A `Readable` is read through its `data` events: give it to
- * one reader only.
+ * one reader only. Anything else throws `BAD_INPUT`.
  */
 export function toByteSource(src: ByteSourceLike): ByteSource {
   if (isReadable(src)) return new ReadableSource(src);
-  if (Symbol.asyncIterator in src) return new IterableSource(src as AsyncIterable<Uint8Array>);
-  return src as ByteSource;
+  if (isAsyncIterable(src)) return new IterableSource(src);
+  if (typeof (src as ByteSource | null)?.next === 'function') return src as ByteSource;
+  throw new DdmwError(
+    'BAD_INPUT',
+    `cannot read from ${src === null ? 'null' : typeof src}: give a Readable, an async iterable of byte chunks, or a ByteSource with next()`,
+  );
 }
