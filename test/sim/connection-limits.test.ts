@@ -1,16 +1,19 @@
 /**
  * The simulator's limits on connections, with small configured values:
- * the most connections an interface keeps open, the time a connection has
- * to log in, and the time a request may go without a byte (a stalled
- * upload is closed and its spool file removed).
+ * the most connections an interface keeps open (sparing logins under way),
+ * the time a connection has to log in, and the time a request may go
+ * without a byte (a stalled upload is closed and its spool file removed).
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
+import { Params } from '../../src/blather/index.ts';
 import type { LossEvent } from '../../src/sim/index.ts';
-import { waitForAsync, within } from '../helpers/deadline.ts';
+import { InterfaceListener } from '../../src/sim/node/listener.ts';
+import type { CommandHandler } from '../../src/sim/node/session.ts';
+import { waitFor, waitForAsync, within } from '../helpers/deadline.ts';
 import { MiB, setup, until } from './limits-helpers.ts';
-import { expectOk, failOnUnhandledRejections, type WireClient } from './wire-client.ts';
+import { connectTo, expectOk, failOnUnhandledRejections, type WireClient } from './wire-client.ts';
 
 failOnUnhandledRejections();
 
@@ -42,7 +45,7 @@ describe('connection limits', () => {
       await closedBySim(refused, 'a connection over the limit');
       assert.ok(
         t.log.includes(
-          'sender/msgif refusing connections: 2 connections open and logged in, the limit',
+          'sender/msgif refusing connections: 2 connections open, logged in or checking a passphrase, the limit',
         ),
         'the refusal is logged',
       );
@@ -63,6 +66,70 @@ describe('connection limits', () => {
       );
     } finally {
       await t.stop();
+    }
+  });
+
+  it('a connection whose passphrase check is under way is not closed to make room', async () => {
+    // `Check` stands for an Auth whose check takes until `release()`.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let checks = 0;
+    const check: CommandHandler = async (session) => {
+      session.checkingPassword = true;
+      checks++;
+      await held;
+      session.checkingPassword = false;
+      return new Params();
+    };
+    let evicted = 0;
+    let refused = 0;
+    const listener = await InterfaceListener.open({
+      endpoint: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      commands: new Map([
+        ['Check', check],
+        ['Ping', () => new Params()],
+      ]),
+      interfaceName: 'the test interface',
+      label: 'test',
+      log: undefined,
+      maxConnections: 2,
+      timeouts: { loginMs: 60_000, stallMs: 60_000, onTimeout: () => {} },
+      onRefused: () => refused++,
+      onEvicted: () => evicted++,
+    });
+    const clients: WireClient[] = [];
+    const open = async () => {
+      const c = await within(connectTo(listener.address), 5000, 'a connection');
+      clients.push(c);
+      return c;
+    };
+    try {
+      const checking = await open();
+      checking.send('Check');
+      await waitFor('the first check to start', () => checks === 1);
+      const idle = await open();
+      await within(expectOk(idle, 'Ping'), 5000, 'the reply to the idle connection');
+      // Full: the idle connection makes room, not the older one in its check.
+      const newcomer = await open();
+      await within(idle.closed, 5000, 'the idle connection closed to make room');
+      assert.equal(evicted, 1);
+      // Both checking: a new connection is closed at once.
+      newcomer.send('Check');
+      await waitFor('the second check to start', () => checks === 2);
+      const late = await open();
+      await within(late.closed, 5000, 'the connection beyond the limit closed');
+      assert.equal(refused, 1);
+      release();
+      for (const c of [checking, newcomer]) {
+        const reply = await within(c.next(), 5000, 'the reply to a check');
+        assert.equal(reply?.topic, 'Ok', String(reply));
+      }
+    } finally {
+      release(); // the sessions end only after their handler
+      for (const c of clients) c.socket.destroy();
+      await listener.close();
     }
   });
 

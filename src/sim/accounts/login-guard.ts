@@ -31,6 +31,8 @@ export type GuardedLogin = LoginResult | { ok: false; reason: 'busy' | 'throttle
 export interface LoginCaller {
   /** Aborted once the connection has closed: a waiting login is dropped. */
   readonly closed: AbortSignal;
+  /** Set while its passphrase check waits for its turn or runs (not during a failure's delay). */
+  checkingPassword: boolean;
   /** Writes a log line about the connection. */
   log(line: string): void;
 }
@@ -91,14 +93,7 @@ export class LoginGuard {
     const { stats } = this.#ctx;
     const key = nameKey(name);
     // Asked before and after waiting for a turn: the name may have failed meanwhile.
-    const result = this.#throttled(key)
-      ? THROTTLED
-      : await this.#gate.run(
-          caller.closed,
-          async () => (this.#throttled(key) ? THROTTLED : this.#ctx.accounts.login(name, pass)),
-          (checked, tookMs) =>
-            checked.ok || this.#gate.waiting === 0 ? 0 : tookMs * FAILED_CHECK_REST,
-        );
+    const result = this.#throttled(key) ? THROTTLED : await this.#check(caller, key, name, pass);
     if (result === undefined || result === THROTTLED) {
       stats.authRefused++;
       await this.#failed(caller, undefined);
@@ -111,6 +106,26 @@ export class LoginGuard {
       await this.#failed(caller, key);
     }
     return result;
+  }
+
+  /** The passphrase check at the gate; `undefined` when too many wait. */
+  async #check(
+    caller: LoginCaller,
+    key: string,
+    name: string,
+    pass: string,
+  ): Promise<GuardedLogin | undefined> {
+    caller.checkingPassword = true;
+    try {
+      return await this.#gate.run(
+        caller.closed,
+        async () => (this.#throttled(key) ? THROTTLED : this.#ctx.accounts.login(name, pass)),
+        (checked, tookMs) =>
+          checked.ok || this.#gate.waiting === 0 ? 0 : tookMs * FAILED_CHECK_REST,
+      );
+    } finally {
+      caller.checkingPassword = false;
+    }
   }
 
   /** Account names whose failures are remembered now. */

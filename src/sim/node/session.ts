@@ -101,6 +101,11 @@ export class Session {
   #loginOverdue = false;
   /** True while a request's handler runs. */
   #handling = false;
+  /**
+   * Set by the login guard while an `Auth`'s passphrase check waits for its
+   * turn or runs: the listener does not close the connection to make room.
+   */
+  checkingPassword = false;
   readonly #closing = new AbortController();
   /** Settles when the current {@link exclusive} writer is done; `undefined` when there is none. */
   #writer: Promise<void> | undefined;
