@@ -146,8 +146,11 @@ export class Session {
     return this.#closing.signal;
   }
 
+  /** Not once the connection has closed: its 'close' handler, which clears the timer, has run already. */
   #startLoginTimer(): void {
-    this.#loginTimer = setTimeout(this.#loginTimeUp, this.#options.timeouts.loginMs);
+    if (this.socket.destroyed) return;
+    // Unreferenced: an open connection keeps the process alive through its socket, not this timer.
+    this.#loginTimer = setTimeout(this.#loginTimeUp, this.#options.timeouts.loginMs).unref();
   }
 
   /** A request in progress (a login, say) is answered first; the loop then closes the connection. */
