@@ -1,8 +1,10 @@
 /**
  * `npm run mutate [-- area...]`: runs Stryker once per area (all areas by
  * default, see scripts/mutation-areas.mjs), then prints the mutation score
- * of each area and of all of them, and writes every surviving mutant to
- * reports/mutation/survivors.txt. Reports: reports/mutation/<area>.html.
+ * of each area run and of all of them, and writes their surviving mutants
+ * to reports/mutation/survivors.txt. The scores of other areas' reports,
+ * left by earlier runs, follow, marked so and not in the total. Reports:
+ * reports/mutation/<area>.html.
  * Not part of `npm test` or CI: a first run takes about an hour on 2 cores;
  * reruns are incremental.
  */
@@ -52,21 +54,24 @@ function tally(area) {
 
 const score = ({ detected, undetected }) =>
   ((100 * detected) / Math.max(1, detected + undetected)).toFixed(1);
+const row = (name, count, note = '') =>
+  `${name.padEnd(9)} ${String(count.detected).padStart(8)}  ${String(count.undetected).padStart(10)}  ${score(count)}%${note}`;
 const total = { detected: 0, undetected: 0 };
 const survivors = [];
 console.log('\narea      detected  undetected  score');
-for (const area of Object.keys(AREAS)) {
-  if (!existsSync(`reports/mutation/${area}.json`)) continue;
+for (const area of areas) {
   const count = tally(area);
   total.detected += count.detected;
   total.undetected += count.undetected;
   survivors.push(...count.survivors);
-  console.log(
-    `${area.padEnd(9)} ${String(count.detected).padStart(8)}  ${String(count.undetected).padStart(10)}  ${score(count)}%`,
-  );
+  console.log(row(area, count));
 }
-console.log(
-  `${'all'.padEnd(9)} ${String(total.detected).padStart(8)}  ${String(total.undetected).padStart(10)}  ${score(total)}%`,
+console.log(row('all', total));
+const earlier = Object.keys(AREAS).filter(
+  (area) => !areas.includes(area) && existsSync(`reports/mutation/${area}.json`),
 );
+for (const area of earlier) {
+  console.log(row(area, tally(area), '  (from an earlier run, not in the total)'));
+}
 writeFileSync('reports/mutation/survivors.txt', `${survivors.sort().join('\n')}\n`);
 console.log('Survivors: reports/mutation/survivors.txt');

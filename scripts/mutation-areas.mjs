@@ -35,6 +35,7 @@ export const AREAS = {
   conn: {
     mutate: ['src/conn/**/*.ts', 'src/auth.ts'],
     testFiles: [
+      'test/conn/watchdog.test.ts',
       'test/conn/serialisation.test.ts',
       'test/conn/probe.test.ts',
       'test/conn/read-buffer.test.ts',
@@ -75,6 +76,7 @@ export const AREAS = {
       'test/sim/commands.test.ts',
       'test/sim/link-security.test.ts',
       'test/wire/transcript-sim.test.ts',
+      'test/sim/revocation.test.ts',
       'test/sim/link.test.ts',
     ],
   },

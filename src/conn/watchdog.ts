@@ -11,8 +11,13 @@
  * handled the I/O waiting by then: a reply that came in time, but was not
  * read yet because this process was busy or not scheduled, ends its wait
  * first and is not reported as a timeout. Two, because a peer in this same
- * process (the embedded simulator, a test's server) reads the request in
- * the first turn, and its reply is read in the second.
+ * process (the embedded simulator, a test's server) that answers at once
+ * reads the request in the first turn, and its reply is read in the
+ * second. That is all they cover: a peer in this process whose answer
+ * takes longer (work on libuv's thread pool, such as the simulator's
+ * passphrase check, `statfs` or state-file write) is timed out like a
+ * remote one when its time runs out meanwhile. Once stopped, the
+ * watchdog never calls its owner, even when its timer had fired already.
  */
 
 /** The longest delay `setTimeout` takes (a longer one fires at once). */
@@ -20,6 +25,8 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export class Watchdog {
   #timer: NodeJS.Timeout | undefined;
+  /** The turn of the event loop the owner's call waits for after the timer fired. */
+  #pending: NodeJS.Immediate | undefined;
   /** The deadline the timer is set for (`Infinity`: not set). */
   #at = Number.POSITIVE_INFINITY;
   readonly #onFire: () => void;
@@ -39,20 +46,27 @@ export class Watchdog {
     this.#timer = setTimeout(this.#fire, delay).unref();
   }
 
-  /** Cancels the timer (the connection closed). */
+  /** Cancels the timer, and the owner's call when the timer has fired already (the connection closed). */
   stop(): void {
     clearTimeout(this.#timer);
+    clearImmediate(this.#pending);
     this.#timer = undefined;
+    this.#pending = undefined;
     this.#at = Number.POSITIVE_INFINITY;
   }
 
   readonly #fire = (): void => {
     this.#timer = undefined;
     this.#at = Number.POSITIVE_INFINITY;
-    setImmediate(this.#afterPendingIo);
+    this.#pending = setImmediate(this.#afterPendingIo);
   };
 
   readonly #afterPendingIo = (): void => {
-    setImmediate(this.#onFire);
+    this.#pending = setImmediate(this.#call);
+  };
+
+  readonly #call = (): void => {
+    this.#pending = undefined;
+    this.#onFire();
   };
 }

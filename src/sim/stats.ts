@@ -10,7 +10,7 @@ export interface SimulatorStats {
   msgsAccepted: number;
   /** `Msg` requests answered with `Fail` (no permission, bad parameters, too large, no room in the spool). */
   msgsRejected: number;
-  /** `Msg` requests whose client disconnected before all bytes arrived: discarded. */
+  /** `Msg` uploads and streams aborted before all bytes arrived (disconnected, stalled, right revoked, `StrmAbort`): discarded. */
   msgsAborted: number;
   /** Transfers whose last frame has left the sending end of the link. */
   transfersSent: number;

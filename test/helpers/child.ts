@@ -108,17 +108,16 @@ export class TestChild {
     });
   }
 
-  /** The first match of `pattern` in `stream`; rejects when the child ends first or after `ms`. */
-  waitFor(
-    stream: Output,
-    pattern: RegExp,
-    what: string,
-    ms = DEFAULT_MS,
-  ): Promise<RegExpExecArray> {
+  /**
+   * Waits until `check` returns something other than `undefined` (called at
+   * once and after every output), and returns it; rejects when the child
+   * ends first or after `ms`, saying `what` did not happen.
+   */
+  waitUntil<T>(check: () => T | undefined, what: string, ms = DEFAULT_MS): Promise<T> {
     return this.#until(
       () => {
-        const match = pattern.exec(this[stream]);
-        if (match) return match;
+        const value = check();
+        if (value !== undefined) return value;
         if (this.#exit !== undefined) {
           const how = this.#exit instanceof Error ? this.#exit.message : JSON.stringify(this.#exit);
           throw new Error(`${this.#name} ended (${how}) before ${what}${this.#written()}`);
@@ -128,6 +127,16 @@ export class TestChild {
       what,
       ms,
     );
+  }
+
+  /** The first match of `pattern` in `stream`; rejects when the child ends first or after `ms`. */
+  waitFor(
+    stream: Output,
+    pattern: RegExp,
+    what: string,
+    ms = DEFAULT_MS,
+  ): Promise<RegExpExecArray> {
+    return this.waitUntil(() => pattern.exec(this[stream]) ?? undefined, what, ms);
   }
 
   /** How the child ended; rejects when it is still running after `ms`. */

@@ -111,23 +111,30 @@ describe('accept errors', () => {
       if (c) clients.push(c);
     }
     // The connections beyond the descriptors are closed by the simulator's side at once.
-    const open = await Promise.all(
-      clients.map((c) =>
-        Promise.race([c.closed.then(() => false), c.request('WhoAmI').then(() => true)]).catch(
-          () => false,
+    let settled = 0;
+    const open = await within(
+      Promise.all(
+        clients.map((c) =>
+          Promise.race([c.closed.then(() => false), c.request('WhoAmI').then(() => true)])
+            .catch(() => false)
+            .finally(() => settled++),
         ),
       ),
+      60_000,
+      'each connection to be served or closed',
+      () => `${settled} of ${clients.length} were`,
     );
     const served = open.filter(Boolean).length;
     assert.ok(served > 0 && served < CONNECTIONS, `${served} of ${CONNECTIONS} served`);
 
     // Once the served connections are closed, their descriptors are free again.
     for (const c of clients) c.socket.destroy();
-    await child.waitFor(
-      'stderr',
-      new RegExp(`(?:[\\s\\S]*?sender/msgif#\\d+ closed\\n){${served}}`),
+    // Lines counted, not matched as a whole: a pattern repeated `served` times backtracks without end on a long log.
+    const closedLines = () => child.stderr.match(/sender\/msgif#\d+ closed$/gm)?.length ?? 0;
+    await child.waitUntil(
+      () => (closedLines() >= served ? true : undefined),
       `the ${served} served connections closing`,
-      10_000,
+      30_000,
     );
     const fresh = await within(connectTo(address), 5000, 'a new connection');
     cleanups.push(() => fresh.socket.destroy());

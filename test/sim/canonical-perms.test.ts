@@ -2,7 +2,8 @@
  * Channel permissions in canonical form: `send:042` is stored, shown and
  * compared as `send:42`, whether it comes from the accounts option, a
  * `WrAcc` or the state file; a permission whose channel is not valid is
- * refused with a reason quoting it.
+ * refused with a reason quoting it (from a state file, dropped with a log
+ * line quoting it).
  */
 import assert from 'node:assert/strict';
 import { randomBytes, scryptSync } from 'node:crypto';
@@ -144,9 +145,30 @@ describe('a state file with permissions in another form', () => {
     }
   });
 
-  it('with a channel that is not valid is a corrupt file naming the permission', async () => {
-    const file = await stateFile('bad', ['send:']);
+  it('with a channel that is not valid is loaded without it, and the permission dropped is logged', async () => {
+    const file = await stateFile('bad', ['send:', 'subscribe: 7', 'send:42']);
+    const log: string[] = [];
+    const loaded = await startSimulator({ stateFile: file, log: (line) => log.push(line) });
+    const local = new WireClients();
+    try {
+      for (const dropped of [
+        'Permission "send:" is not valid: the channel is empty',
+        'Permission "subscribe: 7" is not valid: its channel starts or ends with white space',
+      ]) {
+        const line = `state file ${file}: account "a": ${dropped}; dropped`;
+        assert.ok(log.includes(line), `${line}\n${log.join('\n')}`);
+      }
+      const me = await local.open(loaded.sender.mgmtif, { name: 'a', pass: 'p' });
+      assert.equal((await expectOk(me, 'RdAcc')).Perms, 'send:42');
+    } finally {
+      local.destroyAll();
+      await loaded.close();
+    }
+  });
+
+  it('with a permission that is not text is a corrupt file', async () => {
+    const file = await stateFile('not-text', ['send:1\n']);
     const e = await rejectsCode(startSimulator({ stateFile: file }), 'BAD_INPUT');
-    assert.match(e.message, /corrupt: account #1: Permission "send:" is not valid/);
+    assert.match(e.message, /corrupt: account #1: perms is not a list of permission names/);
   });
 });

@@ -75,6 +75,8 @@ const HEALTHY = { name: 'healthy', pass: 'healthy-pass' };
 const READER_PASS = 'reader-pass';
 /** Sends a stream on channel 20 while it loses the right. */
 const STREAMER = { name: 'streamer', pass: 'streamer-pass' };
+/** Uploads a message on channel 21 while it loses the right. */
+const UPLOADER = { name: 'uploader', pass: 'uploader-pass' };
 /** Subscribes, then logs out. */
 const LOGGED_OUT = { name: 'loggedout', pass: 'loggedout-pass' };
 
@@ -97,6 +99,7 @@ before(async () => {
       { ...HEALTHY, perms: TARGETS.map((t) => `subscribe:${t.ch}`) },
       { ...LOGGED_OUT, perms: ['subscribe:5'] },
       { ...STREAMER, perms: ['send:20'] },
+      { ...UPLOADER, perms: ['send:21'] },
       ...TARGETS.map((t) => ({ name: t.reader, pass: READER_PASS, perms: [`subscribe:${t.ch}`] })),
     ],
   });
@@ -280,5 +283,31 @@ describe('a stream being sent', () => {
     const abort = await within(sub.next(), 10_000, 'the abort of the stream');
     assert.equal(abort?.topic, 'StrmAbort', `the subscriber gets StrmAbort, got ${abort}`);
     assert.equal(abort.params.getStr('Reason'), revoked);
+  });
+});
+
+describe('a message being uploaded', () => {
+  it('is refused with a Fail naming the channel once the account may no longer send on it; the connection goes on', async () => {
+    const ch = 21;
+    const sub = await clients.subscriber(sim.receiver.subif, ch, ADMIN);
+    const uploader = await clients.open(sim.sender.msgif, UPLOADER);
+    const aborted = sim.stats().msgsAborted;
+    await expectOk(uploader, 'Msg', { _Ch: String(ch), Len: 6 });
+    uploader.socket.write('abc');
+    await acc.wr(admin, UPLOADER.name, { perms: { revoke: [`send:${ch}`] } });
+    uploader.socket.write('def');
+    const fail = await within(uploader.next(), 10_000, "the uploader's reply");
+    assert.equal(fail?.topic, 'Fail', `a Fail, got ${fail}`);
+    assert.equal(
+      fail.params.getStr('Reason'),
+      `Permission revoked: account "uploader" may no longer send on channel "${ch}"`,
+    );
+    assert.equal(sim.stats().msgsAborted, aborted + 1);
+    // The payload was read to its end: the next request is understood.
+    assert.equal((await expectOk(uploader, 'WhoAmI')).Name, UPLOADER.name);
+    // The subscriber gets the next message of the channel, not the refused one.
+    const sender = await clients.open(sim.sender.msgif, SENDER);
+    const xferId = await send(sender, ch);
+    assert.equal((await nextMsg(sub, 'the subscriber')).params.XferId, xferId);
   });
 });

@@ -1,12 +1,14 @@
 /**
  * The simulator's request loop (`src/sim/session.ts`) over a real socket,
  * with a command table of its own: requests that queue up behind a slow
- * command, and handlers that are plain functions.
+ * command, handlers that are plain functions, and the login timer of a
+ * connection that has closed.
  */
 import assert from 'node:assert/strict';
-import { createServer, connect as netConnect, type Server } from 'node:net';
+import { createServer, connect as netConnect, type Server, Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Params } from '../../src/blather/index.ts';
+import { UNAUTHENTICATED } from '../../src/sim/accounts/accounts.ts';
 import { type CommandHandler, Session } from '../../src/sim/node/session.ts';
 import { within } from '../helpers/deadline.ts';
 
@@ -15,15 +17,19 @@ after(() => {
   for (const s of servers) s.close();
 });
 
+function session(socket: Socket, commands = new Map<string, CommandHandler>()): Session {
+  return new Session(socket, {
+    commands,
+    interfaceName: 'test',
+    label: 'test',
+    log: undefined,
+    timeouts: { loginMs: 60_000, stallMs: 60_000, onTimeout: () => {} },
+  });
+}
+
 async function serve(commands: Map<string, CommandHandler>): Promise<number> {
   const server = createServer((socket) => {
-    void new Session(socket, {
-      commands,
-      interfaceName: 'test',
-      label: 'test',
-      log: undefined,
-      timeouts: { loginMs: 60_000, stallMs: 60_000, onTimeout: () => {} },
-    }).run();
+    void session(socket, commands).run();
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -82,5 +88,20 @@ describe('simulator session', () => {
     client.write('Later\n\nBoom\n\n');
     await within(closed, 5000, 'the session closing after an internal error');
     assert.equal(text, 'Ok\nA 1\n\n');
+  });
+
+  it('a connection logged out after it closed starts no login timer that holds the process', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const socket = new Socket();
+    socket.destroy();
+    const s = session(socket);
+    await within(
+      new Promise((resolve) => s.closed.addEventListener('abort', resolve)),
+      5000,
+      'the session seeing its connection closed',
+    );
+    const before = timers();
+    s.account = UNAUTHENTICATED; // as an Unauth answered after the client went away
+    assert.equal(timers(), before);
   });
 });

@@ -21,7 +21,7 @@ import {
   type StoredAccount,
   UNAUTHENTICATED,
 } from './accounts.ts';
-import { canonicalPermissions } from './permissions.ts';
+import { canonicalPermission } from './permissions.ts';
 
 /** Identifies the file format. */
 const FORMAT = 'ddmw-sim-accounts';
@@ -57,8 +57,29 @@ function hexBuffer(value: unknown, bytes: number): Buffer | undefined {
     : undefined;
 }
 
-/** Checks one account of the file; returns what is wrong, or the account. */
-function parseAccount(raw: unknown): StoredAccount | string {
+/**
+ * The canonical forms of an account's permissions from the file, without
+ * duplicates, sorted. One that is not valid (a file written before the
+ * simulator checked them) is dropped, and `warn` is told why.
+ */
+function filePermissions(perms: string[], warn: (why: string) => void): string[] {
+  const kept = new Set<string>();
+  for (const perm of perms) {
+    try {
+      kept.add(canonicalPermission(perm));
+    } catch (err) {
+      if (!(err instanceof CommandFailed)) throw err;
+      warn(err.message);
+    }
+  }
+  return [...kept].sort();
+}
+
+/**
+ * Checks one account of the file; returns what is wrong, or the account.
+ * A permission that is not valid is dropped, not wrong: `warn` is told.
+ */
+function parseAccount(raw: unknown, warn: (why: string) => void): StoredAccount | string {
   if (typeof raw !== 'object' || raw === null) return 'not an object';
   const a = raw as Partial<Record<keyof FileAccount, unknown>>;
   if (!(Number.isSafeInteger(a.id) && (a.id as number) > 0)) return 'id is not a positive integer';
@@ -69,30 +90,27 @@ function parseAccount(raw: unknown): StoredAccount | string {
   if (!Array.isArray(a.perms) || !a.perms.every(isWireText)) {
     return 'perms is not a list of permission names';
   }
-  let perms: string[];
-  try {
-    perms = [...canonicalPermissions(a.perms)].sort();
-  } catch (err) {
-    if (err instanceof CommandFailed) return err.message;
-    throw err;
-  }
   const scrypt = (a.scrypt ?? {}) as { salt?: unknown; hash?: unknown };
   const salt = hexBuffer(scrypt.salt, 16);
   const hash = hexBuffer(scrypt.hash, 32);
   if (!salt || !hash) return 'scrypt salt or hash is missing or malformed';
   const credential: Credential = { salt, hash };
+  const name = a.name;
   return {
     id: a.id as number,
-    name: a.name,
+    name,
     userName: a.userName,
     lock: a.lock,
-    perms,
+    perms: filePermissions(a.perms, (why) => warn(`account "${name}": ${why}; dropped`)),
     credential,
   };
 }
 
-/** Reads and checks the state file; `undefined` when it does not exist. */
-async function load(file: string): Promise<StoredAccount[] | undefined> {
+/**
+ * Reads and checks the state file; `undefined` when it does not exist.
+ * Permissions that are not valid are dropped, each with a log line.
+ */
+async function load(file: string, log: Logger | undefined): Promise<StoredAccount[] | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -116,7 +134,7 @@ async function load(file: string): Promise<StoredAccount[] | undefined> {
   const ids = new Set<number>();
   const names = new Set<string>();
   return data.accounts.map((raw, index) => {
-    const account = parseAccount(raw);
+    const account = parseAccount(raw, (why) => log?.(`state file ${file}: ${why}`));
     if (typeof account === 'string') throw corrupt(file, `account #${index + 1}: ${account}`);
     if (ids.has(account.id)) throw corrupt(file, `account id ${account.id} appears twice`);
     if (names.has(account.name)) throw corrupt(file, `account "${account.name}" appears twice`);
@@ -177,7 +195,7 @@ export async function openAccountStore(
     throw new DdmwError('BAD_INPUT', 'Simulator option stateFile must be a non-empty path');
   }
   await removeStaleTemps(stateFile, log);
-  const saved = await load(stateFile);
+  const saved = await load(stateFile, log);
   const store = saved ? await AccountStore.restore(saved) : await AccountStore.create(specs);
   let writing: Promise<void> = Promise.resolve();
   store.persistWith((accounts) => {

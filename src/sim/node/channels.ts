@@ -57,6 +57,11 @@ export function mayUse(who: Permissions, action: ChannelAction, channel: string)
   return perms.has('*') || perms.has(action) || perms.has(channelPermission(action, channel));
 }
 
+/** Why `who` may not go on sending on `channel`, which it could when it began: the `Reason` of the `Fail`. */
+export function sendRevokedReason(who: Permissions, channel: string): string {
+  return `Permission revoked: account "${who.name}" may no longer send on channel "${channel}"`;
+}
+
 /** Why `who` may not perform `action` on `channel`: the `Reason` of the `Fail`. */
 export function deniedReason(who: Permissions, action: ChannelAction, channel: string): string {
   const what = action === 'send' ? 'send on' : 'subscribe to';

@@ -4,8 +4,10 @@
  * track of them, so that closing the interface also closes its connections.
  * It keeps at most `maxConnections` open: at the limit, a new connection
  * takes the place of the oldest one not logged in (which is closed), or is
- * closed at once when every one is logged in. A failed accept (EMFILE: out
- * of file descriptors) is logged, and the interface keeps listening.
+ * closed at once when every one is logged in or checking a passphrase (a
+ * flood of new connections must not close each login before it is done).
+ * A failed accept (EMFILE: out of file descriptors) is logged, and the
+ * interface keeps listening.
  */
 import { lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -33,7 +35,7 @@ export interface ListenerOptions {
   maxConnections: number;
   /** When sessions close their connection for lack of progress. */
   timeouts: SessionTimeouts;
-  /** Called for every connection closed at once because {@link maxConnections} were open and logged in. */
+  /** Called for every connection closed at once because {@link maxConnections} were open, logged in or checking a passphrase. */
   onRefused: () => void;
   /** Called for every connection not logged in that was closed to make room for a new one. */
   onEvicted: () => void;
@@ -149,7 +151,9 @@ export class InterfaceListener {
     if (this.#sessions.size >= maxConnections && !this.#makeRoom(maxConnections)) {
       socket.destroy();
       this.#options.onRefused();
-      this.#refusals.refused(`${maxConnections} connections open and logged in, the limit`);
+      this.#refusals.refused(
+        `${maxConnections} connections open, logged in or checking a passphrase, the limit`,
+      );
       return;
     }
     this.#refusals.accepted();
@@ -175,7 +179,8 @@ export class InterfaceListener {
 
   /**
    * At the limit: true when a connection is closing already, or once the
-   * oldest one not logged in has been closed; false when all are logged in.
+   * oldest one not logged in has been closed; false when all are logged in
+   * or checking a passphrase.
    */
   #makeRoom(maxConnections: number): boolean {
     let open = 0;
@@ -183,7 +188,9 @@ export class InterfaceListener {
     for (const session of this.#sessions.keys()) {
       if (session.socket.destroyed) continue;
       open++;
-      if (session.account.id === UNAUTHENTICATED.id) oldestStranger ??= session;
+      if (session.account.id === UNAUTHENTICATED.id && !session.checkingPassword) {
+        oldestStranger ??= session;
+      }
     }
     if (open < maxConnections) return true;
     if (!oldestStranger) return false;

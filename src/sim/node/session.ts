@@ -101,6 +101,11 @@ export class Session {
   #loginOverdue = false;
   /** True while a request's handler runs. */
   #handling = false;
+  /**
+   * Set by the login guard while an `Auth`'s passphrase check waits for its
+   * turn or runs: the listener does not close the connection to make room.
+   */
+  checkingPassword = false;
   readonly #closing = new AbortController();
   /** Settles when the current {@link exclusive} writer is done; `undefined` when there is none. */
   #writer: Promise<void> | undefined;
@@ -141,8 +146,11 @@ export class Session {
     return this.#closing.signal;
   }
 
+  /** Not once the connection has closed: its 'close' handler, which clears the timer, has run already. */
   #startLoginTimer(): void {
-    this.#loginTimer = setTimeout(this.#loginTimeUp, this.#options.timeouts.loginMs);
+    if (this.socket.destroyed) return;
+    // Unreferenced: an open connection keeps the process alive through its socket, not this timer.
+    this.#loginTimer = setTimeout(this.#loginTimeUp, this.#options.timeouts.loginMs).unref();
   }
 
   /** A request in progress (a login, say) is answered first; the loop then closes the connection. */

@@ -4,17 +4,21 @@
  * memory budget allows (see link/link.ts); the others go to files in one
  * temporary folder per simulator (under `os.tmpdir()`, mode 0700, named
  * after the simulator's pid), removed when it closes. The folders of
- * simulators whose process was killed are removed at the next start.
+ * simulators whose process was killed are removed at a later start, once
+ * old: so a running simulator touches its folder now and then.
  */
-import { mkdtemp, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeLeftovers } from '../leftovers.ts';
+import { LEFTOVER_AGE_MS, removeLeftovers } from '../leftovers.ts';
 import type { Logger } from './session.ts';
 
 /** Spool folders are named `ddmw-sim-spool-<pid>-<6 random characters>`. */
 const SPOOL_PREFIX = 'ddmw-sim-spool-';
 const SPOOL_NAME = /^ddmw-sim-spool-([0-9]{1,10})-[A-Za-z0-9]{6}$/;
+
+/** How often a running simulator touches its spool folder: six times per leftover age (every 10 minutes). */
+export const SPOOL_TOUCH_MS = LEFTOVER_AGE_MS / 6;
 
 /** Transfers of at most this many bytes are always kept in memory (64 KiB). */
 export const MEMORY_LIMIT = 64 * 1024;
@@ -43,14 +47,21 @@ export async function discard(part: Spooled): Promise<void> {
 export class Spool {
   /** The folder; spool files are created in it. */
   readonly dir: string;
+  /** Keeps the folder's modification time recent, so that no other simulator takes it for a leftover. */
+  readonly #touch: NodeJS.Timeout;
 
   private constructor(dir: string) {
     this.dir = dir;
+    this.#touch = setInterval(() => {
+      const now = new Date();
+      utimes(dir, now, now).catch(() => {});
+    }, SPOOL_TOUCH_MS).unref();
   }
 
   /**
    * Creates a fresh folder under the system's temporary folder, after
-   * removing the spool folders of simulators whose process is gone.
+   * removing the spool folders of simulators whose process is gone (see
+   * leftovers.ts).
    */
   static async create(log: Logger | undefined): Promise<Spool> {
     const dir = tmpdir();
@@ -62,6 +73,7 @@ export class Spool {
 
   /** Removes the folder and everything in it. */
   async close(): Promise<void> {
+    clearInterval(this.#touch);
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,9 @@
  * message, gets a transfer id, sends its metadata and payload, and once the
  * last part is in the message is handed to the one-way link. A message
  * larger than the node accepts, or than the spool has room for, is refused
- * before the client sends a byte of it.
+ * before the client sends a byte of it. One whose account loses the right
+ * to send on its channel while it is uploaded is refused (`Fail`, after the
+ * part being sent) and aborted on the link.
  *
  * ```
  * C: Msg _Ch [Cmd] [MetaLen] [Len]   S: Ok XferId   (or Fail: the client sends nothing)
@@ -15,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { encodeTelegram, Params, type Telegram, U32, U64 } from '../../blather/index.ts';
 import type { OutgoingTransfer } from '../link/outgoing.ts';
 import type { LinkSender } from '../link/sender.ts';
-import { deniedReason, mayUse, parseChannel } from '../node/channels.ts';
+import { deniedReason, mayUse, parseChannel, sendRevokedReason } from '../node/channels.ts';
 import { type MsgHeader, msgTelegram } from '../node/message.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import type { Release, SpoolSpace } from '../node/spool-space.ts';
@@ -55,11 +57,27 @@ function readRequest(
   return { ch, cmd, metaLen, len: Number(len) };
 }
 
-/** Passes the next `size` bytes of the connection on to the link, as they arrive. */
-function carry(session: Session, transfer: OutgoingTransfer, size: number): Promise<void> {
+/**
+ * Passes the next `size` bytes of the connection on to the link, as they
+ * arrive, while the account may send on `ch`: checked before each piece,
+ * the last included, so a right revoked meanwhile stops the message before
+ * it is committed. Then the rest of the part is read and dropped (the
+ * connection stays in step) and the call rejects with `CommandFailed`.
+ */
+function carry(
+  session: Session,
+  transfer: OutgoingTransfer,
+  ch: string,
+  size: number,
+): Promise<void> {
   return session.reader.readChunks(
     size,
-    (chunk) => (transfer.push(chunk) ? undefined : transfer.drained()),
+    (chunk) => {
+      if (!mayUse(session.account, 'send', ch)) {
+        throw new CommandFailed(sendRevokedReason(session.account, ch));
+      }
+      return transfer.push(chunk) ? undefined : transfer.drained();
+    },
     { keep: true },
   );
 }
@@ -96,13 +114,13 @@ async function upload(ctx: MsgifContext, session: Session, header: MsgHeader): P
   try {
     if (metaLen > 0 || len > 0) await session.ok(new Params().set('XferId', header.xferId));
     if (metaLen > 0) {
-      await carry(session, transfer, metaLen);
+      await carry(session, transfer, header.ch, metaLen);
       if (len > 0) await session.ok();
     }
-    if (len > 0) await carry(session, transfer, len);
+    if (len > 0) await carry(session, transfer, header.ch, len);
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
-    transfer.abort(`the upload failed: ${text}`);
+    transfer.abort(err instanceof CommandFailed ? text : `the upload failed: ${text}`);
     ctx.stats.msgsAborted++;
     throw err;
   }

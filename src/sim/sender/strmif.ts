@@ -21,7 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeTelegram, Params, Telegram, U32, U64 } from '../../blather/index.ts';
 import type { LinkSender } from '../link/sender.ts';
-import { deniedReason, mayUse, parseChannel } from '../node/channels.ts';
+import { deniedReason, mayUse, parseChannel, sendRevokedReason } from '../node/channels.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
 
@@ -187,9 +187,7 @@ async function carry(session: Session, out: OutgoingStream, ch: string): Promise
     session.restBetweenFrames(); // a stream may be quiet between its chunks
     const tg = await reader.readTelegram();
     if (tg.topic !== 'StrmAbort' && !mayUse(session.account, 'send', ch)) {
-      throw new CommandFailed(
-        `Permission revoked: account "${session.account.name}" may no longer send on channel "${ch}"`,
-      );
+      throw new CommandFailed(sendRevokedReason(session.account, ch));
     }
     if (tg.topic === 'Chunk') {
       const len = tg.params.getBigInt('Len', U64);
