@@ -68,8 +68,11 @@ export const AREAS = {
       'src/sim/receiver/subif.ts',
       'src/sim/link/format.ts',
       'src/sim/link/reassembly.ts',
+      'src/sim/accounts/permissions.ts',
     ],
     testFiles: [
+      'test/sim/channels.test.ts',
+      'test/sim/permissions.test.ts',
       'test/sim/link-reassembly.test.ts',
       'test/msg/channel-perms.test.ts',
       'test/sim/commands.test.ts',
