@@ -73,6 +73,8 @@ export const AREAS = {
     testFiles: [
       'test/sim/channels.test.ts',
       'test/sim/permissions.test.ts',
+      'test/sim/link-layout.test.ts',
+      'test/sim/link-format.test.ts',
       'test/sim/link-reassembly.test.ts',
       'test/msg/channel-perms.test.ts',
       'test/sim/commands.test.ts',
