@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { FIXED_SIZE, FrameType } from '../../src/sim/link/format.ts';
+import { FIXED_SIZE, FrameType, sealFrame, TAG_SIZE } from '../../src/sim/link/format.ts';
 import { waitFor, waitForAsync } from '../helpers/deadline.ts';
-import { controlFrame, dataFrames, heartbeatFrame } from './link-frames.ts';
+import { controlFrame, dataFrames, heartbeatFrame, testLink } from './link-frames.ts';
 import { contentOf, reassemblersForFile } from './reassembler.ts';
 
 const header = Buffer.from('Msg\nXferId x\n\n');
@@ -144,5 +144,54 @@ describe('reassembly', () => {
     await r.close();
     assert.deepEqual(events, []);
     assert.deepEqual(await readdir(spool.dir), []);
+  });
+});
+
+describe('frames that do not fit their transfer', () => {
+  const link = testLink(3000);
+  const data = randomBytes(5000);
+
+  it('counts nothing until a frame is ignored or rejected, and starts again after each count', () => {
+    const { r } = spool.start({ link });
+    assert.equal(r.takeCounts(), undefined);
+    const [first] = dataFrames(link, 1, header, data);
+    r.accept(first as Buffer);
+    assert.equal(r.takeCounts(), undefined);
+    r.accept(first as Buffer);
+    assert.deepEqual(r.takeCounts(), { ignored: 1, rejected: 0, lastRejection: undefined });
+    assert.equal(r.takeCounts(), undefined);
+  });
+
+  it("are rejected when their count or total is not their transfer's", async () => {
+    const { r, events } = spool.start({ link });
+    const [first, second] = dataFrames(link, 1, header, data);
+    r.accept(first as Buffer);
+    const longer = dataFrames(link, 1, header, randomBytes(5100));
+    const moreFrames = dataFrames(link, 1, Buffer.alloc(900, 'h'), data);
+    assert.deepEqual([longer.length, moreFrames.length], [2, 3]);
+    r.accept(longer[1] as Buffer);
+    r.accept(moreFrames[1] as Buffer);
+    r.accept(second as Buffer);
+    await waitFor('transfer 1', () => events.length === 1);
+    assert.deepEqual(await contentOf(events[0]), data);
+    assert.deepEqual(r.takeCounts(), {
+      ignored: 0,
+      rejected: 2,
+      lastRejection: 'frame does not match transfer 1',
+    });
+  });
+
+  it('make a transfer whose authentic frames do not add up to its length corrupt', async () => {
+    const { r, events } = spool.start({ link });
+    const [first, second] = dataFrames(link, 1, header, data) as [Buffer, Buffer];
+    const short = Buffer.alloc(second.length - 100);
+    second.copy(short, 0, 0, short.length - TAG_SIZE);
+    sealFrame(link.key, short);
+    r.accept(first);
+    r.accept(short);
+    await waitFor('the verdict on transfer 1', () => events.length === 1);
+    assert.deepEqual(events, [
+      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
+    ]);
   });
 });

@@ -91,3 +91,13 @@ export async function contentOf(event: LinkEvent | undefined): Promise<Buffer> {
   await unlink(path);
   return content;
 }
+
+/** The verdicts on lost transfers among `events`, in order: `[transfer, kind, reason]`. */
+export function lostOf(events: LinkEvent[]): [number, string, string][] {
+  return events.flatMap((e) => (e.type === 'lost' ? [[e.transfer, e.kind, e.reason]] : []));
+}
+
+/** The transfers that arrived whole among `events`, in order. */
+export function completeOf(events: LinkEvent[]): number[] {
+  return events.flatMap((e) => (e.type === 'complete' ? [e.transfer] : []));
+}
