@@ -112,7 +112,12 @@ describe('damaged frames', () => {
     assert.deepEqual(lostOf(events), [
       [1025, 'corrupt', 'none of its frames arrived, and a frame of it failed authentication'],
     ]);
-    await waitFor('1024 transfers', () => completeOf(events).length === 1024);
+    await waitFor(
+      '1024 transfers',
+      () => completeOf(events).length === 1024,
+      20_000,
+      () => String(completeOf(events).length),
+    );
     await r.close();
   });
 });

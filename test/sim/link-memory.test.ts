@@ -24,12 +24,12 @@ function placeOf(event: LinkEvent | undefined): string {
   return event.chunks === undefined && !event.budgeted ? 'file' : 'both?';
 }
 
-/** Waits for `n` events, failing with what did arrive. */
+/** Waits for `n` events (spool files may be slow on a busy disk), failing with what did arrive. */
 function eventsIn(events: LinkEvent[], n: number): Promise<void> {
   return waitFor(
     `${n} events`,
     () => events.length >= n,
-    5000,
+    20_000,
     () => JSON.stringify(events),
   );
 }
