@@ -4,6 +4,7 @@ import {
   dataRoom,
   FIXED_SIZE,
   type FrameCheck,
+  type FrameFields,
   FrameType,
   frameCount,
   sealFrame,
@@ -52,6 +53,32 @@ export function dataFrames(
   return out;
 }
 
+/**
+ * A sealed frame of `body` after the fixed part; the fields not given are 0
+ * (session: the link's).
+ */
+export function sealedFrame(
+  link: FrameCheck,
+  fields: Partial<FrameFields> & Pick<FrameFields, 'type'>,
+  body: Buffer = Buffer.alloc(0),
+): Buffer {
+  const frame = Buffer.alloc(FIXED_SIZE + body.length + TAG_SIZE);
+  writeFixed(frame, {
+    session: link.session,
+    transfer: 0,
+    seq: 0,
+    count: 0,
+    total: 0,
+    offset: 0,
+    watermark: 0,
+    headerSize: 0,
+    ...fields,
+  });
+  body.copy(frame, FIXED_SIZE);
+  sealFrame(link.key, frame);
+  return frame;
+}
+
 /** A sealed heartbeat (or abort) frame. */
 export function controlFrame(
   link: FrameCheck,
@@ -59,20 +86,7 @@ export function controlFrame(
   transfer: number,
   watermark: number,
 ): Buffer {
-  const frame = Buffer.alloc(FIXED_SIZE + TAG_SIZE);
-  writeFixed(frame, {
-    type,
-    session: link.session,
-    transfer,
-    seq: 0,
-    count: 0,
-    total: 0,
-    offset: 0,
-    watermark,
-    headerSize: 0,
-  });
-  sealFrame(link.key, frame);
-  return frame;
+  return sealedFrame(link, { type, transfer, watermark });
 }
 
 /** A sealed heartbeat listing the `open` transfers; every other one below `limit` has left whole. */
@@ -83,21 +97,13 @@ export function heartbeatFrame(
   limit: number,
   open: number[],
 ): Buffer {
-  const frame = Buffer.alloc(FIXED_SIZE + open.length * 8 + TAG_SIZE);
-  writeFixed(frame, {
-    type: FrameType.heartbeat,
-    session: link.session,
-    transfer: number,
-    seq: 0,
-    count: open.length,
-    total: limit,
-    offset: 0,
-    watermark,
-    headerSize: 0,
-  });
-  writeNumbers(frame, FIXED_SIZE, open);
-  sealFrame(link.key, frame);
-  return frame;
+  const body = Buffer.alloc(open.length * 8);
+  writeNumbers(body, 0, open);
+  return sealedFrame(
+    link,
+    { type: FrameType.heartbeat, transfer: number, count: open.length, total: limit, watermark },
+    body,
+  );
 }
 
 /** Rewrites fields of a frame and seals it again with `key` (a forger who knows the key). */

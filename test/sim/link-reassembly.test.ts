@@ -1,182 +1,22 @@
 /**
- * The link's frames and their reassembly, without sockets: authentication,
- * field checks before anything is allocated, reassembly in any order, loss
- * decided by the sender's watermark, aborts, and clean-up.
+ * Reassembly of the link's transfers, without sockets: in any order, loss
+ * decided by the sender's watermark and heartbeats, damaged transfers,
+ * aborts, and clean-up.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import {
-  dataRoom,
-  FIXED_SIZE,
-  type FrameCheck,
-  FrameType,
-  frameCount,
-  type LinkEvent,
-  openFrame,
-  TAG_SIZE,
-} from '../../src/sim/link/format.ts';
-import { WriteBudget } from '../../src/sim/link/incoming-data.ts';
-import { Reassembler } from '../../src/sim/link/reassembly.ts';
-import { waitFor } from '../helpers/deadline.ts';
-import { controlFrame, dataFrames, heartbeatFrame, resealed, testLink } from './link-frames.ts';
+import { readdir } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { FIXED_SIZE, FrameType, sealFrame, TAG_SIZE } from '../../src/sim/link/format.ts';
+import { waitFor, waitForAsync } from '../helpers/deadline.ts';
+import { controlFrame, dataFrames, heartbeatFrame, testLink } from './link-frames.ts';
+import { contentOf, reassemblersForFile } from './reassembler.ts';
 
 const header = Buffer.from('Msg\nXferId x\n\n');
-
-describe('frame format', () => {
-  it('uses as few frames as fit, and fills each one', () => {
-    for (const size of [1024, 64000]) {
-      for (const h of [0, 100, 500]) {
-        for (const total of [0, 1, size - FIXED_SIZE - TAG_SIZE - h, size, 10 * size + 3]) {
-          const count = frameCount(total, h, size);
-          let room = 0;
-          for (let seq = 0; seq < count; seq++) room += dataRoom(seq, h, size);
-          assert.ok(room >= total, `room for ${total} bytes`);
-          assert.ok(count === 1 || room - total < size, 'no spare frame');
-        }
-      }
-    }
-  });
-
-  it('round-trips the fields of an authentic frame', () => {
-    const link = testLink(3000);
-    const data = randomBytes(5000);
-    const [first, second] = dataFrames(link, 7, header, data, 5);
-    const f = openFrame(first as Buffer, link);
-    assert.ok(typeof f !== 'string', String(f));
-    assert.deepEqual(
-      { ...f, header: f.header?.toString(), data: f.data.length },
-      {
-        type: FrameType.data,
-        transfer: 7,
-        seq: 0,
-        count: 2,
-        total: 5000,
-        offset: 0,
-        watermark: 5,
-        headerSize: header.length,
-        header: header.toString(),
-        data: 3000 - FIXED_SIZE - TAG_SIZE - header.length,
-      },
-    );
-    const g = openFrame(second as Buffer, link);
-    assert.ok(typeof g !== 'string' && g.header === undefined && g.seq === 1);
-  });
-
-  it('rejects a frame not sealed with the link key, or of another session, before reading it', () => {
-    const link = testLink();
-    const [frame] = dataFrames(link, 1, header, randomBytes(100));
-    const other = testLink();
-    assert.equal(openFrame(frame as Buffer, { ...link, key: other.key }), 'authentication failed');
-    const flipped = Buffer.from(frame as Buffer);
-    flipped[FIXED_SIZE + 3] = (flipped[FIXED_SIZE + 3] as number) ^ 1;
-    assert.equal(openFrame(flipped, link), 'authentication failed');
-    // Forged with a huge count, but without the key: rejected by the tag, nothing allocated.
-    const forged = Buffer.from(frame as Buffer);
-    forged.writeUInt32BE(0xffffffff, 28);
-    assert.equal(openFrame(forged, link), 'authentication failed');
-    const [otherSession] = dataFrames(
-      { ...link, session: other.session },
-      1,
-      header,
-      randomBytes(9),
-    );
-    assert.equal(openFrame(otherSession as Buffer, link), 'another link session');
-    assert.equal(openFrame(Buffer.alloc(10), link), 'bad frame size');
-    assert.equal(openFrame(Buffer.alloc(link.frameSize + 1), link), 'bad frame size');
-  });
-
-  it('checks every field of an authentic frame against the others and the limits', () => {
-    const link = testLink(3000);
-    const [first, second] = dataFrames(link, 1, header, randomBytes(5000));
-    const edit = (frame: Buffer | undefined, change: (b: Buffer) => void) =>
-      openFrame(resealed(link.key, frame as Buffer, change), link);
-    assert.equal(
-      edit(first, (b) => b.writeUInt32BE(0xffffffff, 28)),
-      'bad sequence number or count',
-    );
-    assert.equal(
-      edit(second, (b) => b.writeUInt32BE(2, 24)),
-      'bad sequence number or count',
-    );
-    assert.equal(
-      edit(second, (b) => b.writeUInt32BE(4900, 44)),
-      'data beyond the end of the transfer',
-    );
-    // A "negative" length: 2^64 - 100 does not even fit a safe integer.
-    assert.equal(
-      edit(first, (b) => b.writeBigUInt64BE(2n ** 64n - 100n, 32)),
-      'a number is out of range',
-    );
-    assert.equal(
-      openFrame(first as Buffer, { ...link, maxTransferBytes: 4999 }),
-      'transfer of 5000 bytes is over the limit',
-    );
-    assert.equal(
-      edit(second, (b) => b.writeUInt16BE(4, 6)),
-      'a header outside the first frame',
-    );
-    assert.equal(
-      edit(first, (b) => (b[5] = 3)),
-      'bad flags',
-    );
-    assert.equal(
-      edit(first, (b) => b.writeBigUInt64BE(0n, 16)),
-      'transfer number 0',
-    );
-    assert.equal(
-      edit(first, (b) => (b[4] = 9)),
-      'unknown frame type 9',
-    );
-  });
-});
+const spool = reassemblersForFile();
+const reassembler = (memoryLimit: number) => spool.start({ memoryLimit });
 
 describe('reassembly', () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ddmw-sim-link-'));
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
-
-  function reassembler(memoryLimit: number, link: FrameCheck = testLink()) {
-    const events: LinkEvent[] = [];
-    const config = {
-      transport: 'stream' as const,
-      host: '127.0.0.1',
-      spoolDir: dir,
-      memoryLimit,
-      memoryBudget: 0,
-      recvBufferSize: 0,
-      key: link.key,
-      session: link.session,
-      frameSize: link.frameSize,
-      maxTransferBytes: link.maxTransferBytes,
-      heartbeatMs: 1000,
-      heartbeatMisses: 3,
-      watchLink: false,
-    };
-    const r = new Reassembler(
-      config,
-      (e) => events.push(e),
-      new WriteBudget(1 << 30, () => {}),
-      () => {},
-    );
-    return { r, events, link };
-  }
-
-  async function contentOf(event: LinkEvent | undefined): Promise<Buffer> {
-    if (event?.type !== 'complete') throw new Error(`not complete: ${JSON.stringify(event)}`);
-    if (event.chunks) return Buffer.concat(event.chunks);
-    // The receiver node owns a delivered spool file: it removes it when done.
-    const path = event.path as string;
-    const content = await readFile(path);
-    await unlink(path);
-    return content;
-  }
-
   for (const [where, limit] of [
     ['memory', 1 << 20],
     ['a spool file', 0],
@@ -208,7 +48,7 @@ describe('reassembly', () => {
       { type: 'lost', transfer: 1, kind: 'lost', reason: '1 of its 6 frames missing' },
     ]);
     await r.close();
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await readdir(spool.dir), []);
   });
 
   it('reports transfers of which nothing arrived, and damaged ones as corrupt', async () => {
@@ -236,7 +76,7 @@ describe('reassembly', () => {
     );
     assert.equal(r.takeCounts()?.rejected, 1);
     await r.close();
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await readdir(spool.dir), []);
   });
 
   it('decides about the transfers after a stalled one from the heartbeats, and about it once it left', async () => {
@@ -282,7 +122,7 @@ describe('reassembly', () => {
       },
     ]);
     await r.close();
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await readdir(spool.dir), []);
   });
 
   it('posts completed transfers in the order they completed, spooled or not', async () => {
@@ -300,8 +140,58 @@ describe('reassembly', () => {
   it('removes the files of unfinished transfers on close', async () => {
     const { r, events, link } = reassembler(0);
     r.accept(dataFrames(link, 1, header, randomBytes(10_000))[0] as Buffer);
+    await waitForAsync('the spool file', async () => (await readdir(spool.dir)).length === 1);
     await r.close();
     assert.deepEqual(events, []);
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await readdir(spool.dir), []);
+  });
+});
+
+describe('frames that do not fit their transfer', () => {
+  const link = testLink(3000);
+  const data = randomBytes(5000);
+
+  it('counts nothing until a frame is ignored or rejected, and starts again after each count', () => {
+    const { r } = spool.start({ link });
+    assert.equal(r.takeCounts(), undefined);
+    const [first] = dataFrames(link, 1, header, data);
+    r.accept(first as Buffer);
+    assert.equal(r.takeCounts(), undefined);
+    r.accept(first as Buffer);
+    assert.deepEqual(r.takeCounts(), { ignored: 1, rejected: 0, lastRejection: undefined });
+    assert.equal(r.takeCounts(), undefined);
+  });
+
+  it("are rejected when their count or total is not their transfer's", async () => {
+    const { r, events } = spool.start({ link });
+    const [first, second] = dataFrames(link, 1, header, data);
+    r.accept(first as Buffer);
+    const longer = dataFrames(link, 1, header, randomBytes(5100));
+    const moreFrames = dataFrames(link, 1, Buffer.alloc(900, 'h'), data);
+    assert.deepEqual([longer.length, moreFrames.length], [2, 3]);
+    r.accept(longer[1] as Buffer);
+    r.accept(moreFrames[1] as Buffer);
+    r.accept(second as Buffer);
+    await waitFor('transfer 1', () => events.length === 1);
+    assert.deepEqual(await contentOf(events[0]), data);
+    assert.deepEqual(r.takeCounts(), {
+      ignored: 0,
+      rejected: 2,
+      lastRejection: 'frame does not match transfer 1',
+    });
+  });
+
+  it('make a transfer whose authentic frames do not add up to its length corrupt', async () => {
+    const { r, events } = spool.start({ link });
+    const [first, second] = dataFrames(link, 1, header, data) as [Buffer, Buffer];
+    const short = Buffer.alloc(second.length - 100);
+    second.copy(short, 0, 0, short.length - TAG_SIZE);
+    sealFrame(link.key, short);
+    r.accept(first);
+    r.accept(short);
+    await waitFor('the verdict on transfer 1', () => events.length === 1);
+    assert.deepEqual(events, [
+      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
+    ]);
   });
 });

@@ -32,8 +32,8 @@ export interface Permissions {
  * {@link CommandFailed} for an empty or over-long channel.
  */
 export function parseChannel(text: string): string {
-  const number = /^\+?0*([0-9]{1,3})$/.exec(text)?.[1];
-  if (number !== undefined && Number(number) <= 255) return String(Number(number));
+  const number = /^\+?0*([0-9]{1,3})$/.exec(text);
+  if (number && Number(number[1]) <= 255) return String(Number(number[1]));
   if (text.length === 0) throw new CommandFailed('The channel is empty');
   if (Buffer.byteLength(text) > MAX_CHANNEL_NAME_BYTES) {
     throw new CommandFailed(`Channel names are limited to ${MAX_CHANNEL_NAME_BYTES} bytes`);
@@ -62,9 +62,15 @@ export function sendRevokedReason(who: Permissions, channel: string): string {
   return `Permission revoked: account "${who.name}" may no longer send on channel "${channel}"`;
 }
 
+/** How a reason for refusing an action says what was refused. */
+const REFUSED: Readonly<Record<ChannelAction, string>> = {
+  send: 'send on',
+  subscribe: 'subscribe to',
+};
+
 /** Why `who` may not perform `action` on `channel`: the `Reason` of the `Fail`. */
 export function deniedReason(who: Permissions, action: ChannelAction, channel: string): string {
-  const what = action === 'send' ? 'send on' : 'subscribe to';
+  const what = REFUSED[action];
   const locked = who.lock ? ' (the account is locked or removed)' : '';
   return `Permission denied: account "${who.name}" may not ${what} channel "${channel}"${locked}`;
 }

@@ -1,0 +1,134 @@
+/**
+ * Where the receiving end of the link keeps a transfer's data: in memory up
+ * to memoryLimit bytes; a larger one in memory too while it fits
+ * memoryBudget (lent until the node releases it, or given back when the
+ * transfer is dropped), else in a spool file; which buffers go to the node
+ * with it; and a spool that falls behind, which fails transfers on UDP only.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { FrameType, type LinkEvent } from '../../src/sim/link/format.ts';
+import { waitFor } from '../helpers/deadline.ts';
+import { controlFrame, dataFrames } from './link-frames.ts';
+import { contentOf, reassemblersForFile } from './reassembler.ts';
+
+const header = Buffer.from('Msg\nXferId x\n\n');
+const spool = reassemblersForFile();
+
+/** Where a complete transfer's data is: memory lent from the budget, memory, or a spool file. */
+function placeOf(event: LinkEvent | undefined): string {
+  if (event?.type !== 'complete') return `not complete: ${JSON.stringify(event)}`;
+  if (event.chunks && event.path === undefined) return event.budgeted ? 'budget' : 'memory';
+  return event.chunks === undefined && !event.budgeted ? 'file' : 'both?';
+}
+
+/** Waits for `n` events (spool files may be slow on a busy disk), failing with what did arrive. */
+function eventsIn(events: LinkEvent[], n: number): Promise<void> {
+  return waitFor(
+    `${n} events`,
+    () => events.length >= n,
+    20_000,
+    () => JSON.stringify(events),
+  );
+}
+
+describe('memory or a spool file', () => {
+  it('keeps a transfer of up to memoryLimit bytes in memory, a larger one in a file', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 1000 });
+    const data = [randomBytes(1000), randomBytes(1001)];
+    for (const [i, d] of data.entries())
+      for (const f of dataFrames(link, i + 1, header, d)) r.accept(f);
+    await eventsIn(events, 2);
+    assert.deepEqual(events.map(placeOf), ['memory', 'file']);
+    assert.deepEqual(await contentOf(events[0]), data[0]);
+    assert.deepEqual(await contentOf(events[1]), data[1]);
+  });
+
+  it('lends larger transfers memory while it lasts, and lends it again once released', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 1000, memoryBudget: 4000 });
+    const sizes = [500, 2000, 2000, 2000];
+    for (const [i, size] of sizes.entries()) {
+      for (const f of dataFrames(link, i + 1, header, randomBytes(size))) r.accept(f);
+    }
+    await eventsIn(events, 4);
+    // 500 bytes are small; the budget holds two of 2000 bytes exactly.
+    assert.deepEqual(events.map(placeOf), ['memory', 'budget', 'budget', 'file']);
+    r.release(2000);
+    for (const n of [5, 6])
+      for (const f of dataFrames(link, n, header, randomBytes(2000))) r.accept(f);
+    await eventsIn(events, 6);
+    assert.deepEqual(events.slice(4).map(placeOf), ['budget', 'file']);
+    await contentOf(events[3]);
+    await contentOf(events[5]);
+  });
+
+  it('takes back what a dropped transfer was lent, and only that', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 1000, memoryBudget: 2000 });
+    // Transfer 1 is lent the whole budget, 2 goes to a file; neither arrives whole.
+    for (const n of [1, 2]) r.accept(dataFrames(link, n, header, randomBytes(2000))[0] as Buffer);
+    r.accept(controlFrame(link, FrameType.heartbeat, 1, 3));
+    // Transfer 3 is posted once the two are dropped: then the budget is back.
+    for (const f of dataFrames(link, 3, header, Buffer.from('small'))) r.accept(f);
+    await eventsIn(events, 3);
+    for (const n of [4, 5])
+      for (const f of dataFrames(link, n, header, randomBytes(2000))) r.accept(f);
+    await eventsIn(events, 5);
+    assert.deepEqual(
+      events.map((e) => (e.type === 'lost' ? e.kind : placeOf(e))),
+      ['lost', 'lost', 'memory', 'budget', 'file'],
+    );
+    await contentOf(events[4]);
+  });
+});
+
+describe('the buffers handed to the node', () => {
+  it("are the header's and each frame's, once each; only the header's for a file", async () => {
+    const { r, events, transfers, link } = spool.start({ memoryLimit: 10_000 });
+    for (const f of dataFrames(link, 1, header, randomBytes(5000))) r.accept(f);
+    for (const f of dataFrames(link, 2, header, randomBytes(20_000))) r.accept(f);
+    await eventsIn(events, 2);
+    const [inMemory, spooled] = events;
+    assert.ok(inMemory?.type === 'complete' && inMemory.chunks?.length === 3);
+    const expected = [inMemory.header.buffer, ...inMemory.chunks.map((c) => c.buffer)];
+    assert.equal(
+      new Set(expected).size,
+      4,
+      'the header and the three frames have buffers of their own',
+    );
+    assert.equal(transfers[0]?.length, 4);
+    for (const b of expected) assert.ok(transfers[0]?.includes(b as ArrayBuffer));
+    assert.ok(spooled?.type === 'complete' && spooled.path !== undefined);
+    assert.deepEqual(transfers[1], [spooled.header.buffer]);
+    await contentOf(spooled);
+  });
+});
+
+describe('a spool that falls behind', () => {
+  const writeLimit = 1000;
+
+  it('fails a spooled transfer on UDP, and removes its file', async () => {
+    const { r, events, link } = spool.start({ transport: 'udp', memoryLimit: 0, writeLimit });
+    for (const f of dataFrames(link, 1, header, randomBytes(5000))) r.accept(f);
+    await eventsIn(events, 1);
+    assert.deepEqual(events, [
+      {
+        type: 'lost',
+        transfer: 1,
+        kind: 'lost',
+        reason: `could not be spooled: receiver overrun: more than ${writeLimit} bytes waiting for the disk`,
+      },
+    ]);
+    await r.close();
+    assert.deepEqual(await readdir(spool.dir), []);
+  });
+
+  it('only slows the stream transport down', async () => {
+    const { r, events, link } = spool.start({ transport: 'stream', memoryLimit: 0, writeLimit });
+    const data = randomBytes(5000);
+    for (const f of dataFrames(link, 1, header, data)) r.accept(f);
+    await eventsIn(events, 1);
+    assert.deepEqual(await contentOf(events[0]), data);
+  });
+});
