@@ -58,6 +58,8 @@ export class Watchdog {
   readonly #fire = (): void => {
     this.#timer = undefined;
     this.#at = Number.POSITIVE_INFINITY;
+    // Re-armed and fired again before the owner's call: one call, after the new turns.
+    clearImmediate(this.#pending);
     this.#pending = setImmediate(this.#afterPendingIo);
   };
 

@@ -46,4 +46,27 @@ describe('the watchdog', () => {
     await fired(dog);
     await waitFor('the owner being called', () => calls === 1);
   });
+
+  it('calls its owner once when its timer fires again before the call, and never after stop', async () => {
+    let calls = 0;
+    const dog = new Watchdog(() => {
+      calls++;
+      dog.stop();
+    });
+    dog.arm(performance.now()); // a delay of 1 ms
+    const rearmed = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        // The watchdog's timer fired just before this one: arm it again, and let it come due
+        // before the owner's call of the first firing.
+        dog.arm(performance.now());
+        const busyUntil = performance.now() + 5;
+        while (performance.now() < busyUntil) {}
+        resolve();
+      }, 1),
+    );
+    await within(rearmed, 5000, 'a 1 ms timer to fire');
+    await waitFor('the owner being called', () => calls >= 1);
+    await turns(10);
+    assert.equal(calls, 1, 'one call, and none after stop()');
+  });
 });
