@@ -17,13 +17,16 @@ after(() => {
   for (const s of servers) s.close();
 });
 
+/** The login time limit of the test sessions. */
+const LOGIN_MS = 60_000;
+
 function session(socket: Socket, commands = new Map<string, CommandHandler>()): Session {
   return new Session(socket, {
     commands,
     interfaceName: 'test',
     label: 'test',
     log: undefined,
-    timeouts: { loginMs: 60_000, stallMs: 60_000, onTimeout: () => {} },
+    timeouts: { loginMs: LOGIN_MS, stallMs: 60_000, onTimeout: () => {} },
   });
 }
 
@@ -90,8 +93,7 @@ describe('simulator session', () => {
     assert.equal(text, 'Ok\nA 1\n\n');
   });
 
-  it('a connection logged out after it closed starts no login timer that holds the process', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  it('a connection logged out after it closed starts no login timer', async (t) => {
     const socket = new Socket();
     socket.destroy();
     const s = session(socket);
@@ -100,8 +102,22 @@ describe('simulator session', () => {
       5000,
       'the session seeing its connection closed',
     );
-    const before = timers();
+    const setTimeoutSpy = t.mock.method(globalThis, 'setTimeout');
     s.account = UNAUTHENTICATED; // as an Unauth answered after the client went away
-    assert.equal(timers(), before);
+    assert.equal(setTimeoutSpy.mock.callCount(), 0);
+  });
+
+  it('the login timer of an open connection does not hold the process', (t) => {
+    const setTimeoutSpy = t.mock.method(globalThis, 'setTimeout');
+    const socket = new Socket();
+    try {
+      session(socket);
+      const logins = setTimeoutSpy.mock.calls.filter((c) => c.arguments[1] === LOGIN_MS);
+      const [login, ...others] = logins;
+      assert.ok(login && others.length === 0, `one login timer, got ${logins.length}`);
+      assert.equal((login.result as NodeJS.Timeout).hasRef(), false);
+    } finally {
+      socket.destroy();
+    }
   });
 });
