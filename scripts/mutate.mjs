@@ -15,7 +15,7 @@ import { AREAS } from './mutation-areas.mjs';
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
-const asked = process.argv.slice(2);
+const asked = [...new Set(process.argv.slice(2))]; // an area named twice runs once
 const unknown = asked.filter((area) => !Object.hasOwn(AREAS, area));
 if (unknown.length > 0) {
   console.error(`Unknown area ${unknown.join(', ')}; areas: ${Object.keys(AREAS).join(', ')}`);

@@ -181,9 +181,17 @@ function isAsyncIterable(x: unknown): x is AsyncIterable<Uint8Array> {
 export function toByteSource(src: ByteSourceLike): ByteSource {
   if (isReadable(src)) return new ReadableSource(src);
   if (isAsyncIterable(src)) return new IterableSource(src);
-  if (typeof (src as ByteSource | null)?.next === 'function') return src as ByteSource;
+  // A generator or other synchronous iterator has next() too, but not the promise a ByteSource gives.
+  if (typeof (src as ByteSource | null)?.next === 'function' && !isSyncIterable(src)) {
+    return src as ByteSource;
+  }
+  const what = src === null ? 'null' : isSyncIterable(src) ? 'a synchronous iterable' : typeof src;
   throw new DdmwError(
     'BAD_INPUT',
-    `cannot read from ${src === null ? 'null' : typeof src}: give a Readable, an async iterable of byte chunks, or a ByteSource with next()`,
+    `cannot read from ${what}: give a Readable (Readable.from(chunks) for an array or generator), an async iterable of byte chunks, or a ByteSource with next()`,
   );
+}
+
+function isSyncIterable(x: unknown): boolean {
+  return typeof (x as Iterable<unknown> | null)?.[Symbol.iterator] === 'function';
 }

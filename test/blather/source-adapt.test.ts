@@ -54,6 +54,13 @@ describe('toByteSource', () => {
     ['a string', 'bytes'],
     ['a plain object', {}],
     ['an object whose next is not a function', { next: 1 }],
+    ['an array of chunks', [Buffer.from('x')]],
+    [
+      'a generator of chunks',
+      (function* () {
+        yield Buffer.from('x');
+      })(),
+    ],
   ] as const) {
     it(`refuses ${name} with BAD_INPUT`, () => {
       assert.throws(
