@@ -38,6 +38,7 @@ export const AREAS = {
       'test/conn/addr.test.ts',
       'test/conn/watchdog.test.ts',
       'test/conn/auth-files.test.ts',
+      'test/conn/write-stream.test.ts',
       'test/conn/serialisation.test.ts',
       'test/conn/probe.test.ts',
       'test/conn/read-buffer.test.ts',
