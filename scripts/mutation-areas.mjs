@@ -39,6 +39,7 @@ export const AREAS = {
       'test/conn/watchdog.test.ts',
       'test/conn/auth-files.test.ts',
       'test/conn/write-stream.test.ts',
+      'test/conn/turns.test.ts',
       'test/conn/serialisation.test.ts',
       'test/conn/probe.test.ts',
       'test/conn/read-buffer.test.ts',
