@@ -40,6 +40,7 @@ export const AREAS = {
       'test/conn/auth-files.test.ts',
       'test/conn/connect-options.test.ts',
       'test/conn/fail-reply.test.ts',
+      'test/conn/closing.test.ts',
       'test/conn/write-stream.test.ts',
       'test/conn/turns.test.ts',
       'test/conn/serialisation.test.ts',
