@@ -35,7 +35,14 @@ export const AREAS = {
   conn: {
     mutate: ['src/conn/**/*.ts', 'src/auth.ts'],
     testFiles: [
+      'test/conn/addr.test.ts',
       'test/conn/watchdog.test.ts',
+      'test/conn/auth-files.test.ts',
+      'test/conn/connect-options.test.ts',
+      'test/conn/fail-reply.test.ts',
+      'test/conn/closing.test.ts',
+      'test/conn/write-stream.test.ts',
+      'test/conn/turns.test.ts',
       'test/conn/serialisation.test.ts',
       'test/conn/probe.test.ts',
       'test/conn/read-buffer.test.ts',
@@ -43,6 +50,8 @@ export const AREAS = {
       'test/conn/request-limits.test.ts',
       'test/conn/timeouts.test.ts',
       'test/conn/auth.test.ts',
+      'test/conn/auth-refreshing.test.ts',
+      'test/conn/socket-source.test.ts',
       'test/conn/flood.test.ts',
       'test/wire/transcript-client.test.ts',
     ],

@@ -58,19 +58,24 @@ function openSocket(addr: ProtAddr): { socket: Socket; source: SocketSource } {
   return { socket, source };
 }
 
-/** Waits for the socket to connect; rejects with an `IO` error naming the address. */
+/**
+ * Waits for the socket to connect; rejects with an `IO` error naming the
+ * address, or `DISCONNECTED` when the socket is closed first without an
+ * error (destroyed by an abort or the time limit, whose error the caller
+ * reports instead).
+ */
 function whenConnected(socket: Socket, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => {
-      socket.off('connect', onConnect);
-      reject(toDdmwError(err, `Cannot connect to ${address}`));
-    };
-    const onConnect = () => {
-      socket.off('error', onError);
-      resolve();
-    };
+    const onError = (err: Error) => reject(toDdmwError(err, `Cannot connect to ${address}`));
+    const onClose = () =>
+      reject(new DdmwError('DISCONNECTED', `Cannot connect to ${address}: the socket was closed`));
     socket.once('error', onError);
-    socket.once('connect', onConnect);
+    socket.once('close', onClose);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      resolve();
+    });
   });
 }
 
