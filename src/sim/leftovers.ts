@@ -65,6 +65,7 @@ export async function removeLeftovers({ dir, pattern, type }: LeftoverKind): Pro
     const info = await lstat(path).catch(() => undefined);
     if (!info || !(type === 'file' ? info.isFile() : info.isDirectory())) continue;
     if (uid !== undefined && info.uid !== uid) continue;
+    // Written negated so that a modification time in the future (or not a number) keeps the entry.
     if (!(Date.now() - info.mtimeMs >= LEFTOVER_AGE_MS)) continue;
     try {
       await rm(path, { recursive: type === 'folder', force: true });

@@ -146,7 +146,7 @@ export class Session {
     return this.#closing.signal;
   }
 
-  /** Not once the connection has closed: its 'close' handler, which clears the timer, has run already. */
+  /** Not once the connection is destroyed: its 'close' handler, which clears the timer, has run or is on its way. */
   #startLoginTimer(): void {
     if (this.socket.destroyed) return;
     // Unreferenced: an open connection keeps the process alive through its socket, not this timer.
