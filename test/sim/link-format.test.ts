@@ -15,7 +15,7 @@ import {
   readNumbers,
   TAG_SIZE,
 } from '../../src/sim/link/format.ts';
-import { MIN_FRAME_SIZE } from '../../src/sim/link/settings.ts';
+import { linkSettings, MIN_FRAME_SIZE, sealsFrames } from '../../src/sim/link/settings.ts';
 import { controlFrame, dataFrames, resealed, sealedFrame, testLink } from './link-frames.ts';
 
 const header = Buffer.from('Msg\nXferId x\n\n');
@@ -237,5 +237,33 @@ describe('control frames', () => {
     ] as const) {
       assert.equal(openFrame(frame, link), 'a control frame of the wrong size', what);
     }
+  });
+});
+
+describe('unsealed frames (the stream transport without damage faults)', () => {
+  it('are sealed over UDP, and on the stream transport only when a fault may damage them', () => {
+    const sealed = (link: Parameters<typeof linkSettings>[0]) => sealsFrames(linkSettings(link));
+    assert.equal(sealed(undefined), false, 'the default link: frames only the two threads share');
+    assert.equal(sealed({ transport: 'stream', faults: { seed: 1, loss: 0.5 } }), false);
+    assert.equal(sealed({ transport: 'stream', faults: { seed: 1, corrupt: 0.01 } }), true);
+    assert.equal(sealed({ transport: 'stream', fault: () => undefined }), true);
+    assert.equal(sealed({ transport: 'udp' }), true);
+  });
+
+  it('carry zeros for a tag, and are taken by a receiving end without a key only', () => {
+    const link = testLink();
+    const unsealed = { ...link, key: undefined };
+    const [frame] = dataFrames(unsealed, 1, header, Buffer.from('data'));
+    assert.ok(frame);
+    assert.deepEqual(frame.subarray(frame.length - TAG_SIZE), Buffer.alloc(TAG_SIZE));
+    const f = openFrame(frame, unsealed);
+    assert.ok(typeof f !== 'string', `opened: ${String(f)}`);
+    assert.deepEqual([f.transfer, f.data.toString()], [1, 'data']);
+    assert.equal(openFrame(frame, link), 'authentication failed');
+    // Every other check still applies.
+    assert.equal(
+      openFrame(frame, { ...unsealed, session: testLink().session }),
+      'another link session',
+    );
   });
 });

@@ -13,8 +13,11 @@ import {
   writeNumbers,
 } from '../../src/sim/link/format.ts';
 
-/** A link's secrets and limits, as both its ends know them. */
-export function testLink(frameSize = 2000): FrameCheck {
+/** A sealed link's secrets and limits, as both its ends know them. */
+export type SealedLink = FrameCheck & { key: Buffer };
+
+/** A sealed link's secrets and limits, as both its ends know them. */
+export function testLink(frameSize = 2000): SealedLink {
   return { key: randomBytes(32), session: randomBytes(8), frameSize, maxTransferBytes: 2 ** 40 };
 }
 

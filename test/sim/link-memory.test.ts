@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { FrameType, type LinkEvent } from '../../src/sim/link/format.ts';
+import type { Reassembler } from '../../src/sim/link/reassembly.ts';
 import { waitFor } from '../helpers/deadline.ts';
 import { controlFrame, dataFrames } from './link-frames.ts';
 import { contentOf, reassemblersForFile } from './reassembler.ts';
@@ -130,5 +131,80 @@ describe('a spool that falls behind', () => {
     for (const f of dataFrames(link, 1, header, data)) r.accept(f);
     await eventsIn(events, 1);
     assert.deepEqual(await contentOf(events[0]), data);
+  });
+});
+
+describe('frames only lent (views of the ring)', () => {
+  /**
+   * Lends each frame in a scratch buffer of its own, overwritten with
+   * garbage as soon as it is given back: once `accept` returns when it was
+   * not held, else once released. Returns the holds not yet released.
+   */
+  function lend(r: Reassembler, frames: Buffer[]): () => number {
+    let unreleased = 0;
+    for (const f of frames) {
+      const scratch = Buffer.from(f);
+      let held = false;
+      r.accept(scratch, () => {
+        held = true;
+        unreleased++;
+        let released = false;
+        return () => {
+          assert.equal(released, false, 'a hold is released once');
+          released = true;
+          unreleased--;
+          scratch.fill(0xee);
+        };
+      });
+      if (!held) scratch.fill(0xee);
+    }
+    r.flush();
+    return () => unreleased;
+  }
+
+  it('are copied when kept in memory, held until written when spooled', async () => {
+    const { r, events, transfers, link } = spool.start({ memoryLimit: 10_000 });
+    // In memory: 3 frames; in a file: 12 frames.
+    const data = [randomBytes(5000), randomBytes(20_000)];
+    const unreleased = data.map((d, i) => lend(r, dataFrames(link, i + 1, header, d)));
+    await eventsIn(events, 2);
+    assert.deepEqual(events.map(placeOf), ['memory', 'file']);
+    assert.deepEqual(await contentOf(events[0]), data[0]);
+    assert.deepEqual(await contentOf(events[1]), data[1]);
+    assert.deepEqual(
+      unreleased.map((u) => u()),
+      [0, 0],
+    );
+    const inMemory = events[0];
+    assert.ok(inMemory?.type === 'complete' && inMemory.chunks);
+    for (const c of inMemory.chunks) {
+      assert.equal(c.buffer.byteLength, c.length, 'a copy has memory of its own');
+      assert.ok(transfers[0]?.includes(c.buffer as ArrayBuffer));
+    }
+  });
+
+  it('spooled out of order and over many writes arrive whole, every hold released', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 0 });
+    const data = randomBytes(3_000_000); // 1,500 frames of 2000 bytes: many writes of 1 MiB
+    const frames = dataFrames(link, 1, header, data);
+    const last = frames.pop() as Buffer;
+    const [a, b] = [frames.splice(700, 1)[0] as Buffer, frames.splice(10, 1)[0] as Buffer];
+    const unreleased = [lend(r, frames), lend(r, [a, b, last])];
+    await eventsIn(events, 1);
+    assert.deepEqual(await contentOf(events[0]), data);
+    assert.deepEqual(
+      unreleased.map((u) => u()),
+      [0, 0],
+    );
+  });
+
+  it('held by a transfer that is dropped are released', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 0 });
+    const frames = dataFrames(link, 1, header, randomBytes(10_000));
+    const unreleased = lend(r, frames.slice(0, 2));
+    r.accept(controlFrame(link, FrameType.heartbeat, 1, 2));
+    await eventsIn(events, 1);
+    assert.equal(events[0]?.type, 'lost');
+    await waitFor("the dropped transfer's holds released", () => unreleased() === 0, 20_000);
   });
 });

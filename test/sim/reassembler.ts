@@ -8,14 +8,14 @@ import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import type { FrameCheck, LinkEvent } from '../../src/sim/link/format.ts';
+import type { LinkEvent } from '../../src/sim/link/format.ts';
 import { WriteBudget } from '../../src/sim/link/incoming-data.ts';
 import { Reassembler } from '../../src/sim/link/reassembly.ts';
-import { testLink } from './link-frames.ts';
+import { type SealedLink, testLink } from './link-frames.ts';
 
 /** How the receiving end is set up; each has a default. */
 export interface ReassemblerOptions {
-  link?: FrameCheck;
+  link?: SealedLink;
   /** Default `stream`. */
   transport?: 'stream' | 'udp';
   /** Transfers of at most this many bytes stay in memory (default 1 MiB). */
@@ -29,7 +29,7 @@ export interface ReassemblerOptions {
 /** A reassembler and what it posted. */
 export interface TestReassembler {
   r: Reassembler;
-  link: FrameCheck;
+  link: SealedLink;
   events: LinkEvent[];
   /** The buffers handed over with each event, in the same order. */
   transfers: (ArrayBuffer[] | undefined)[];

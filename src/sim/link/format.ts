@@ -148,9 +148,17 @@ function nonce(frame: Buffer): Buffer {
   return iv;
 }
 
-/** Computes the tag of a frame whose last {@link TAG_SIZE} bytes are for it, and writes it there. */
-export function sealFrame(key: Buffer, frame: Buffer): void {
+/**
+ * Computes the tag of a frame whose last {@link TAG_SIZE} bytes are for it,
+ * and writes it there; zeros there on a link whose frames are not sealed
+ * (no key: see `sealsFrames`).
+ */
+export function sealFrame(key: Buffer | undefined, frame: Buffer): void {
   const end = frame.length - TAG_SIZE;
+  if (key === undefined) {
+    frame.fill(0, end);
+    return;
+  }
   const gmac = createCipheriv('aes-256-gcm', key, nonce(frame));
   gmac.setAAD(frame.subarray(0, end));
   gmac.final();
@@ -178,21 +186,22 @@ export function claimedTransfer(frame: Buffer): number | undefined {
 
 /** What a frame must match: this link's key and session, and its limits. */
 export interface FrameCheck {
-  key: Buffer;
+  /** The key frames are sealed with; undefined when they are not (see `sealsFrames`). */
+  key: Buffer | undefined;
   session: Buffer;
   frameSize: number;
   maxTransferBytes: number;
 }
 
 /**
- * Checks a frame and decodes it, or returns why it is rejected. The tag is
- * checked first; nothing is decoded, allocated or opened for a frame that
+ * Checks a frame and decodes it, or returns why it is rejected. The tag (on
+ * a sealed link) is checked first; nothing is decoded, allocated or opened for a frame that
  * fails it. Then every field is checked against the others and the limits.
  */
 export function openFrame(buf: Buffer, check: FrameCheck): Frame | string {
   if (buf.length < FIXED_SIZE + TAG_SIZE || buf.length > check.frameSize) return 'bad frame size';
   if (buf.readUInt32BE(0) !== MAGIC) return 'not a link frame';
-  if (!authentic(check.key, buf)) return 'authentication failed';
+  if (check.key !== undefined && !authentic(check.key, buf)) return 'authentication failed';
   if (!buf.subarray(8, 16).equals(check.session)) return 'another link session';
   const type = buf[4] as number;
   const transfer = readU64(buf, 16);
@@ -306,8 +315,8 @@ export interface LinkReceiverConfig {
   memoryBudget: number;
   /** Requested UDP receive buffer size. */
   recvBufferSize: number;
-  /** The link key and session, shared with the sending end only. */
-  key: Uint8Array;
+  /** The link key (undefined when frames are not sealed) and session, shared with the sending end only. */
+  key: Uint8Array | undefined;
   session: Uint8Array;
   frameSize: number;
   maxTransferBytes: number;

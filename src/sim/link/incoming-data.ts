@@ -3,16 +3,26 @@
  * frames arrive: in memory for small transfers, else in a spool file,
  * written at each frame's offset. Frames that follow each other are
  * written together (one write per frame could not keep up on a busy disk).
+ * A frame only lent (a view of the ring the frames arrive in) is written
+ * from where it lies, and held there until written: copying out of shared
+ * memory is slow (a few GB/s).
  * The bytes waiting for the disk, over all transfers, are counted in a
  * shared {@link WriteBudget}: the receiving end slows the stream transport
  * down, or fails transfers on the UDP one, when the disk falls behind.
  */
 import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { copyShared } from './ring.ts';
 
 /** Frames that follow each other are written together, up to this many bytes per write. */
 const BATCH_BYTES = 1024 * 1024;
 /** Writes of one transfer in flight at once (at explicit offsets, so they may overlap). */
 const WRITES_IN_FLIGHT = 3;
+
+/**
+ * Keeps a lent frame's bytes valid beyond the call that lent it; returns
+ * the function that gives them back (called exactly once).
+ */
+export type Hold = () => () => void;
 
 /** Bytes handed to spool writes that have not completed, over all transfers. */
 export class WriteBudget {
@@ -53,6 +63,8 @@ export class IncomingData {
   /** Writes in flight; each never rejects. */
   readonly #writes = new Set<Promise<void>>();
   #batch: Buffer[] = [];
+  /** Gives back the lent frames of the batch. */
+  #batchHolds: (() => void)[] = [];
   #batchOffset = 0;
   #batchBytes = 0;
 
@@ -68,10 +80,15 @@ export class IncomingData {
     return undefined;
   }
 
-  /** Keeps the data of frame `seq` (the buffer is kept as it is, and must not be reused). */
-  put(seq: number, offset: number, data: Buffer): void {
+  /**
+   * Keeps the data of frame `seq`. Without `hold` the buffer is the
+   * caller's to give away, and kept as it is; with it, the buffer is only
+   * lent: copied when kept in memory (it may move to another thread), held
+   * until written when spooled.
+   */
+  put(seq: number, offset: number, data: Buffer, hold?: Hold): void {
     if (this.pieces) {
-      this.pieces[seq] = data;
+      this.pieces[seq] = hold ? copyOf(data) : data;
       return;
     }
     if (this.error !== undefined) return;
@@ -80,6 +97,7 @@ export class IncomingData {
         `receiver overrun: more than ${this.#budget.limit} bytes waiting for the disk`,
       );
       this.#budget.add(-this.#batchBytes); // the pending batch will never be written
+      for (const release of this.#batchHolds.splice(0)) release();
       this.#batch = [];
       this.#batchBytes = 0;
       return;
@@ -87,30 +105,47 @@ export class IncomingData {
     this.#file ??= open(this.path as string, 'wx', 0o600).catch((err: unknown) =>
       this.#failed(err),
     );
-    if (this.#batchBytes > 0 && offset !== this.#batchOffset + this.#batchBytes) this.#flush();
+    if (this.#batchBytes > 0 && offset !== this.#batchOffset + this.#batchBytes) this.flush();
     if (this.#batchBytes === 0) this.#batchOffset = offset;
     this.#batch.push(data);
+    if (hold) this.#batchHolds.push(hold());
     this.#batchBytes += data.length;
     this.#budget.add(data.length);
-    if (this.#batchBytes >= BATCH_BYTES) this.#flush();
+    if (this.#batchBytes >= BATCH_BYTES) this.flush();
   }
 
-  /** Starts one write of the pending contiguous frames (after older ones, when too many are in flight). */
-  #flush(): void {
+  /**
+   * Starts one write of the pending contiguous frames (after older ones,
+   * when too many are in flight). Called when a batch is full, and by the
+   * receiving end before it waits for more frames: lent frames held in a
+   * batch that waits could otherwise keep the ring full.
+   */
+  flush(): void {
     const buffers = this.#batch;
+    const holds = this.#batchHolds;
     const offset = this.#batchOffset;
     const bytes = this.#batchBytes;
     if (bytes === 0) return;
     this.#batch = [];
+    this.#batchHolds = [];
     this.#batchBytes = 0;
     const before = this.#writes.size >= WRITES_IN_FLIGHT ? [...this.#writes] : [];
     const write = (async () => {
-      if (before.length > 0) await Promise.race(before);
-      const file = await this.#file;
-      if (file && this.error === undefined) {
-        await file.writev(buffers, offset).catch((err: unknown) => this.#failed(err));
+      try {
+        if (before.length > 0) await Promise.race(before);
+        const file = await this.#file;
+        if (file && this.error === undefined) {
+          await file
+            .writev(buffers, offset)
+            .then(({ bytesWritten }) => {
+              if (bytesWritten < bytes) throw new Error(`wrote ${bytesWritten} of ${bytes} bytes`);
+            })
+            .catch((err: unknown) => this.#failed(err));
+        }
+      } finally {
+        this.#budget.add(-bytes);
+        for (const release of holds) release();
       }
-      this.#budget.add(-bytes);
     })();
     this.#writes.add(write);
     void write.then(() => this.#writes.delete(write));
@@ -118,7 +153,7 @@ export class IncomingData {
 
   /** Waits for the writes and closes the spool file: then the data is all on disk. Never rejects. */
   async settle(): Promise<void> {
-    this.#flush();
+    this.flush();
     while (this.#writes.size > 0) await Promise.all([...this.#writes]);
     const file = await this.#file;
     this.#file = Promise.resolve(undefined);
@@ -130,4 +165,11 @@ export class IncomingData {
     await this.settle();
     if (this.path) await unlink(this.path).catch(() => {});
   }
+}
+
+/** A copy of `data` in memory of its own (it may be moved to another thread). */
+function copyOf(data: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(data.length);
+  copyShared(copy, 0, data);
+  return copy;
 }

@@ -11,7 +11,7 @@ import type { SimulatorStats } from '../stats.ts';
 import { KEY_SIZE, SESSION_SIZE } from './format.ts';
 import { type ArrivedTransfer, LinkReceiver } from './receiver.ts';
 import { LinkSender } from './sender.ts';
-import type { LinkSettings } from './settings.ts';
+import { type LinkSettings, sealsFrames } from './settings.ts';
 import { ChannelTransport, type FrameTransport, UdpTransport } from './transports.ts';
 
 /**
@@ -52,7 +52,7 @@ export interface Link {
 /** Starts both ends of the link. */
 export async function startLink(ctx: LinkContext): Promise<Link> {
   const { settings, stats, log, reports } = ctx;
-  const key = randomBytes(KEY_SIZE);
+  const key = sealsFrames(settings) ? randomBytes(KEY_SIZE) : undefined;
   const session = randomBytes(SESSION_SIZE);
   let sender: LinkSender | undefined;
   const receiver = await LinkReceiver.start({

@@ -19,7 +19,7 @@ import {
   openFrame,
   readNumbers,
 } from './format.ts';
-import { IncomingData, type WriteBudget } from './incoming-data.ts';
+import { type Hold, IncomingData, type WriteBudget } from './incoming-data.ts';
 
 /** Hands an event to the receiver node, transferring the listed buffers. */
 export type PostEvent = (event: LinkEvent, transfer?: ArrayBuffer[]) => void;
@@ -84,7 +84,7 @@ export class Reassembler {
   ) {
     this.#config = config;
     this.#check = {
-      key: Buffer.from(config.key),
+      key: config.key === undefined ? undefined : Buffer.from(config.key),
       session: Buffer.from(config.session),
       frameSize: config.frameSize,
       maxTransferBytes: config.maxTransferBytes,
@@ -106,15 +106,20 @@ export class Reassembler {
     if (t.budgeted) this.release(t.total);
   }
 
-  /** Takes one received frame. Its buffer must not be reused by the caller. */
-  accept(buf: Buffer): void {
+  /**
+   * Takes one received frame. Without `hold` its buffer is the caller's to
+   * give away (a datagram's), and may be kept; with it, the buffer is only
+   * lent (a view of the ring): valid during this call, and beyond it only
+   * while held.
+   */
+  accept(buf: Buffer, hold?: Hold): void {
     const f = openFrame(buf, this.#check);
     if (typeof f === 'string') {
       this.#reject(f, f === 'authentication failed' ? claimedTransfer(buf) : undefined);
       return;
     }
     this.#onAlive();
-    if (f.type === FrameType.data) this.#data(f);
+    if (f.type === FrameType.data) this.#data(f, hold);
     else if (f.type === FrameType.abort) this.#abort(f.transfer);
     this.#advance(f.watermark);
     const open = f.type === FrameType.heartbeat ? readNumbers(f.data) : undefined;
@@ -130,6 +135,11 @@ export class Reassembler {
     const t = this.#active.get(claimed);
     if (t) t.damaged = true;
     else if (this.#damaged.size < MAX_DAMAGED) this.#damaged.add(claimed);
+  }
+
+  /** Starts writing every transfer's pending frames (before waiting for more: see `IncomingData.flush`). */
+  flush(): void {
+    for (const t of this.#active.values()) t.data.flush();
   }
 
   /** The frame counts since the last call, reset. */
@@ -152,7 +162,7 @@ export class Reassembler {
     return n < this.#decidedBelow ? !this.#undecided.has(n) : this.#resolved.has(n);
   }
 
-  #data(f: Frame): void {
+  #data(f: Frame, hold: Hold | undefined): void {
     if (this.#isResolved(f.transfer)) {
       this.#ignored++; // a copy, or a frame of a transfer already given up
       return;
@@ -172,7 +182,7 @@ export class Reassembler {
     t.arrived++;
     t.received += f.data.length;
     if (f.header) t.header = Uint8Array.from(f.header);
-    t.data.put(f.seq, f.offset, f.data);
+    t.data.put(f.seq, f.offset, f.data, hold);
     if (t.arrived === t.count) this.#complete(t);
   }
 

@@ -24,7 +24,7 @@ import type { LinkEvent, LinkReceiverConfig, NodeMessage } from './format.ts';
 import { WriteBudget } from './incoming-data.ts';
 import { LinkMonitor } from './monitor.ts';
 import { Reassembler } from './reassembly.ts';
-import { readFrames } from './ring.ts';
+import { RingHolds, readFrames } from './ring.ts';
 
 const port = parentPort;
 if (!port) throw new Error('link/receiver-worker.ts must run as a worker thread');
@@ -45,15 +45,18 @@ const CREDIT_STEP = 1024 * 1024;
 
 let untaken = 0;
 let held = false;
-/** How far the ring has been read, and how far the sending end was told so. */
+/** How far the ring has been read, and how far the sending end was told it is free. */
 let read = 0;
 let credited = 0;
+/** Frames read from the ring and still used (being written to spool files). */
+const holds = new RingHolds(() => credit());
 
-/** Tells the sending end how far the ring is read (it may write again there), unless held. */
+/** Tells the sending end how far the ring is free (it may write again there), unless held back. */
 function credit(): void {
-  if (held || read - credited < CREDIT_STEP) return;
-  framePort.postMessage(read);
-  credited = read;
+  const free = holds.freeBelow(read);
+  if (held || free - credited < CREDIT_STEP) return;
+  framePort.postMessage(free);
+  credited = free;
 }
 
 /** Holds the stream transport's credit back while the node and the disk do not keep up. */
@@ -63,9 +66,10 @@ function updateFlow(): void {
   if (hold === held) return;
   held = hold;
   monitor.hold(hold);
-  if (!hold && read > credited) {
-    framePort.postMessage(read);
-    credited = read;
+  const free = holds.freeBelow(read);
+  if (!hold && free > credited) {
+    framePort.postMessage(free);
+    credited = free;
   }
 }
 
@@ -114,7 +118,10 @@ function listen(): { close: () => void } {
   }
   const frames = Buffer.from(ring);
   framePort.on('message', (written: number) => {
-    read = readFrames(frames, read, written, (frame) => reassembler.accept(frame));
+    read = readFrames(frames, read, written, (frame, at) =>
+      reassembler.accept(frame, () => holds.hold(at)),
+    );
+    reassembler.flush(); // nothing held waits for frames still to come
     credit();
   });
   post({ type: 'listening', port: 0, recvBufferSize: 0 });

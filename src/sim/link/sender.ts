@@ -29,8 +29,8 @@ import type { FrameTransport } from './transports.ts';
 export interface LinkSenderOptions {
   settings: LinkSettings;
   transport: FrameTransport;
-  /** The link key and session id, shared with the receiving end only. */
-  key: Buffer;
+  /** The link key (undefined when frames are not sealed) and session id, shared with the receiving end only. */
+  key: Buffer | undefined;
   session: Buffer;
   stats: SimulatorStats;
   log: Logger | undefined;

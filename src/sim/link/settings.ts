@@ -126,6 +126,21 @@ export interface LinkSettings {
   fault: LinkFault | undefined;
 }
 
+/**
+ * Whether the link's frames are sealed (a tag of the per-start key over
+ * each). Always over UDP: any process on the host can send datagrams to
+ * the port. On the stream transport frames travel through memory that only
+ * the link's two threads share, so nothing else can put a frame there; they
+ * are sealed only when a fault may damage them (`faults.corrupt`, or a
+ * `fault` hook, which may answer `corrupt`), for the receiving end to find
+ * the damage, as it would on UDP.
+ */
+export function sealsFrames(settings: LinkSettings): boolean {
+  return (
+    settings.transport === 'udp' || settings.faults.corrupt > 0 || settings.fault !== undefined
+  );
+}
+
 /** Largest UDP payload over IPv4, and so the largest frame. */
 export const MAX_FRAME_SIZE = 65507;
 /** Smallest frame size the link accepts: room for the fixed part, a header and the tag. */
