@@ -15,7 +15,7 @@ import { type Msg, messages, recv, send, subscribe } from '../../src/msg/index.t
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { open, READ_AHEAD, type StreamEvent, type StreamWriter } from '../../src/strm/index.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
-import { within } from '../helpers/deadline.ts';
+import { waitFor, within } from '../helpers/deadline.ts';
 
 const APP = { name: 'app', pass: 'app-pass' };
 const SENDONLY = { name: 'narrow', pass: 'narrow-pass' };
@@ -211,9 +211,16 @@ describe('strm', () => {
       await write(w, randomBytes(64 * 1024));
       return pending;
     })();
+    const dropped = sim.stats().slowSubscribersDropped;
     const chunk = randomBytes(MiB);
     for (let i = 0; i < QUEUE_LIMIT_BYTES / MiB + 16; i++) await write(w, chunk);
     await finish(w); // the link has no back channel: the writer completes anyway
+    // The link itself holds tens of MiB: read only once the node has found the subscriber too slow.
+    await waitFor(
+      'the receiver node dropping the subscriber that stopped reading',
+      () => sim.stats().slowSubscribersDropped > dropped,
+      30_000,
+    );
     await assert.rejects(readAll(ev.stream), (err: unknown) => {
       assert.ok(err instanceof DdmwError);
       assert.equal(err.code, 'ABORTED');

@@ -53,7 +53,8 @@ export class StreamOutlet {
   readonly #events: OutletEvents;
   /** Most bytes buffered before the subscriber is too slow. */
   readonly #limit: number;
-  #chunks: Buffer[] = [];
+  /** Segments not written yet, each as the pieces it arrived in. */
+  #segments: { pieces: Buffer[]; length: number }[] = [];
   #buffered = 0;
   #final: Telegram | undefined;
   #wake: (() => void) | undefined;
@@ -76,18 +77,18 @@ export class StreamOutlet {
     wake?.();
   }
 
-  /** Queues a segment for the subscriber. */
-  push(bytes: Buffer): void {
+  /** Queues a segment of `length` bytes, in the pieces it arrived in, for the subscriber. */
+  push(pieces: Buffer[], length: number): void {
     if (this.#final) return;
-    if (this.#buffered + bytes.length > this.#limit) {
+    if (this.#buffered + length > this.#limit) {
       this.abort('too slow: the subscriber did not keep up with the stream');
       this.#events.overflow();
       return;
     }
-    this.#chunks.push(bytes);
-    this.#buffered += bytes.length;
+    this.#segments.push({ pieces, length });
+    this.#buffered += length;
     this.#poke();
-    this.#events.buffered(bytes.length);
+    this.#events.buffered(length);
   }
 
   /** The stream is complete. */
@@ -101,7 +102,7 @@ export class StreamOutlet {
     if (this.#final) return;
     this.#final = new Telegram('StrmAbort', { Reason: reason });
     const dropped = this.#buffered;
-    this.#chunks = [];
+    this.#segments = [];
     this.#buffered = 0;
     this.#poke();
     if (dropped > 0) this.#events.buffered(-dropped);
@@ -120,11 +121,13 @@ export class StreamOutlet {
     await write([this.#start]);
     for (;;) {
       if (gone()) return false;
-      const chunk = this.#chunks.shift();
-      if (chunk) {
-        this.#buffered -= chunk.length;
-        this.#events.buffered(-chunk.length);
-        await write([encodeTelegram(new Telegram('Chunk', { Len: chunk.length })), chunk]);
+      const segment = this.#segments.shift();
+      if (segment) {
+        const { pieces, length } = segment;
+        this.#buffered -= length;
+        this.#events.buffered(-length);
+        // One `Chunk` per segment, written from its pieces (not joined first).
+        await write([encodeTelegram(new Telegram('Chunk', { Len: length })), ...pieces]);
       } else if (this.#final) {
         await write([encodeTelegram(this.#final)]);
         return this.#final.topic === 'StrmEnd' && !gone();
@@ -184,12 +187,7 @@ export class StreamRouter {
   /** Takes one stream transfer (number `number` on the link, in link order) and its data. */
   async arrive(number: number, tg: Telegram, data: Spooled): Promise<void> {
     const xferId = tg.params.getStr('XferId');
-    const bytes =
-      data.kind === 'file'
-        ? await readFile(data.path)
-        : data.chunks.length === 1
-          ? (data.chunks[0] as Buffer)
-          : Buffer.concat(data.chunks, data.size);
+    const pieces = data.kind === 'file' ? [await readFile(data.path)] : data.chunks;
     await discard(data);
     if (tg.topic === LINK_TOPICS.start) {
       if (this.#start(tg, xferId) === 0) {
@@ -215,9 +213,13 @@ export class StreamRouter {
         this.#abort(xferId, 'part of the stream was lost on the link');
         return;
       }
-      s.hash.update(bytes);
-      s.len += bytes.length;
-      if (bytes.length > 0) for (const outlet of s.outlets) outlet.push(bytes);
+      let length = 0;
+      for (const piece of pieces) {
+        s.hash.update(piece);
+        length += piece.length;
+      }
+      s.len += length;
+      if (length > 0) for (const outlet of s.outlets) outlet.push(pieces, length);
     } else if (tg.topic === LINK_TOPICS.end) {
       const sha = s.hash.digest('hex');
       const p = tg.params;

@@ -61,12 +61,13 @@ export interface StrmifContext {
   stats: SimulatorStats;
 }
 
-/** One stream on its way onto the link: the current segment, the running hash, the pace. */
+/** One stream on its way onto the link: the segment being filled, and the segments waiting for the link. */
 class OutgoingStream {
   readonly #link: LinkSender;
   readonly #xferId: string;
   readonly #segmentSize: number;
-  #segment: Buffer;
+  /** The pieces of the segment being filled (kept, not copied), and their bytes. */
+  #pieces: Buffer[] = [];
   #filled = 0;
   #seq = 0;
   #inFlight = 0;
@@ -82,15 +83,14 @@ class OutgoingStream {
     this.#link = link;
     this.#xferId = xferId;
     this.#segmentSize = Math.min(SEGMENT_SIZE, link.maxTransferBytes);
-    this.#segment = Buffer.allocUnsafe(this.#segmentSize);
   }
 
-  #enqueue(tg: Telegram, bytes?: Buffer): void {
+  #enqueue(tg: Telegram, pieces: Buffer[] = [], length = 0): void {
     this.#inFlight++;
     this.#quiet = false;
     const info = { what: 'stream', xferId: this.#xferId, ch: this.#ch } as const;
-    const transfer = this.#link.open(encodeTelegram(tg), bytes?.length ?? 0, info);
-    if (bytes) transfer.push(bytes);
+    const transfer = this.#link.open(encodeTelegram(tg), length, info);
+    for (const piece of pieces) transfer.push(piece);
     void transfer.sent.then(() => {
       this.#inFlight--;
       const wake = this.#wake;
@@ -113,23 +113,23 @@ class OutgoingStream {
     this.#ch = ch;
     this.#enqueue(new Telegram(LINK_TOPICS.start, { _Ch: ch, XferId: this.#xferId, Cmd: cmd }));
     this.#keepalive = setInterval(() => {
-      if (this.#quiet && this.#filled === 0) this.#segmentOut(Buffer.alloc(0));
+      if (this.#quiet && this.#filled === 0) this.#segmentOut([], 0);
       this.#quiet = true;
     }, KEEPALIVE_MS).unref();
   }
 
-  /** Sends one segment. */
-  #segmentOut(bytes: Buffer): void {
+  /** Sends one segment of `length` bytes, in `pieces`. */
+  #segmentOut(pieces: Buffer[], length: number): void {
     const tg = new Telegram(LINK_TOPICS.segment, { XferId: this.#xferId, Seq: this.#seq++ });
-    this.#enqueue(tg, bytes);
+    this.#enqueue(tg, pieces, length);
   }
 
-  /** Adds bytes (copied), sending each segment that fills up. */
+  /** Adds bytes (kept as they are: the caller gives them away), sending each segment that fills up. */
   async write(piece: Buffer): Promise<void> {
     let at = 0;
     while (at < piece.length) {
       const n = Math.min(piece.length - at, this.#segmentSize - this.#filled);
-      piece.copy(this.#segment, this.#filled, at, at + n);
+      this.#pieces.push(piece.subarray(at, at + n));
       this.#filled += n;
       at += n;
       if (this.#filled === this.#segmentSize) await this.flush();
@@ -139,10 +139,9 @@ class OutgoingStream {
   /** Sends the partly filled segment, if any; waits while too many segments wait for the link. */
   async flush(): Promise<void> {
     if (this.#filled > 0) {
-      const bytes = this.#segment.subarray(0, this.#filled);
-      this.length += bytes.length;
-      this.#segmentOut(bytes);
-      this.#segment = Buffer.allocUnsafe(this.#segmentSize);
+      this.length += this.#filled;
+      this.#segmentOut(this.#pieces, this.#filled);
+      this.#pieces = [];
       this.#filled = 0;
     }
     await this.#settle(IN_FLIGHT - 1);
@@ -191,7 +190,7 @@ async function carry(session: Session, out: OutgoingStream, ch: string): Promise
     }
     if (tg.topic === 'Chunk') {
       const len = tg.params.getBigInt('Len', U64);
-      await reader.readChunks(len, (piece) => out.write(piece));
+      await reader.readChunks(len, (piece) => out.write(piece), { keep: true });
       // Nothing more on the way from the client: let the receiver have what is here.
       if (reader.buffered === 0) await out.flush();
     } else if (tg.topic === 'StrmEnd') {
