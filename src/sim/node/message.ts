@@ -3,7 +3,7 @@
  * which is also the link's transfer header) and, on the receiver node, the
  * message as it waits for its subscribers and push targets.
  */
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { encodeTelegram, FrameReader, Telegram, U32 } from '../../blather/index.ts';
 import { parseChannel } from './channels.ts';
 import { discard, type Spooled, spooledSize } from './spool.ts';
@@ -71,8 +71,12 @@ export function parseMsgHeader(tg: Telegram): MsgHeader {
   };
 }
 
-/** Writes chunks to a connection, resolving when it can take more. */
-export type ChunkWriter = (chunks: Buffer[]) => Promise<void>;
+/**
+ * Writes chunks to a connection, resolving when it can take more; with
+ * `flushed`, only once they are handed to the system (their buffers may
+ * then be reused).
+ */
+export type ChunkWriter = (chunks: Buffer[], flushed?: boolean) => Promise<void>;
 
 /** Bytes of spool file read at a time while writing a message out. */
 const READ_CHUNK = 256 * 1024;
@@ -124,10 +128,32 @@ export class ReceivedMessage {
       return !gone();
     }
     await write([this.telegram]);
-    for await (const chunk of createReadStream(data.path, { highWaterMark: READ_CHUNK })) {
+    return writeFile(data.path, write, gone);
+  }
+}
+
+/**
+ * Writes a spool file out, read into two buffers in turn: one is read into
+ * while the other is written, and each is reused once written (memory
+ * touched for the first time costs far more than the copy: a fresh buffer
+ * per read took 4 to 8 times the CPU). Returns whether all was written.
+ */
+async function writeFile(path: string, write: ChunkWriter, gone: () => boolean): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
+    const written = [Promise.resolve(), Promise.resolve()];
+    for (let turn = 0; ; turn ^= 1) {
+      await written[turn]; // the buffer's last write is out: it is free again
       if (gone()) return false;
-      await write([chunk as Buffer]);
+      const buffer = buffers[turn] as Buffer;
+      const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, null);
+      if (bytesRead === 0) break;
+      written[turn] = write([buffer.subarray(0, bytesRead)], true);
     }
+    await Promise.all(written);
     return !gone();
+  } finally {
+    await file.close();
   }
 }

@@ -199,6 +199,11 @@ export class Session {
     return writeChunks(this.socket, chunks);
   }
 
+  /** {@link write}, resolving only once the chunks are handed to the system: their buffers may then be reused. */
+  writeFlushed(chunks: Uint8Array[]): Promise<void> {
+    return writeChunks(this.socket, chunks, true);
+  }
+
   /**
    * Runs `fn` with the write side of the connection to itself: replies and
    * other exclusive writers wait until it is done. Used to push a whole

@@ -4,14 +4,26 @@ import type { Socket } from 'node:net';
 /**
  * Writes chunks to a socket, in order. Resolves at once, or once the socket
  * has drained when its buffer is full, so a caller that writes a large
- * payload in pieces and awaits each call gets backpressure. Writes to a
+ * payload in pieces and awaits each call gets backpressure. With `flushed`,
+ * resolves only once the chunks have been handed to the system (or the
+ * socket is gone): the caller may then reuse their buffers. Writes to a
  * closed socket are dropped (the promise still resolves).
  */
 export function writeChunks(
   socket: Socket,
   chunks: readonly (Uint8Array | string)[],
+  flushed = false,
 ): Promise<void> {
-  return writeChunksNow(socket, chunks) ?? Promise.resolve();
+  if (!flushed) return writeChunksNow(socket, chunks) ?? Promise.resolve();
+  return new Promise((resolve) => {
+    for (const [i, chunk] of chunks.entries()) {
+      if (socket.destroyed || !socket.writable) break;
+      // Writes complete in order: the last one's callback means all are out (or failed).
+      if (i < chunks.length - 1) socket.write(chunk);
+      else return void socket.write(chunk, () => resolve());
+    }
+    resolve();
+  });
 }
 
 /**

@@ -146,7 +146,7 @@ export class PushTarget {
   async #push(msg: ReceivedMessage): Promise<Telegram> {
     const { socket, reader } = this.#connection ?? (await this.#connect());
     const whole = await msg.writeTo(
-      (chunks) => writeChunks(socket, chunks),
+      (chunks, flushed) => writeChunks(socket, chunks, flushed),
       () => socket.destroyed,
     );
     if (!whole) throw new Error(`connection lost while pushing message ${msg.header.xferId}`);

@@ -181,7 +181,13 @@ export class Subscriber {
       try {
         // Taken off the queue, it may have waited for a reply: write it only if still open.
         const whole = await session.exclusive(async () =>
-          this.#state === 'open' ? out.writeTo((chunks) => session.write(...chunks), gone) : false,
+          this.#state === 'open'
+            ? out.writeTo(
+                (chunks, flushed) =>
+                  flushed ? session.writeFlushed(chunks) : session.write(...chunks),
+                gone,
+              )
+            : false,
         );
         if (whole) this.#options.stats.deliveries++;
       } catch (err) {
