@@ -177,10 +177,38 @@ describe('frames only lent (views of the ring)', () => {
     );
     const inMemory = events[0];
     assert.ok(inMemory?.type === 'complete' && inMemory.chunks);
-    for (const c of inMemory.chunks) {
-      assert.equal(c.buffer.byteLength, c.length, 'a copy has memory of its own');
-      assert.ok(transfers[0]?.includes(c.buffer as ArrayBuffer));
-    }
+    const buffers = new Set(inMemory.chunks.map((c) => c.buffer));
+    assert.equal(buffers.size, inMemory.chunks.length, 'each copy has memory of its own');
+    for (const b of buffers) assert.ok(transfers[0]?.includes(b as ArrayBuffer));
+  });
+
+  it('are copied into buffers the node gives back, filled again for later transfers', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 10_000 });
+    const data = [randomBytes(5000), randomBytes(5000), randomBytes(5000)];
+    lend(r, dataFrames(link, 1, header, data[0] as Buffer));
+    await eventsIn(events, 1);
+    const first = events[0];
+    assert.ok(first?.type === 'complete' && first.chunks);
+    assert.deepEqual(await contentOf(first), data[0]);
+    const given = first.chunks.map((c) => c.buffer as ArrayBuffer);
+    r.release(0, given);
+    lend(r, dataFrames(link, 2, header, data[1] as Buffer));
+    await eventsIn(events, 2);
+    const second = events[1];
+    assert.ok(second?.type === 'complete' && second.chunks);
+    assert.deepEqual(await contentOf(second), data[1], 'the reused buffers hold the new data');
+    assert.deepEqual(
+      new Set(second.chunks.map((c) => c.buffer)),
+      new Set(given),
+      'the buffers given back were filled again',
+    );
+    // Not given back: fresh buffers.
+    lend(r, dataFrames(link, 3, header, data[2] as Buffer));
+    await eventsIn(events, 3);
+    const third = events[2];
+    assert.ok(third?.type === 'complete' && third.chunks);
+    assert.ok(third.chunks.every((c) => !given.includes(c.buffer as ArrayBuffer)));
+    assert.deepEqual(await contentOf(third), data[2]);
   });
 
   it('spooled out of order and over many writes arrive whole, every hold released', async () => {

@@ -291,13 +291,14 @@ export type LinkEvent =
 
 /**
  * What the node posts to the receiving thread: `taken` once it has routed
- * `count` transfers, `released` once the memory of a budgeted one is free
- * again.
+ * `count` transfers, `released` once the memory of a transfer is free again
+ * (`bytes` of the budget, when it was lent from it; `buffers` to fill again,
+ * when nothing refers to them any more).
  */
 export type NodeMessage =
   | 'close'
   | { type: 'taken'; count: number }
-  | { type: 'released'; bytes: number };
+  | { type: 'released'; bytes: number; buffers: ArrayBuffer[] };
 
 /** What the receiver node passes to the receiving thread. */
 export interface LinkReceiverConfig {

@@ -47,6 +47,42 @@ export class WriteBudget {
   }
 }
 
+/**
+ * Buffers for the data of frames kept in memory, one frame each. Each goes
+ * to the receiver node with its transfer and comes back once the node is
+ * done with it, to be filled again: memory touched for the first time
+ * costs more than the copy into it. At most `spares` wait for reuse.
+ */
+export class FrameBuffers {
+  readonly #size: number;
+  readonly #spares: number;
+  readonly #free: ArrayBuffer[] = [];
+
+  constructor(size: number, spares: number) {
+    this.#size = size;
+    this.#spares = spares;
+  }
+
+  /** A copy of `data` in a buffer of its own (it may be moved to another thread). */
+  copy(data: Buffer): Buffer {
+    const memory =
+      data.length <= this.#size
+        ? (this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#size).buffer)
+        : Buffer.allocUnsafeSlow(data.length).buffer;
+    const copy = Buffer.from(memory, 0, data.length);
+    copyShared(copy, 0, data);
+    return copy;
+  }
+
+  /** Takes buffers back (those of another size are dropped). */
+  giveBack(buffers: readonly ArrayBuffer[]): void {
+    for (const b of buffers) {
+      if (this.#free.length >= this.#spares) return;
+      if (b.byteLength === this.#size) this.#free.push(b);
+    }
+  }
+}
+
 /** One transfer's data. */
 export class IncomingData {
   /** The data of a transfer kept in memory: each frame's data, by sequence number. */
@@ -56,6 +92,7 @@ export class IncomingData {
   /** Why the data could not be kept, if it could not. */
   error: unknown;
   readonly #budget: WriteBudget;
+  readonly #buffers: FrameBuffers;
   /** When strict, a write over the budget fails the transfer (UDP); else it is taken anyway. */
   readonly #strict: boolean;
   /** The spool file, once opened (undefined when it could not be); never rejects. */
@@ -68,10 +105,17 @@ export class IncomingData {
   #batchOffset = 0;
   #batchBytes = 0;
 
-  constructor(inMemory: boolean, path: string, budget: WriteBudget, strict: boolean) {
+  constructor(
+    inMemory: boolean,
+    path: string,
+    budget: WriteBudget,
+    strict: boolean,
+    buffers: FrameBuffers,
+  ) {
     this.pieces = inMemory ? [] : undefined;
     this.path = inMemory ? undefined : path;
     this.#budget = budget;
+    this.#buffers = buffers;
     this.#strict = strict;
   }
 
@@ -88,7 +132,7 @@ export class IncomingData {
    */
   put(seq: number, offset: number, data: Buffer, hold?: Hold): void {
     if (this.pieces) {
-      this.pieces[seq] = hold ? copyOf(data) : data;
+      this.pieces[seq] = hold ? this.#buffers.copy(data) : data;
       return;
     }
     if (this.error !== undefined) return;
@@ -165,11 +209,4 @@ export class IncomingData {
     await this.settle();
     if (this.path) await unlink(this.path).catch(() => {});
   }
-}
-
-/** A copy of `data` in memory of its own (it may be moved to another thread). */
-function copyOf(data: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(data.length);
-  copyShared(copy, 0, data);
-  return copy;
 }

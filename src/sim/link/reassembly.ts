@@ -19,7 +19,7 @@ import {
   openFrame,
   readNumbers,
 } from './format.ts';
-import { type Hold, IncomingData, type WriteBudget } from './incoming-data.ts';
+import { FrameBuffers, type Hold, IncomingData, type WriteBudget } from './incoming-data.ts';
 
 /** Hands an event to the receiver node, transferring the listed buffers. */
 export type PostEvent = (event: LinkEvent, transfer?: ArrayBuffer[]) => void;
@@ -41,6 +41,9 @@ interface Incoming {
   /** A frame claiming to be of this transfer failed authentication. */
   damaged: boolean;
 }
+
+/** Frame buffers kept for reuse once the node gave them back (32 MiB of 64000-byte frames). */
+const SPARE_FRAME_BUFFERS = 512;
 
 /** Most transfer numbers remembered as damaged before their first authentic frame. */
 const MAX_DAMAGED = 1024;
@@ -69,6 +72,8 @@ export class Reassembler {
   #files = 0;
   /** What is left of the memory budget for large transfers. */
   #memoryLeft: number;
+  /** Buffers for the frames of transfers kept in memory. */
+  readonly #buffers: FrameBuffers;
   /** Frames ignored (copies, late) and rejected (forged, damaged) since {@link takeCounts}. */
   #ignored = 0;
   #rejected = 0;
@@ -92,12 +97,14 @@ export class Reassembler {
     this.#post = post;
     this.#budget = budget;
     this.#memoryLeft = config.memoryBudget;
+    this.#buffers = new FrameBuffers(config.frameSize, SPARE_FRAME_BUFFERS);
     this.#onAlive = onAlive;
   }
 
-  /** The node is done with `bytes` of a budgeted transfer's memory. */
-  release(bytes: number): void {
+  /** The node is done with `bytes` of the memory budget, and gives `buffers` back to fill again. */
+  release(bytes: number, buffers: readonly ArrayBuffer[] = []): void {
     this.#memoryLeft += bytes;
+    this.#buffers.giveBack(buffers);
   }
 
   /** Drops a transfer's data (removes its file, gives its memory back). Never rejects. */
@@ -200,7 +207,7 @@ export class Reassembler {
       arrived: 0,
       received: 0,
       header: undefined,
-      data: new IncomingData(small || budgeted, path, this.#budget, strict),
+      data: new IncomingData(small || budgeted, path, this.#budget, strict, this.#buffers),
       budgeted,
       damaged: this.#damaged.delete(f.transfer),
     };

@@ -14,8 +14,9 @@
  * lost (overrun), as behind a physical diode.
  *
  * Messages from the node: `{ type: 'taken', count }` (transfers routed),
- * `{ type: 'released', bytes }` (memory of a budgeted transfer is free
- * again), and `'close'` (stop, remove unfinished spool files, exit).
+ * `{ type: 'released', bytes, buffers }` (memory of a transfer is free
+ * again: budget, and buffers to fill again), and `'close'` (stop, remove
+ * unfinished spool files, exit).
  */
 import { createSocket } from 'node:dgram';
 import { unlink } from 'node:fs/promises';
@@ -139,7 +140,7 @@ port.on('message', (message: NodeMessage) => {
     return;
   }
   if (message.type === 'released') {
-    reassembler.release(message.bytes);
+    reassembler.release(message.bytes, message.buffers);
     return;
   }
   untaken -= message.count;

@@ -146,14 +146,14 @@ export class LinkReceiver {
     switch (event.type) {
       case 'complete': {
         const { chunks, size, budgeted } = event;
-        const released = { type: 'released', bytes: size } as const;
         const data: Spooled = chunks
           ? {
               kind: 'memory',
               chunks: chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)),
               size,
-              // Budgeted memory goes back to the receiving end once the node is done with it.
-              onFree: budgeted ? () => this.#tell(released) : undefined,
+              // The memory goes back to the receiving end once the node is done with it:
+              // budgeted bytes, and the buffers themselves when nothing refers to them.
+              onFree: (reusable) => this.#released(budgeted ? size : 0, reusable ? chunks : []),
             }
           : { kind: 'file', path: event.path as string, size };
         if (this.#closed) {
@@ -198,6 +198,13 @@ export class LinkReceiver {
       this.#tell({ type: 'taken', count: this.#untold });
       this.#untold = 0;
     });
+  }
+
+  /** Gives a transfer's memory back to the thread: `bytes` of its budget, and `chunks`' buffers (moved). */
+  #released(bytes: number, chunks: Uint8Array[]): void {
+    if (bytes === 0 && chunks.length === 0) return;
+    const buffers = [...new Set(chunks.map((c) => c.buffer as ArrayBuffer))];
+    if (!this.#closed) this.#worker.postMessage({ type: 'released', bytes, buffers }, buffers);
   }
 
   /** Posts to the thread, unless it is closing. */

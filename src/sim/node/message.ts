@@ -111,9 +111,12 @@ export class ReceivedMessage {
     this.#refs++;
   }
 
-  /** Drops a reference; the last one removes the spool file. */
+  /**
+   * Drops a reference; the last one removes the spool file or frees the
+   * memory (for reuse: every write of it is out, see {@link writeTo}).
+   */
   release(): void {
-    if (--this.#refs === 0) void discard(this.#data);
+    if (--this.#refs === 0) void discard(this.#data, true);
   }
 
   /**
@@ -124,7 +127,8 @@ export class ReceivedMessage {
   async writeTo(write: ChunkWriter, gone: () => boolean): Promise<boolean> {
     const data = this.#data;
     if (data.kind === 'memory') {
-      await write([this.telegram, ...data.chunks]);
+      // Flushed: once released, the buffers may be filled again with other data.
+      await write([this.telegram, ...data.chunks], true);
       return !gone();
     }
     await write([this.telegram]);

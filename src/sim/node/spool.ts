@@ -26,10 +26,11 @@ export const MEMORY_LIMIT = 64 * 1024;
 /**
  * Bytes in memory (the frames' own buffers, in order, never copied into
  * one), or in a spool file. `onFree` (memory only) is called when the bytes
- * are discarded: memory lent from a budget goes back.
+ * are discarded: memory lent from a budget goes back, and the buffers go
+ * back to the link for reuse when `reusable`.
  */
 export type Spooled =
-  | { kind: 'memory'; chunks: Buffer[]; size: number; onFree?: () => void }
+  | { kind: 'memory'; chunks: Buffer[]; size: number; onFree?: (reusable: boolean) => void }
   | { kind: 'file'; path: string; size: number };
 
 /** Size of a spooled part in bytes. */
@@ -37,10 +38,15 @@ export function spooledSize(part: Spooled): number {
   return part.size;
 }
 
-/** Lets go of a part: removes its spool file, or gives its memory back. Call once. Never throws. */
-export async function discard(part: Spooled): Promise<void> {
+/**
+ * Lets go of a part: removes its spool file, or gives its memory back. Call
+ * once. `reusable`: nothing refers to the part's buffers any more (every
+ * write of them handed to the system), so they may be filled again. Never
+ * throws.
+ */
+export async function discard(part: Spooled, reusable = false): Promise<void> {
   if (part.kind === 'file') await unlink(part.path).catch(() => {});
-  else part.onFree?.();
+  else part.onFree?.(reusable);
 }
 
 /** The spool folder of one simulator. */
