@@ -59,6 +59,8 @@ export const AREAS = {
   msg: {
     mutate: ['src/msg/**/*.ts'],
     testFiles: [
+      'test/msg/choose.test.ts',
+      'test/msg/skip-reports.test.ts',
       'test/msg/held-exchange.test.ts',
       'test/msg/file-store.test.ts',
       'test/msg/hostile-node.test.ts',
