@@ -61,6 +61,8 @@ export const AREAS = {
     testFiles: [
       'test/msg/choose.test.ts',
       'test/msg/skip-reports.test.ts',
+      'test/msg/recv-headers.test.ts',
+      'test/msg/recv-loop.test.ts',
       'test/msg/held-exchange.test.ts',
       'test/msg/file-store.test.ts',
       'test/msg/hostile-node.test.ts',
