@@ -63,6 +63,7 @@ export const AREAS = {
       'test/msg/skip-reports.test.ts',
       'test/msg/recv-headers.test.ts',
       'test/msg/recv-loop.test.ts',
+      'test/msg/send-checks.test.ts',
       'test/msg/held-exchange.test.ts',
       'test/msg/file-store.test.ts',
       'test/msg/hostile-node.test.ts',
