@@ -64,6 +64,8 @@ export const AREAS = {
       'test/msg/recv-headers.test.ts',
       'test/msg/recv-loop.test.ts',
       'test/msg/send-checks.test.ts',
+      'test/msg/subscription-options.test.ts',
+      'test/msg/subscription-status.test.ts',
       'test/msg/held-exchange.test.ts',
       'test/msg/file-store.test.ts',
       'test/msg/hostile-node.test.ts',
