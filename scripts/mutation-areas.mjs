@@ -66,6 +66,7 @@ export const AREAS = {
       'test/msg/send-checks.test.ts',
       'test/msg/subscription-options.test.ts',
       'test/msg/subscription-status.test.ts',
+      'test/msg/push-listener.test.ts',
       'test/msg/held-exchange.test.ts',
       'test/msg/file-store.test.ts',
       'test/msg/hostile-node.test.ts',
