@@ -95,6 +95,7 @@ describe('the split of a choice into one store per part', () => {
     assert.deepEqual(await chooseStores(info(4, 10), {}), { meta: 'bytes', payload: 'bytes' });
     assert.deepEqual(await choose({ payload: 'kvlines' }), { meta: 'none', payload: 'kvlines' });
     assert.deepEqual(await choose({ meta: 'params' }), { meta: 'params', payload: 'none' });
+    assert.deepEqual(await choose({}), { meta: 'none', payload: 'none' });
   });
 
   it('one { file } serves a message with one part only; with both it asks for two paths', async () => {
@@ -111,6 +112,10 @@ describe('the split of a choice into one store per part', () => {
     await refused(
       choose({ Payload: 'bytes' } as never),
       'storeq chose {"Payload":"bytes"}: expected a store, or { meta, payload } with a store for each part',
+    );
+    await refused(
+      choose({ meta: 'bytes', Payload: 'bytes' } as never),
+      'storeq chose {"meta":"bytes","Payload":"bytes"}: expected a store',
     );
     await refused(choose(null as never), 'storeq chose null: expected a store');
     await refused(choose(undefined as never), 'storeq chose undefined: expected a store');

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setImmediate as turn } from 'node:timers/promises';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import type { Connection } from '../../src/conn/index.ts';
 import {
@@ -123,9 +124,19 @@ describe('where it listens', () => {
 
 describe('the iterator', () => {
   it('a message pushed before anyone iterates waits; the node gets Ok once the consumer is done with it', async () => {
-    const l = await listener('127.0.0.1:0');
+    const arrived = called<void>();
+    const l = await listener('127.0.0.1:0', {
+      storeq: () => {
+        arrived.call();
+        return 'bytes';
+      },
+    });
     const node = await files.open(l.address);
     const first = push(node, msg('a', 'one'), 'the Ok of the first message');
+    // Its header has been read, and its payload came with it: a turn later it is in the queue,
+    // with no one iterating yet. (Were it later, the order would be the usual one: no false failure.)
+    await within(arrived.promise, 5000, 'the first message to reach the listener');
+    await turn();
     const got: string[] = [];
     for await (const m of l) {
       got.push(text(m));

@@ -6,12 +6,20 @@
  * (a `'stream'` payload read to its end or destroyed lets it go on).
  */
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import type { Connection } from '../../src/conn/index.ts';
-import { type Msg, type MsgError, messages, recvLoop, type StoreQ } from '../../src/msg/index.ts';
+import {
+  type Msg,
+  type MsgError,
+  messages,
+  recv,
+  recvLoop,
+  type StoreQ,
+} from '../../src/msg/index.ts';
 import type { StreamEvent } from '../../src/strm/index.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
 import { within } from '../helpers/deadline.ts';
@@ -195,5 +203,26 @@ describe('messages', () => {
     await within(loop, 5000, 'three messages');
     assert.deepEqual(seen, ['read 100000', 'destroyed', 'last']);
     assert.equal(conn.isClosed, false, 'breaking out leaves the connection open');
+  });
+
+  it('once the loop is left, its signal is no longer its: aborting it later leaves the connection open', async () => {
+    const conn = await nodeSending(msg('a', 1, 'one'), msg('b', 1, 'two'));
+    const ac = new AbortController();
+    const loop = (async () => {
+      for await (const m of messages(conn, { signal: ac.signal })) {
+        assert.equal(text(m), 'one');
+        break;
+      }
+    })();
+    await within(loop, 5000, 'the first message');
+    assert.equal(
+      getEventListeners(ac.signal, 'abort').length,
+      0,
+      'a listener was left on the signal',
+    );
+    ac.abort();
+    assert.equal(conn.isClosed, false, 'the abort closed a connection the loop had left');
+    const next = await within(recv(conn), 5000, 'the next message after the loop');
+    assert.equal(text(next), 'two');
   });
 });
