@@ -190,6 +190,18 @@ describe('a part that cannot be stored', () => {
     await atHonest(conn);
   });
 
+  it('a payload that is not a kvlines or params block: BAD_INPUT naming the payload', async () => {
+    const bad = ' bad key\n\n';
+    const header = `Msg\n_Ch 7\nXferId q\nMetaLen 2\nLen ${bad.length}\n\n`;
+    const conn = await nodeSending(Buffer.concat([Buffer.from(`${header}mm${bad}`), HONEST]));
+    skippedWith(
+      await settle(conn, { storeq: () => ({ meta: 'bytes', payload: 'params' }) }),
+      'BAD_INPUT',
+      /^Message q \(channel 7, cmd 0\) was skipped: The payload is not a valid params block: /,
+    );
+    await atHonest(conn);
+  });
+
   it("metadata whose file cannot be moved into place: the 'stream' payload is dropped, the rest skipped", async () => {
     const target = join(dir, 'a-folder');
     await mkdir(target);

@@ -194,6 +194,50 @@ describe('data that puts the connection out of step', () => {
   });
 });
 
+describe('what is retried', () => {
+  it('a telegram that does not parse is out-of-step data (BLATHER): retried, then given up', async () => {
+    const { server } = await node([{ bytes: Buffer.from('Msg\n bad key\n\n') }]);
+    const statuses: string[] = [];
+    const it = subscription(server.addr, {
+      ch: 7,
+      retries: 1,
+      retryDelayMs: 0,
+      onStatus: (s) => statuses.push(s.type === 'lost' ? `lost ${s.error.code}` : s.type),
+    });
+    const err = await rejectsCode(it.next(), 'DISCONNECTED', 5000);
+    assert.match(err.message, /was put out of step by the node's data 2 times in a row/);
+    assert.equal((err.cause as DdmwError).code, 'BLATHER');
+    assert.deepEqual(statuses, [
+      'subscribed',
+      'lost BLATHER',
+      'retrying',
+      'subscribed',
+      'lost BLATHER',
+    ]);
+  });
+
+  it('a node that does not answer the login within connectTimeoutMs is a TIMEOUT, retried', async () => {
+    const held = await startHeldServer();
+    files.defer(() => held.close());
+    const statuses: string[] = [];
+    const it = subscription(held.addr, {
+      ch: 7,
+      auth: { name: 'app', pass: 'app-pass' },
+      connectTimeoutMs: 50,
+      retries: 1,
+      retryDelayMs: 0,
+      onStatus: (s) => statuses.push(s.type === 'lost' ? `lost ${s.error.code}` : s.type),
+    });
+    const err = await rejectsCode(it.next(), 'DISCONNECTED', 5000);
+    assert.match(
+      err.message,
+      /failed 2 times in a row \(retries: 1\): Connecting to .* took longer than 50 ms/,
+    );
+    assert.deepEqual(statuses, ['lost TIMEOUT', 'retrying', 'lost TIMEOUT']);
+    assert.equal(held.fake.accepted, 2);
+  });
+});
+
 describe('ending', () => {
   it('an abort while the node has not answered Sub ends it quietly and closes the connection', async () => {
     const held = await startHeldServer();
