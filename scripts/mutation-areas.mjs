@@ -59,6 +59,14 @@ export const AREAS = {
   msg: {
     mutate: ['src/msg/**/*.ts'],
     testFiles: [
+      'test/msg/choose.test.ts',
+      'test/msg/skip-reports.test.ts',
+      'test/msg/recv-headers.test.ts',
+      'test/msg/recv-loop.test.ts',
+      'test/msg/send-checks.test.ts',
+      'test/msg/subscription-options.test.ts',
+      'test/msg/subscription-status.test.ts',
+      'test/msg/push-listener.test.ts',
       'test/msg/held-exchange.test.ts',
       'test/msg/file-store.test.ts',
       'test/msg/hostile-node.test.ts',

@@ -93,8 +93,11 @@ async function toPart(input: Input | undefined, what: 'metadata' | 'payload'): P
   if (input instanceof Uint8Array) return bytesPart(input);
   if (input instanceof Params) return bytesPart(encodeParams(input));
   if (input instanceof KVLines) return bytesPart(encodeKVLines(input));
-  if ('file' in input) return filePart(input.file, what);
-  if ('stream' in input) return streamPart(input.stream, byteCount(input.length));
+  // A JavaScript caller may pass anything: `in` throws a TypeError on a number or null.
+  if (typeof input === 'object' && input !== null) {
+    if ('file' in input) return filePart(input.file, what);
+    if ('stream' in input) return streamPart(input.stream, byteCount(input.length));
+  }
   throw new DdmwError(
     'BAD_INPUT',
     `Unsupported ${what} input: use a Buffer, string, Params, KVLines, { file } or { stream, length }`,

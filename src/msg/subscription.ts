@@ -98,6 +98,8 @@ const RETRYABLE = new Set(['DISCONNECTED', 'IO', 'TIMEOUT']);
 const BAD_DATA = new Set(['BLATHER', 'BAD_STATE']);
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  // Aborted already (by an onStatus handler, say): an abort event would never come.
+  if (signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);

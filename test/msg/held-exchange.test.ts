@@ -69,7 +69,10 @@ it('messages() asked for the next message over an unread stream payload fails lo
       'the loop to refuse the next message',
     );
     assert.equal((err as { code?: string }).code, 'BAD_STATE');
-    assert.match(String(err), /payload stream was not read to its end/);
+    assert.match(
+      String(err),
+      /payload stream was not read to its end: read it \(or destroy it, which skips its rest\) before asking for the next message/,
+    );
   } finally {
     await conn.close();
     await server.close();
@@ -89,6 +92,10 @@ it('recv called again before the payload stream is read fails loudly (no hang); 
       'the early second recv',
     );
     assert.equal((early as { code?: string }).code, 'BAD_STATE');
+    assert.match(
+      String(early),
+      /payload stream was not read to its end: read it \(or destroy it, which skips its rest\) before the next recv/,
+    );
     if (m.payload?.kind === 'stream') m.payload.stream.on('error', () => {});
     await conn.close();
     const late = await within(
