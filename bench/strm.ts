@@ -5,13 +5,16 @@
  *   subscriber reading the stream as it arrives, vs a raw socket write of
  *   the same bytes to a server that discards them;
  * - `strm.e2e.200MiB.rssGrowth`: how much the RSS of this process (client
- *   and simulator together) grew while the stream went through.
+ *   and simulator together) grew while the stream went through (the most
+ *   over the runs).
+ * Best of three runs, alternating with three of the baseline, as for the
+ * message figures.
  */
 import { pipeline } from 'node:stream/promises';
 import { recv, subscribe } from '../src/msg/index.ts';
 import { open } from '../src/strm/index.ts';
 import { transferDeadlineMs } from './deadline.ts';
-import { figure, type Measurement } from './figures.ts';
+import { bestOfPaired, figure, type Measurement } from './figures.ts';
 import { generated, MiB, mib, mibPerSec, rawSocketThroughput } from './raw.ts';
 import { withSim } from './with-sim.ts';
 
@@ -52,13 +55,28 @@ function endToEnd(total: number): Promise<{ rate: number; rssGrowth: number }> {
   });
 }
 
+/** Runs of the figure and of its baseline, alternating; the best rate and the largest growth count. */
+const RUNS = 3;
+
 export const strmMeasurement: Measurement = {
   figures: [RATE, RSS_GROWTH],
   async measure() {
-    const { rate, rssGrowth } = await endToEnd(TOTAL);
-    const raw = await rawSocketThroughput(TOTAL);
+    let rssGrowth = 0;
+    const r = await bestOfPaired(
+      RUNS,
+      async () => {
+        const run = await endToEnd(TOTAL);
+        rssGrowth = Math.max(rssGrowth, run.rssGrowth);
+        return run.rate;
+      },
+      () => rawSocketThroughput(TOTAL),
+    );
     return [
-      figure(RATE, 'MiB/s', rate, { value: raw, name: 'raw socket throughput', target: 0.25 }),
+      figure(RATE, 'MiB/s', r.value, {
+        value: r.baseline,
+        name: 'raw socket throughput',
+        target: 0.25,
+      }),
       { name: RSS_GROWTH, unit: 'MiB', value: rssGrowth, max: 128 },
     ];
   },

@@ -38,8 +38,12 @@ export interface LinkSenderOptions {
   onOpen: (number: number, info: TransferInfo & { size: number }) => void;
 }
 
-/** Longest time an overrun sleep is made up for, in one burst of frames. */
-const CATCH_UP_MS = 2;
+/**
+ * Most bytes sent in one burst to make up for a sleep that overran (the
+ * process was busy): what a network card's transmit queue holds, and keeps
+ * sending at line rate while the host is busy (1 MiB: 8 ms at 1 Gbit/s).
+ */
+const CATCH_UP_BYTES = 1024 * 1024;
 
 /** Sleeps as needed so that bytes leave at no more than the configured rate. */
 class Pacer {
@@ -56,8 +60,8 @@ class Pacer {
     if (this.#bytesPerMs === Number.POSITIVE_INFINITY) return undefined;
     const now = performance.now();
     // A sleep that overran (timers are coarse, the machine busy) is made up
-    // for, by at most CATCH_UP_MS of frames at once: the average is the pace.
-    const start = Math.max(this.#free, now - CATCH_UP_MS);
+    // for, by at most CATCH_UP_BYTES of frames at once: the average is the pace.
+    const start = Math.max(this.#free, now - CATCH_UP_BYTES / this.#bytesPerMs);
     this.#free = start + bytes / this.#bytesPerMs;
     // Timers have a resolution of about 1 ms: shorter waits add up and are slept in one go.
     if (start - now < 1) return undefined;
