@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
 import { TestChild } from '../helpers/child.ts';
 import { within } from '../helpers/deadline.ts';
@@ -40,6 +41,37 @@ describe('pacing', () => {
       }
     });
   }
+});
+
+describe('pacing after the link was idle', () => {
+  it('makes up for no idle time: a message after a pause is paced from its start', async () => {
+    const rate = 1024 * 1024;
+    const sim = await startSimulator({
+      accounts: [{ name: 'all', pass: 'pw', perms: ['*'] }],
+      link: { rateBytesPerSec: rate, heartbeatMs: 60_000 },
+    });
+    const sub = await connectTo(sim.receiver.subif);
+    const snd = await connectTo(sim.sender.msgif);
+    try {
+      for (const c of [sub, snd]) await expectOk(c, 'Auth', { AccName: 'all', Pass: 'pw' });
+      await expectOk(sub, 'Sub', { Ch: '1' });
+      // Idle time is what is tested here, not something waited for.
+      await sleep(300);
+      const payload = randomBytes(512 * 1024);
+      const received = readMsg(sub);
+      const start = performance.now();
+      await sendMsg(snd, { ch: 1, payload });
+      const got = await within(received, 30_000, 'the paced message');
+      assert.equal(got?.payloadSha, sha(payload));
+      const ms = performance.now() - start;
+      // 500 ms at the pace, less at most the 10 ms a busy process may make up for.
+      assert.ok(ms >= 480, `took ${ms.toFixed(0)} ms`);
+    } finally {
+      sub.socket.destroy();
+      snd.socket.destroy();
+      await sim.close();
+    }
+  });
 });
 
 describe('options', () => {

@@ -63,12 +63,17 @@ export class FrameBuffers {
     this.#spares = spares;
   }
 
-  /** A copy of `data` in a buffer of its own (it may be moved to another thread). */
+  /**
+   * A copy of `data` in a buffer of its own (it may be moved to another
+   * thread): a frame buffer for a frame's worth, one of its own size for
+   * less (a small message must not keep a whole frame's memory while it
+   * waits in a queue that counts its size).
+   */
   copy(data: Buffer): Buffer {
-    const memory =
-      data.length <= this.#size
-        ? (this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#size).buffer)
-        : Buffer.allocUnsafeSlow(data.length).buffer;
+    const pooled = data.length > this.#size / 2 && data.length <= this.#size;
+    const memory = pooled
+      ? (this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#size).buffer)
+      : Buffer.allocUnsafeSlow(data.length).buffer;
     const copy = Buffer.from(memory, 0, data.length);
     copyShared(copy, 0, data);
     return copy;

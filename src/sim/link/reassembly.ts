@@ -222,6 +222,7 @@ export class Reassembler {
   }
 
   #complete(t: Incoming): void {
+    t.data.flush(); // its held frames go to disk now, not behind earlier transfers' settling
     this.#resolve(t.number);
     // Settling takes a while for spooled transfers: keep completions in arrival order.
     this.#finishing = this.#finishing.then(() => this.#finish(t));
@@ -326,6 +327,7 @@ export class Reassembler {
   /** Transfer `n` will never complete: reports it and drops what arrived of it. */
   #lost(n: number): void {
     const t = this.#active.get(n);
+    t?.data.flush(); // the frames it holds in the ring are let go of soon
     this.#active.delete(n);
     const damaged = this.#damaged.delete(n) || (t?.damaged ?? false);
     const missing = t

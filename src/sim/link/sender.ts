@@ -40,19 +40,30 @@ export interface LinkSenderOptions {
 
 /**
  * Most bytes sent in one burst to make up for a sleep that overran (the
- * process was busy): what a network card's transmit queue holds, and keeps
- * sending at line rate while the host is busy (1 MiB: 8 ms at 1 Gbit/s).
+ * process was busy): about what a network card's transmit queue holds and
+ * goes on sending while the host is busy (1 MiB: 8 ms at 1 Gbit/s), and
+ * never more than {@link MAX_CATCH_UP_MS} of the pace.
  */
 const CATCH_UP_BYTES = 1024 * 1024;
+const MAX_CATCH_UP_MS = 10;
 
 /** Sleeps as needed so that bytes leave at no more than the configured rate. */
 class Pacer {
   readonly #bytesPerMs: number;
+  readonly #catchUpMs: number;
   /** `performance.now()` when the link is free for the next frame. */
   #free = 0;
+  /** The link had nothing to send since the last booking: it starts afresh. */
+  #rested = true;
 
   constructor(bytesPerSec: number) {
     this.#bytesPerMs = bytesPerSec / 1000;
+    this.#catchUpMs = Math.min(CATCH_UP_BYTES / this.#bytesPerMs, MAX_CATCH_UP_MS);
+  }
+
+  /** The link has nothing to send: time until the next booking is idle, not to be made up for. */
+  rest(): void {
+    this.#rested = true;
   }
 
   /** Books the link for `bytes`; returns a promise when the caller must wait first. */
@@ -60,8 +71,10 @@ class Pacer {
     if (this.#bytesPerMs === Number.POSITIVE_INFINITY) return undefined;
     const now = performance.now();
     // A sleep that overran (timers are coarse, the machine busy) is made up
-    // for, by at most CATCH_UP_BYTES of frames at once: the average is the pace.
-    const start = Math.max(this.#free, now - CATCH_UP_BYTES / this.#bytesPerMs);
+    // for, by a burst of at most #catchUpMs of frames: the average is the
+    // pace. Time the link was idle is not.
+    const start = Math.max(this.#free, now - (this.#rested ? 0 : this.#catchUpMs));
+    this.#rested = false;
     this.#free = start + bytes / this.#bytesPerMs;
     // Timers have a resolution of about 1 ms: shorter waits add up and are slept in one go.
     if (start - now < 1) return undefined;
@@ -163,6 +176,7 @@ export class LinkSender {
       const t = this.#queue.find((q) => q.ready(this.#room(q)));
       if (!t) {
         if (!this.#heartbeatDue && !this.#stopped) {
+          this.#pacer.rest();
           await new Promise<void>((resolve) => {
             this.#wake = resolve;
           });
