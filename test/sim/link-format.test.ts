@@ -16,7 +16,9 @@ import {
   TAG_SIZE,
 } from '../../src/sim/link/format.ts';
 import { linkSettings, MIN_FRAME_SIZE, sealsFrames } from '../../src/sim/link/settings.ts';
+import { waitFor } from '../helpers/deadline.ts';
 import { controlFrame, dataFrames, resealed, sealedFrame, testLink } from './link-frames.ts';
+import { contentOf, reassemblersForFile } from './reassembler.ts';
 
 const header = Buffer.from('Msg\nXferId x\n\n');
 
@@ -241,6 +243,22 @@ describe('control frames', () => {
 });
 
 describe('unsealed frames (the stream transport without damage faults)', () => {
+  const spool = reassemblersForFile();
+
+  it('make a transfer for a receiving end without a key, and a sealed one rejects them', async () => {
+    const link = testLink();
+    const unsealed = { ...link, key: undefined };
+    const data = randomBytes(5000);
+    const open = spool.start({ link, sealed: false });
+    for (const f of dataFrames(unsealed, 1, header, data)) open.r.accept(f);
+    await waitFor('the unsealed transfer', () => open.events.length === 1);
+    assert.deepEqual(await contentOf(open.events[0]), data);
+    const sealed = spool.start({ link });
+    for (const f of dataFrames(unsealed, 1, header, data)) sealed.r.accept(f);
+    assert.deepEqual(sealed.r.takeCounts()?.rejected, 3);
+    assert.equal(sealed.events.length, 0);
+  });
+
   it('are sealed over UDP, and on the stream transport only when a fault may damage them', () => {
     const sealed = (link: Parameters<typeof linkSettings>[0]) => sealsFrames(linkSettings(link));
     assert.equal(sealed(undefined), false, 'the default link: frames only the two threads share');

@@ -226,6 +226,22 @@ describe('frames only lent (views of the ring)', () => {
     );
   });
 
+  it('held in a batch are written once the reader is told to flush, without waiting for the rest', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 0 });
+    const frames = dataFrames(link, 1, header, randomBytes(10_000)); // 6 frames
+    let unreleased = 0;
+    for (const f of frames.slice(0, 2)) {
+      r.accept(Buffer.from(f), () => {
+        unreleased++;
+        return () => unreleased--;
+      });
+    }
+    assert.equal(unreleased, 2, 'both frames are held, in a batch not yet written');
+    r.flush();
+    await waitFor('the held frames written and let go', () => unreleased === 0, 20_000);
+    assert.equal(events.length, 0, 'the transfer is not complete');
+  });
+
   it('held by a transfer that is dropped are released', async () => {
     const { r, events, link } = spool.start({ memoryLimit: 0 });
     const frames = dataFrames(link, 1, header, randomBytes(10_000));

@@ -16,6 +16,8 @@ import { type SealedLink, testLink } from './link-frames.ts';
 /** How the receiving end is set up; each has a default. */
 export interface ReassemblerOptions {
   link?: SealedLink;
+  /** Whether the link's frames are sealed (default true); unsealed, the receiving end has no key. */
+  sealed?: boolean;
   /** Default `stream`. */
   transport?: 'stream' | 'udp';
   /** Transfers of at most this many bytes stay in memory (default 1 MiB). */
@@ -62,7 +64,7 @@ export function reassemblersForFile() {
         memoryLimit: o.memoryLimit ?? 1 << 20,
         memoryBudget: o.memoryBudget ?? 0,
         recvBufferSize: 0,
-        key: link.key,
+        key: o.sealed === false ? undefined : link.key,
         session: link.session,
         frameSize: link.frameSize,
         maxTransferBytes: link.maxTransferBytes,
