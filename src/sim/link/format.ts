@@ -265,6 +265,8 @@ export type LinkEvent =
       budgeted: boolean;
       /** The spool file holding the data, for larger transfers. */
       path: string | undefined;
+      /** For the end of a stream (`StrmEnd`): the sha-256 (hex) of its segments (see stream-digests.ts). */
+      digest: string | undefined;
     }
   | {
       /** A transfer will never complete. */

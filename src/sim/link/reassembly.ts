@@ -20,6 +20,7 @@ import {
   readNumbers,
 } from './format.ts';
 import { FrameBuffers, type Hold, IncomingData, type WriteBudget } from './incoming-data.ts';
+import { StreamDigests } from './stream-digests.ts';
 
 /** Hands an event to the receiver node, transferring the listed buffers. */
 export type PostEvent = (event: LinkEvent, transfer?: ArrayBuffer[]) => void;
@@ -74,6 +75,8 @@ export class Reassembler {
   #memoryLeft: number;
   /** Buffers for the frames of transfers kept in memory. */
   readonly #buffers: FrameBuffers;
+  /** The sha-256 of the streams on their way. */
+  readonly #digests = new StreamDigests();
   /** Frames ignored (copies, late) and rejected (forged, damaged) since {@link takeCounts}. */
   #ignored = 0;
   #rejected = 0;
@@ -254,8 +257,12 @@ export class Reassembler {
       return;
     }
     const { header } = t;
-    // The frames' buffers are handed over, not copied: each one once.
     const chunks = t.data.pieces;
+    const digest = await this.#digests.take(
+      header,
+      chunks ? { pieces: chunks } : { path: t.data.path as string },
+    );
+    // The frames' buffers are handed over, not copied: each one once.
     const buffers = new Set<ArrayBuffer>([header.buffer as ArrayBuffer]);
     for (const c of chunks ?? []) buffers.add(c.buffer as ArrayBuffer);
     const transfer = [...buffers];
@@ -267,6 +274,7 @@ export class Reassembler {
       chunks,
       budgeted: t.budgeted,
       path: t.data.path,
+      digest,
     } as const;
     this.#post(event, transfer);
   }

@@ -19,6 +19,8 @@ export interface ArrivedTransfer {
   header: Buffer;
   /** The data. */
   data: Spooled;
+  /** For the end of a stream (`StrmEnd`): the sha-256 (hex) of its segments, computed by the link's receiving end. */
+  digest?: string | undefined;
 }
 
 /** A transfer the link will never deliver. */
@@ -162,7 +164,7 @@ export class LinkReceiver {
         }
         const header = Buffer.from(event.header);
         void this.#options
-          .onTransfer({ number: event.transfer, header, data })
+          .onTransfer({ number: event.transfer, header, data, digest: event.digest })
           .finally(() => this.#taken());
         break;
       }

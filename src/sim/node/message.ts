@@ -4,7 +4,7 @@
  * message as it waits for its subscribers and push targets.
  */
 import { open } from 'node:fs/promises';
-import { encodeTelegram, FrameReader, Telegram, U32 } from '../../blather/index.ts';
+import { encodeTelegram, Telegram, U32 } from '../../blather/index.ts';
 import { parseChannel } from './channels.ts';
 import { discard, type Spooled, spooledSize } from './spool.ts';
 
@@ -31,21 +31,6 @@ export function msgTelegram(h: MsgHeader): Telegram {
     MetaLen: h.metaLen,
     Len: h.len,
   });
-}
-
-/** Decodes a transfer header: exactly one telegram. Throws when it is anything else. */
-export async function decodeHeader(bytes: Buffer): Promise<Telegram> {
-  let pulled = false;
-  const reader = new FrameReader({
-    next: async () => {
-      if (pulled) return null;
-      pulled = true;
-      return bytes;
-    },
-  });
-  const tg = await reader.readTelegram();
-  if (reader.buffered > 0) throw new Error('bytes follow the header telegram');
-  return tg;
 }
 
 /** The transfer ids the sender node hands out (`randomUUID`). */

@@ -8,8 +8,9 @@
  * (push targets take messages).
  */
 import type { ArrivedTransfer } from '../link/receiver.ts';
+import { decodeHeader } from '../link/transfer-header.ts';
 import type { Permissions } from '../node/channels.ts';
-import { decodeHeader, type MsgHeader, parseMsgHeader, ReceivedMessage } from '../node/message.ts';
+import { type MsgHeader, parseMsgHeader, ReceivedMessage } from '../node/message.ts';
 import type { Logger, Session } from '../node/session.ts';
 import { discard, spooledSize } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
@@ -115,12 +116,12 @@ export class Delivery {
     return this.#arrivals;
   }
 
-  async #route({ number, header: bytes, data }: ArrivedTransfer): Promise<void> {
+  async #route({ number, header: bytes, data, digest }: ArrivedTransfer): Promise<void> {
     const log = this.#options.log;
     const tg = await decodeHeader(bytes).catch(() => undefined);
     if (tg && StreamRouter.handles(tg.topic)) {
       this.#stats.transfersDelivered++;
-      await this.#streams.arrive(number, tg, data);
+      await this.#streams.arrive(number, tg, data, digest);
       return;
     }
     let header: MsgHeader | undefined;

@@ -21,13 +21,12 @@
  * an outlet waits in the queue, what it buffers also counts towards the
  * queue's byte bound (subscriber.ts).
  */
-import { createHash, type Hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { encodeTelegram, Telegram, U32 } from '../../blather/index.ts';
+import { STREAM_TOPICS } from '../link/transfer-header.ts';
 import type { ChunkWriter } from '../node/message.ts';
 import type { Logger } from '../node/session.ts';
 import { discard, type Spooled } from '../node/spool.ts';
-import { LINK_TOPICS } from '../sender/strmif.ts';
 import type { SimulatorStats } from '../stats.ts';
 import type { Discarded } from './discarded.ts';
 
@@ -164,7 +163,6 @@ interface InboundStream {
   outlets: StreamOutlet[];
   seq: number;
   len: number;
-  hash: Hash;
   idle: NodeJS.Timeout;
 }
 
@@ -181,15 +179,24 @@ export class StreamRouter {
 
   /** True when `topic` is the header topic of a stream transfer. */
   static handles(topic: string): boolean {
-    return (Object.values(LINK_TOPICS) as string[]).includes(topic);
+    return (Object.values(STREAM_TOPICS) as string[]).includes(topic);
   }
 
-  /** Takes one stream transfer (number `number` on the link, in link order) and its data. */
-  async arrive(number: number, tg: Telegram, data: Spooled): Promise<void> {
+  /**
+   * Takes one stream transfer (number `number` on the link, in link order)
+   * and its data; for a `StrmEnd`, `digest` is the sha-256 of the stream's
+   * segments, computed by the link's receiving end (link/stream-digests.ts).
+   */
+  async arrive(
+    number: number,
+    tg: Telegram,
+    data: Spooled,
+    digest: string | undefined,
+  ): Promise<void> {
     const xferId = tg.params.getStr('XferId');
     const pieces = data.kind === 'file' ? [await readFile(data.path)] : data.chunks;
     await discard(data);
-    if (tg.topic === LINK_TOPICS.start) {
+    if (tg.topic === STREAM_TOPICS.start) {
       if (this.#start(tg, xferId) === 0) {
         this.#options.onDiscard({ number, kind: 'discarded', reason: 'no subscriber' });
       }
@@ -208,30 +215,29 @@ export class StreamRouter {
       return;
     }
     s.idle.refresh();
-    if (tg.topic === LINK_TOPICS.segment) {
+    if (tg.topic === STREAM_TOPICS.segment) {
       if (tg.params.getInt('Seq') !== s.seq++) {
         this.#abort(xferId, 'part of the stream was lost on the link');
         return;
       }
       let length = 0;
-      for (const piece of pieces) {
-        s.hash.update(piece);
-        length += piece.length;
-      }
+      for (const piece of pieces) length += piece.length;
       s.len += length;
       if (length > 0) for (const outlet of s.outlets) outlet.push(pieces, length);
-    } else if (tg.topic === LINK_TOPICS.end) {
-      const sha = s.hash.digest('hex');
+    } else if (tg.topic === STREAM_TOPICS.end) {
       const p = tg.params;
-      if (p.getInt('Len') !== s.len || p.getInt('Segs') !== s.seq) {
+      const counted = p.getInt('Len') === s.len && p.getInt('Segs') === s.seq;
+      if (!counted || digest === undefined) {
         this.#options.stats.transfersCorrupt++;
-        const reason = 'the stream failed its integrity check (length or segment count)';
+        const reason = counted
+          ? 'the link could not compute its sha-256 (too many streams at once, or a segment unreadable)'
+          : 'the stream failed its integrity check (length or segment count)';
         this.#options.onDiscard({ number, kind: 'corrupt', reason });
         this.#abort(xferId, reason);
         return;
       }
       this.#close(xferId);
-      for (const outlet of s.outlets) outlet.end(s.len, sha);
+      for (const outlet of s.outlets) outlet.end(s.len, digest);
       this.#options.log?.(`receiver: stream ${xferId} on channel ${s.ch} complete: ${s.len} bytes`);
     } else {
       this.#abort(xferId, tg.params.getStrDef('Reason', 'aborted by the sender node'));
@@ -252,7 +258,7 @@ export class StreamRouter {
       () => this.#abort(xferId, 'nothing arrived on the link for too long'),
       STREAM_IDLE_MS,
     ).unref();
-    this.#open.set(xferId, { ch, outlets, seq: 0, len: 0, hash: createHash('sha256'), idle });
+    this.#open.set(xferId, { ch, outlets, seq: 0, len: 0, idle });
     this.#options.log?.(
       `receiver: stream ${xferId} on channel ${ch} for ${outlets.length} subscriber(s)`,
     );

@@ -21,6 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeTelegram, Params, Telegram, U32, U64 } from '../../blather/index.ts';
 import type { LinkSender } from '../link/sender.ts';
+import { STREAM_TOPICS } from '../link/transfer-header.ts';
 import { deniedReason, mayUse, parseChannel, sendRevokedReason } from '../node/channels.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
@@ -44,14 +45,6 @@ export const KEEPALIVE_MS = 30_000;
 
 /** Characters of an abort reason carried to the receiver (4 bytes each at most: it fits a header). */
 const MAX_REASON_CHARS = 150;
-
-/** Topics of the stream transfers on the link (their headers). */
-export const LINK_TOPICS = {
-  start: 'Strm',
-  segment: 'StrmSeg',
-  end: 'StrmEnd',
-  abort: 'StrmAbort',
-} as const;
 
 /** What the `Strm` command needs from the sender node. */
 export interface StrmifContext {
@@ -121,7 +114,7 @@ export class OutgoingStream {
   /** Announces the stream on the link. */
   start(ch: string, cmd: number): void {
     this.#ch = ch;
-    this.#enqueue(new Telegram(LINK_TOPICS.start, { _Ch: ch, XferId: this.#xferId, Cmd: cmd }));
+    this.#enqueue(new Telegram(STREAM_TOPICS.start, { _Ch: ch, XferId: this.#xferId, Cmd: cmd }));
     this.#keepalive = setInterval(() => {
       if (this.#quiet && this.#filled === 0) this.#segmentOut(Buffer.alloc(0));
       this.#quiet = true;
@@ -130,7 +123,7 @@ export class OutgoingStream {
 
   /** Sends one segment: `bytes`, in `segment` (given back once sent). */
   #segmentOut(bytes: Buffer, segment?: Buffer): void {
-    const tg = new Telegram(LINK_TOPICS.segment, { XferId: this.#xferId, Seq: this.#seq++ });
+    const tg = new Telegram(STREAM_TOPICS.segment, { XferId: this.#xferId, Seq: this.#seq++ });
     this.#enqueue(tg, bytes, segment);
   }
 
@@ -163,7 +156,7 @@ export class OutgoingStream {
     await this.flush();
     clearInterval(this.#keepalive);
     const params = { XferId: this.#xferId, Len: this.length, Segs: this.#seq };
-    this.#enqueue(new Telegram(LINK_TOPICS.end, params));
+    this.#enqueue(new Telegram(STREAM_TOPICS.end, params));
     await this.#settle(0);
   }
 
@@ -172,7 +165,7 @@ export class OutgoingStream {
     clearInterval(this.#keepalive);
     // The reason may come from the client: cut it to fit a transfer header (and one line).
     const short = [...reason.replace(/[\r\n]+/g, ' ')].slice(0, MAX_REASON_CHARS).join('');
-    this.#enqueue(new Telegram(LINK_TOPICS.abort, { XferId: this.#xferId, Reason: short }));
+    this.#enqueue(new Telegram(STREAM_TOPICS.abort, { XferId: this.#xferId, Reason: short }));
   }
 }
 
