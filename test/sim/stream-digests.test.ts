@@ -12,12 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
-import { MAX_HASHED_STREAMS, StreamDigests } from '../../src/sim/link/stream-digests.ts';
-import { decodeHeader, STREAM_TOPICS } from '../../src/sim/link/transfer-header.ts';
+import { StreamDigests } from '../../src/sim/link/stream-digests.ts';
+import { decodeHeader, STREAM_IDLE_MS, STREAM_TOPICS } from '../../src/sim/link/transfer-header.ts';
 import type { Discarded } from '../../src/sim/receiver/discarded.ts';
 import { StreamOutlet, StreamRouter } from '../../src/sim/receiver/strm-delivery.ts';
 import { newStats } from '../../src/sim/stats.ts';
 import { waitFor } from '../helpers/deadline.ts';
+import { dataFrames } from './link-frames.ts';
+import { contentOf, reassemblersForFile } from './reassembler.ts';
 
 const start = (id: string) =>
   encodeTelegram(new Telegram(STREAM_TOPICS.start, { _Ch: '1', XferId: id, Cmd: 0 }));
@@ -85,12 +87,76 @@ describe('stream digests at the receiving end of the link', () => {
     assert.equal(await d.take(Buffer.from('Strm garbage'), none), undefined);
   });
 
-  it(`forgets the oldest stream beyond ${MAX_HASHED_STREAMS} at once`, async () => {
+  it('forgets the least recently active stream beyond its limit', async () => {
+    const d = new StreamDigests(2);
+    await d.take(start('a'), none);
+    await d.take(start('b'), none);
+    await d.take(segment('a', 0), none); // a is now the more recently active
+    await d.take(start('c'), none); // b goes
+    assert.equal(await d.take(end('b'), none), undefined);
+    assert.equal(await d.take(end('a'), none), sha());
+    assert.equal(await d.take(end('c'), none), sha());
+  });
+
+  it('takes a restarted stream afresh without forgetting another', async () => {
+    const d = new StreamDigests(2);
+    const x = randomBytes(5);
+    await d.take(start('a'), none);
+    await d.take(start('b'), none);
+    await d.take(segment('a', 0), { pieces: [randomBytes(5)] });
+    await d.take(start('a'), none);
+    await d.take(segment('a', 0), { pieces: [x] });
+    assert.equal(await d.take(end('a'), none), sha(x));
+    assert.equal(await d.take(end('b'), none), sha());
+  });
+
+  it(`forgets a stream nothing came for in ${STREAM_IDLE_MS} ms`, async () => {
+    let now = 0;
+    const d = new StreamDigests(10, () => now);
+    await d.take(start('quiet'), none);
+    await d.take(start('busy'), none);
+    now = STREAM_IDLE_MS - 1;
+    await d.take(segment('busy', 0), none);
+    now = STREAM_IDLE_MS;
+    await d.take(start('new'), none);
+    assert.equal(await d.take(end('quiet'), none), undefined);
+    assert.equal(await d.take(end('busy'), none), sha());
+  });
+
+  it('keeps a stream when a transfer of another Strm* topic names it', async () => {
     const d = new StreamDigests();
-    for (let i = 0; i <= MAX_HASHED_STREAMS; i++) await d.take(start(`s${i}`), none);
-    assert.equal(await d.take(end('s0'), none), undefined);
-    assert.equal(await d.take(end('s1'), none), sha());
-    assert.equal(await d.take(end(`s${MAX_HASHED_STREAMS}`), none), sha());
+    const x = randomBytes(8);
+    await d.take(start('a'), none);
+    await d.take(segment('a', 0), { pieces: [x] });
+    const odd = encodeTelegram(new Telegram('StrmX', { XferId: 'a' }));
+    assert.equal(await d.take(odd, { pieces: [randomBytes(3)] }), undefined);
+    assert.equal(await d.take(end('a'), none), sha(x));
+  });
+});
+
+describe("the link's receiving end", () => {
+  const spool = reassemblersForFile();
+
+  it('posts the digest with the end of a stream, its segments spooled or in memory', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 1000 });
+    const parts = [randomBytes(800), randomBytes(5000)]; // in memory, then in a spool file
+    const transfers: [Buffer, Buffer][] = [
+      [start('s'), Buffer.alloc(0)],
+      [segment('s', 0), parts[0] as Buffer],
+      [segment('s', 1), parts[1] as Buffer],
+      [end('s'), Buffer.alloc(0)],
+    ];
+    for (const [i, [header, data]] of transfers.entries())
+      for (const f of dataFrames(link, i + 1, header, data)) r.accept(f);
+    await waitFor(
+      '4 transfers posted',
+      () => events.length >= 4,
+      20_000,
+      () => JSON.stringify(events),
+    );
+    const digests = events.map((e) => (e.type === 'complete' ? e.digest : e.type));
+    assert.deepEqual(digests, [undefined, undefined, undefined, sha(...parts)]);
+    await contentOf(events[2]); // removes the spool file
   });
 });
 
@@ -132,9 +198,11 @@ describe('the receiver node at the end of a stream', () => {
     const data = randomBytes(100);
     await router.arrive(1, await tg(start('s')), memory([]), undefined);
     await router.arrive(2, await tg(segment('s', 0)), memory([data]), undefined);
-    await router.arrive(3, await tg(endOf('s', 100, 1)), memory([]), sha(data));
+    // The link's digest goes out as it is: the node does not hash the stream itself.
+    const digest = 'ab'.repeat(32);
+    await router.arrive(3, await tg(endOf('s', 100, 1)), memory([]), digest);
     await waitFor('the StrmEnd written', () => written.some((w) => w.startsWith('StrmEnd')), 5000);
-    assert.ok(written.includes(`StrmEnd\nLen 100\nSha256 ${sha(data)}\n\n`));
+    assert.ok(written.includes(`StrmEnd\nLen 100\nSha256 ${digest}\n\n`));
     assert.equal(stats.transfersCorrupt, 0);
   });
 
@@ -150,7 +218,7 @@ describe('the receiver node at the end of a stream', () => {
     );
     assert.equal(stats.transfersCorrupt, 1);
     assert.equal(discarded[0]?.kind, 'corrupt');
-    assert.match(discarded[0]?.reason ?? '', /could not compute its sha-256/);
+    assert.match(discarded[0]?.reason ?? '', /has no sha-256 for it/);
     assert.ok(!written.some((w) => w.startsWith('StrmEnd')));
   });
 });

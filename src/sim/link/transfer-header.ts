@@ -13,6 +13,14 @@ export const STREAM_TOPICS = {
   abort: 'StrmAbort',
 } as const;
 
+/**
+ * A stream that gets nothing from the link for this long is given up: its
+ * end was lost (an open stream sends an empty segment when quiet,
+ * sender/strmif.ts). The receiver node aborts it; the link's receiving end
+ * forgets its digest.
+ */
+export const STREAM_IDLE_MS = 120_000;
+
 /** Decodes a transfer header: exactly one telegram. Throws when it is anything else. */
 export async function decodeHeader(bytes: Uint8Array): Promise<Telegram> {
   let pulled = false;

@@ -23,18 +23,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { encodeTelegram, Telegram, U32 } from '../../blather/index.ts';
-import { STREAM_TOPICS } from '../link/transfer-header.ts';
+import { STREAM_IDLE_MS, STREAM_TOPICS } from '../link/transfer-header.ts';
 import type { ChunkWriter } from '../node/message.ts';
 import type { Logger } from '../node/session.ts';
 import { discard, type Spooled } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
 import type { Discarded } from './discarded.ts';
-
-/**
- * A stream that gets nothing from the link for this long is aborted: its end
- * was lost (an open stream sends an empty segment when quiet, sender/strmif.ts).
- */
-export const STREAM_IDLE_MS = 120_000;
 
 /** What a {@link StreamOutlet} tells its subscriber. */
 export interface OutletEvents {
@@ -230,7 +224,7 @@ export class StreamRouter {
       if (!counted || digest === undefined) {
         this.#options.stats.transfersCorrupt++;
         const reason = counted
-          ? 'the link could not compute its sha-256 (too many streams at once, or a segment unreadable)'
+          ? "the link's receiving end has no sha-256 for it (more streams at once than it follows, or a segment it could not read)"
           : 'the stream failed its integrity check (length or segment count)';
         this.#options.onDiscard({ number, kind: 'corrupt', reason });
         this.#abort(xferId, reason);

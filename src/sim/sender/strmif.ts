@@ -39,7 +39,7 @@ export const IN_FLIGHT = 4;
 /**
  * An open stream with nothing to send for this long sends an empty segment,
  * so the receiving end can tell a quiet stream from one whose end was lost
- * (it gives up after `STREAM_IDLE_MS`, receiver/strm-delivery.ts).
+ * (it gives up after `STREAM_IDLE_MS`, link/transfer-header.ts).
  */
 export const KEEPALIVE_MS = 30_000;
 
