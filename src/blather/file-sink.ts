@@ -148,7 +148,7 @@ class BatchWriter {
 }
 
 /** Writes all of `pieces` at `position` (a write may take fewer bytes than asked). */
-async function writeAll(fh: FileHandle, pieces: Buffer[], position: number): Promise<void> {
+export async function writeAll(fh: FileHandle, pieces: Buffer[], position: number): Promise<void> {
   let at = position;
   let rest = pieces;
   while (rest.length > 0) {

@@ -12,8 +12,9 @@ import { describe, it } from 'node:test';
 import { FrameType, type LinkEvent } from '../../src/sim/link/format.ts';
 import type { Reassembler } from '../../src/sim/link/reassembly.ts';
 import { waitFor } from '../helpers/deadline.ts';
+import { spyWritev } from '../helpers/writev-spy.ts';
 import { controlFrame, dataFrames } from './link-frames.ts';
-import { contentOf, reassemblersForFile } from './reassembler.ts';
+import { contentOf, lostOf, reassemblersForFile } from './reassembler.ts';
 
 const header = Buffer.from('Msg\nXferId x\n\n');
 const spool = reassemblersForFile();
@@ -123,6 +124,37 @@ describe('a spool that falls behind', () => {
     ]);
     await r.close();
     assert.deepEqual(await readdir(spool.dir), []);
+  });
+
+  it('resumes a short write to the spool file where it stopped', async () => {
+    const spy = await spyWritev(spool.dir, () => 1_001); // every write takes 1,001 bytes at most
+    try {
+      const { r, events, link } = spool.start({ memoryLimit: 0 });
+      const data = randomBytes(20_000);
+      for (const f of dataFrames(link, 1, header, data)) r.accept(f);
+      await eventsIn(events, 1);
+      assert.deepEqual(await contentOf(events[0]), data);
+      assert.ok(spy.calls.length >= 20, `${spy.calls.length} writes`);
+    } finally {
+      spy.restore();
+    }
+  });
+
+  it('fails a transfer whose spool file takes no bytes (disk full), and removes the file', async () => {
+    const spy = await spyWritev(spool.dir, () => 0);
+    try {
+      const { r, events, link } = spool.start({ memoryLimit: 0 });
+      for (const f of dataFrames(link, 1, header, randomBytes(5000))) r.accept(f);
+      await eventsIn(events, 1);
+      assert.deepEqual(lostOf(events), [
+        [1, 'lost', 'could not be spooled: the file system took no bytes (disk full?)'],
+      ]);
+      await r.close();
+      const spoolFiles = (await readdir(spool.dir)).filter((name) => name.startsWith('link-'));
+      assert.deepEqual(spoolFiles, []);
+    } finally {
+      spy.restore();
+    }
   });
 
   it('only slows the stream transport down', async () => {

@@ -11,6 +11,7 @@
  * down, or fails transfers on the UDP one, when the disk falls behind.
  */
 import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { writeAll } from '../../blather/file-sink.ts';
 import { copyShared } from './ring.ts';
 
 /** Frames that follow each other are written together, up to this many bytes per write. */
@@ -184,12 +185,7 @@ export class IncomingData {
         if (before.length > 0) await Promise.race(before);
         const file = await this.#file;
         if (file && this.error === undefined) {
-          await file
-            .writev(buffers, offset)
-            .then(({ bytesWritten }) => {
-              if (bytesWritten < bytes) throw new Error(`wrote ${bytesWritten} of ${bytes} bytes`);
-            })
-            .catch((err: unknown) => this.#failed(err));
+          await writeAll(file, buffers, offset).catch((err: unknown) => this.#failed(err));
         }
       } finally {
         this.#budget.add(-bytes);
