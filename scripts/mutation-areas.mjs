@@ -86,9 +86,11 @@ export const AREAS = {
       'src/sim/receiver/subif.ts',
       'src/sim/link/format.ts',
       'src/sim/link/reassembly.ts',
+      'src/sim/link/stream-digests.ts',
       'src/sim/accounts/permissions.ts',
     ],
     testFiles: [
+      'test/sim/stream-digests.test.ts',
       'test/sim/channels.test.ts',
       'test/sim/permissions.test.ts',
       'test/sim/link-layout.test.ts',

@@ -123,6 +123,23 @@ describe('stream digests at the receiving end of the link', () => {
     assert.equal(await d.take(end('busy'), none), sha());
   });
 
+  it('gives none for stream transfers without a transfer id', async () => {
+    const d = new StreamDigests();
+    const bare = (topic: string, params = {}) => encodeTelegram(new Telegram(topic, params));
+    await d.take(bare(STREAM_TOPICS.start, { _Ch: '1', Cmd: 0 }), none);
+    await d.take(bare(STREAM_TOPICS.segment, { Seq: 0 }), { pieces: [randomBytes(3)] });
+    assert.equal(await d.take(bare(STREAM_TOPICS.end, { Len: 3, Segs: 1 }), none), undefined);
+  });
+
+  it('remembers nothing of a transfer of another Strm* topic for a stream it does not follow', async () => {
+    const d = new StreamDigests();
+    const ghost = encodeTelegram(new Telegram('StrmX', { XferId: 'ghost' }));
+    await d.take(ghost, { pieces: [randomBytes(3)] });
+    await d.take(start('a'), none); // looks through what it follows for idle streams
+    assert.equal(await d.take(end('a'), none), sha());
+    assert.equal(await d.take(end('ghost'), none), undefined);
+  });
+
   it('keeps a stream when a transfer of another Strm* topic names it', async () => {
     const d = new StreamDigests();
     const x = randomBytes(8);

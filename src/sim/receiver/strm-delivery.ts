@@ -3,7 +3,9 @@
  * docs/streams.md). The link delivers a stream as a start transfer, numbered
  * segments and an end (or abort); the router checks them (no missing
  * segment, total length and segment count at the end) and hands each segment on
- * to the subscribers at once, so they read the stream while it is sent.
+ * to the subscribers at once, so they read the stream while it is sent. The
+ * stream's sha-256 comes with its end, computed by the link's receiving end
+ * in its own thread (link/stream-digests.ts).
  *
  * Each subscriber gets a {@link StreamOutlet}, written to its connection as
  *
