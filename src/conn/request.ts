@@ -24,18 +24,15 @@ export interface WhoAmI {
  */
 export function readOkFail(io: Exchange): Promise<Params> {
   return io.reader.readTelegram().then(
-    (tg) => okParams(io, tg),
+    (tg) => {
+      if (tg.topic === 'Ok') return tg.params;
+      if (tg.topic === 'Fail') throw failError(tg);
+      throw unexpectedReply(io, tg, 'Ok or Fail');
+    },
     (err: unknown) => {
       throw io.stopped ?? err;
     },
   );
-}
-
-/** The params of an `Ok` reply; throws for `Fail` or anything else (see {@link readOkFail}). */
-function okParams(io: Exchange, tg: Telegram): Params {
-  if (tg.topic === 'Ok') return tg.params;
-  if (tg.topic === 'Fail') throw failError(tg);
-  throw unexpectedReply(io, tg, 'Ok or Fail');
 }
 
 /** The `SERVER_ERROR` for a `Fail` telegram, carrying its parameters. */
@@ -82,37 +79,20 @@ export function sendrecv(
   tg: Telegram,
   options?: RequestOptions,
 ): Promise<Params> {
-  return request(
-    conn,
-    () => telegramText(tg),
-    `${tg.topic} request`,
-    options,
-    (p) => p,
-  );
+  return request(conn, () => telegramText(tg), `${tg.topic} request`, options);
 }
 
-/**
- * Sends the request `encode()` returns (encoded inside the exchange, so its
- * errors reject) and reads the reply; `result` makes the caller's value of
- * the `Ok` params inside the same promise step (a round trip is a few
- * microseconds: each extra step shows).
- */
-function request<T>(
+/** Sends the request `encode()` returns (encoded inside the exchange, so its errors reject) and reads the reply. */
+function request(
   conn: Connection,
   encode: () => string,
   what: string,
   options: RequestOptions | undefined,
-  result: (params: Params) => T,
-): Promise<T> {
+): Promise<Params> {
   return conn.exclusive(
     (io) => {
       io.writeRequest(encode());
-      return io.reader.readTelegram().then(
-        (tg) => result(okParams(io, tg)),
-        (err: unknown) => {
-          throw io.stopped ?? err;
-        },
-      );
+      return readOkFail(io);
     },
     what,
     options,
@@ -122,12 +102,11 @@ function request<T>(
 /** `WhoAmI` has no parameters: it is encoded once. */
 const WHOAMI = telegramText(new Telegram('WhoAmI'));
 const encodeWhoAmI = () => WHOAMI;
-const whoAmIOf = (reply: Params): WhoAmI => ({
-  id: reply.getInt('Id'),
-  name: reply.getStr('Name'),
-});
 
 /** Asks the server which account owns this connection. `options`: see {@link RequestOptions}. */
 export function whoami(conn: Connection, options?: RequestOptions): Promise<WhoAmI> {
-  return request(conn, encodeWhoAmI, 'WhoAmI request', options, whoAmIOf);
+  return request(conn, encodeWhoAmI, 'WhoAmI request', options).then((reply) => ({
+    id: reply.getInt('Id'),
+    name: reply.getStr('Name'),
+  }));
 }
