@@ -83,3 +83,62 @@ it('queues up to 64 KiB unread, then stops reading; reading the queue back resum
   await within(readAll(), 20_000, 'all the data', () => `${got} of ${payload.length} bytes`);
   assert.ok(Buffer.concat(received).equals(payload), 'every byte, in order');
 });
+
+it('reads into 64 KiB while data comes in small pieces, into 1 MiB (kept) while reads come full', () => {
+  const { onread } = socketSource();
+  const small = onread.buffer();
+  assert.equal(small.length, 64 * 1024, 'small replies: the 64 KiB buffer');
+  onread.callback(1000, small);
+  assert.equal(onread.buffer(), small, 'a short read keeps the small buffer');
+  onread.callback(small.length, small);
+  const large = onread.buffer();
+  assert.equal(large.length, 1024 * 1024, 'a full read: bulk data, the 1 MiB buffer next');
+  onread.callback(300_000, large);
+  assert.equal(onread.buffer(), large, 'reads of more than 64 KiB keep the large buffer');
+  onread.callback(10, large);
+  assert.equal(onread.buffer(), small, 'a short read: back to the small buffer');
+  onread.callback(small.length, small);
+  assert.equal(onread.buffer(), large, 'the large buffer is kept, not allocated again');
+});
+
+it('delivers a large payload intact across the switch between read buffers', async () => {
+  const payload = Buffer.alloc(6 * 1024 * 1024);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 13 + (i >> 12)) & 0xff;
+  const server = await files.fake(async ({ socket }) => {
+    socket.write(payload);
+  });
+  const { source, onread } = socketSource();
+  const readSizes: number[] = [];
+  const socket: Socket = netConnect({
+    host: '127.0.0.1',
+    port: Number(server.addr.split(':')[1]),
+    onread: {
+      buffer: onread.buffer,
+      callback: (nread, buf) => {
+        readSizes.push(nread);
+        return onread.callback(nread, buf as Buffer);
+      },
+    },
+  });
+  source.attach(socket);
+  files.defer(async () => {
+    socket.destroy();
+  });
+  const received: Buffer[] = [];
+  let got = 0;
+  const readAll = async () => {
+    while (got < payload.length) {
+      const chunk = await source.next();
+      assert.ok(chunk, `the data ended after ${got} bytes`);
+      received.push(Buffer.from(chunk));
+      got += chunk.length;
+      source.release();
+    }
+  };
+  await within(readAll(), 20_000, 'all the data', () => `${got} of ${payload.length} bytes`);
+  assert.ok(Buffer.concat(received).equals(payload), 'every byte, in order');
+  assert.ok(
+    readSizes.some((n) => n > 64 * 1024),
+    `some reads took more than 64 KiB (reads: ${readSizes.length})`,
+  );
+});
