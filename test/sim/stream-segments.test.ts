@@ -1,7 +1,8 @@
 /**
- * The sender node cuts a stream into segments in buffers it fills again
- * once the link has taken their bytes, never sooner: a link that takes a
- * segment late still carries the bytes the client sent.
+ * The sender node cuts a stream into segments made of the client's pieces
+ * themselves (the link copies them into its frames): a link that takes a
+ * segment late still carries the bytes the client sent, and every segment
+ * but the last is exactly a segment's size, whatever the pieces' sizes.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -46,20 +47,28 @@ function lateLink() {
 }
 
 describe('stream segments at the sender node', () => {
-  it('carry the bytes written even when the link takes them late', async () => {
+  it('carry the bytes written even when the link takes them late, cut at segment boundaries', async () => {
     const { link, taken, takeAll } = lateLink();
     const out = new OutgoingStream(link, 'x');
     const sent: Buffer[] = [];
-    const lent = Buffer.alloc(256 * 1024); // the client's bytes arrive in one reused buffer
+    // Pieces that do not divide a segment: some segments end inside a piece.
+    const pieceSize = 300 * 1024;
     for (let i = 0; i < 24; i++) {
-      randomBytes(lent.length).copy(lent);
-      sent.push(Buffer.from(lent));
-      await within(out.write(lent), 5000, `write ${i}`);
+      const piece = randomBytes(pieceSize);
+      sent.push(piece);
+      await within(out.write(piece), 5000, `write ${i}`);
     }
     await within(out.flush(), 5000, 'the last segment');
     takeAll();
-    const segments = taken;
-    assert.equal(segments.length, (24 * 256 * 1024) / SEGMENT_SIZE);
-    assert.deepEqual(Buffer.concat(segments), Buffer.concat(sent));
+    const total = 24 * pieceSize;
+    assert.deepEqual(
+      taken.map((t) => t.length),
+      [
+        ...Array.from({ length: Math.floor(total / SEGMENT_SIZE) }, () => SEGMENT_SIZE),
+        total % SEGMENT_SIZE,
+      ],
+    );
+    assert.deepEqual(Buffer.concat(taken), Buffer.concat(sent));
+    assert.equal(out.length, total);
   });
 });

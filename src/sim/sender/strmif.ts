@@ -55,20 +55,17 @@ export interface StrmifContext {
 }
 
 /**
- * One stream on its way onto the link: the segment being filled, and the
- * segments waiting for the link. The client's bytes are copied into
- * segment buffers that are filled again once the link has taken their
- * segment (memory touched for the first time costs more than the copy).
+ * One stream on its way onto the link: the segment being gathered, and the
+ * segments waiting for the link. A segment is the client's pieces
+ * themselves, not a copy: the link copies them once, into its frames.
  */
 export class OutgoingStream {
   readonly #link: LinkSender;
   readonly #xferId: string;
   readonly #segmentSize: number;
-  /** The segment being filled, and its bytes. */
-  #segment: Buffer | undefined;
+  /** The pieces of the segment being gathered, and their bytes. */
+  #pieces: Buffer[] = [];
   #filled = 0;
-  /** Segment buffers the link has taken the bytes of, to fill again. */
-  readonly #spare: Buffer[] = [];
   #seq = 0;
   #inFlight = 0;
   #wake: (() => void) | undefined;
@@ -85,16 +82,14 @@ export class OutgoingStream {
     this.#segmentSize = Math.min(SEGMENT_SIZE, link.maxTransferBytes);
   }
 
-  /** Opens a transfer of `bytes` (the buffer `segment`'s, given back once sent). */
-  #enqueue(tg: Telegram, bytes?: Buffer, segment?: Buffer): void {
+  /** Opens a transfer of the bytes of `pieces`. */
+  #enqueue(tg: Telegram, pieces: Buffer[] = [], length = 0): void {
     this.#inFlight++;
     this.#quiet = false;
     const info = { what: 'stream', xferId: this.#xferId, ch: this.#ch } as const;
-    const transfer = this.#link.open(encodeTelegram(tg), bytes?.length ?? 0, info);
-    if (bytes) transfer.push(bytes);
+    const transfer = this.#link.open(encodeTelegram(tg), length, info);
+    for (const piece of pieces) transfer.push(piece);
     void transfer.sent.then(() => {
-      // Every frame of it is built (or it was dropped): its buffer is free.
-      if (segment && this.#spare.length < IN_FLIGHT) this.#spare.push(segment);
       this.#inFlight--;
       const wake = this.#wake;
       this.#wake = undefined;
@@ -116,23 +111,23 @@ export class OutgoingStream {
     this.#ch = ch;
     this.#enqueue(new Telegram(STREAM_TOPICS.start, { _Ch: ch, XferId: this.#xferId, Cmd: cmd }));
     this.#keepalive = setInterval(() => {
-      if (this.#quiet && this.#filled === 0) this.#segmentOut(Buffer.alloc(0));
+      if (this.#quiet && this.#filled === 0) this.#segmentOut([], 0);
       this.#quiet = true;
     }, KEEPALIVE_MS).unref();
   }
 
-  /** Sends one segment: `bytes`, in `segment` (given back once sent). */
-  #segmentOut(bytes: Buffer, segment?: Buffer): void {
+  /** Sends one segment: the `length` bytes of `pieces`. */
+  #segmentOut(pieces: Buffer[], length: number): void {
     const tg = new Telegram(STREAM_TOPICS.segment, { XferId: this.#xferId, Seq: this.#seq++ });
-    this.#enqueue(tg, bytes, segment);
+    this.#enqueue(tg, pieces, length);
   }
 
-  /** Adds bytes (copied: `piece` may be reused once this settles), sending each segment that fills up. */
+  /** Adds bytes (kept, not copied: the caller must not reuse `piece`), sending each segment that fills up. */
   async write(piece: Buffer): Promise<void> {
     let at = 0;
     while (at < piece.length) {
-      this.#segment ??= this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.#segmentSize);
-      const n = piece.copy(this.#segment, this.#filled, at);
+      const n = Math.min(piece.length - at, this.#segmentSize - this.#filled);
+      this.#pieces.push(piece.subarray(at, at + n));
       this.#filled += n;
       at += n;
       if (this.#filled === this.#segmentSize) await this.flush();
@@ -141,11 +136,10 @@ export class OutgoingStream {
 
   /** Sends the partly filled segment, if any; waits while too many segments wait for the link. */
   async flush(): Promise<void> {
-    const segment = this.#segment;
-    if (segment && this.#filled > 0) {
+    if (this.#filled > 0) {
       this.length += this.#filled;
-      this.#segmentOut(segment.subarray(0, this.#filled), segment);
-      this.#segment = undefined;
+      this.#segmentOut(this.#pieces, this.#filled);
+      this.#pieces = [];
       this.#filled = 0;
     }
     await this.#settle(IN_FLIGHT - 1);
@@ -194,7 +188,8 @@ async function carry(session: Session, out: OutgoingStream, ch: string): Promise
     }
     if (tg.topic === 'Chunk') {
       const len = tg.params.getBigInt('Len', U64);
-      await reader.readChunks(len, (piece) => out.write(piece));
+      // Kept: the stream holds on to the pieces until the link has copied them.
+      await reader.readChunks(len, (piece) => out.write(piece), { keep: true });
       // Nothing more on the way from the client: let the receiver have what is here.
       if (reader.buffered === 0) await out.flush();
     } else if (tg.topic === 'StrmEnd') {
