@@ -240,12 +240,12 @@ export class FrameReader {
 
   /**
    * A piece the caller may keep: itself, or a copy when the source reuses
-   * its chunks (into unpooled, unzeroed memory: `Buffer.from` zero-fills
-   * first, measured twice as slow for 64 KiB pieces).
+   * its chunks (into unzeroed memory: `Buffer.from` zero-fills a large
+   * copy first, measured twice as slow for 64 KiB pieces).
    */
   #kept(piece: Buffer): Buffer {
     if (!this.#chunks.lends) return piece;
-    const copy = Buffer.allocUnsafeSlow(piece.length);
+    const copy = Buffer.allocUnsafe(piece.length);
     piece.copy(copy);
     return copy;
   }
