@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { FrameType, type LinkEvent } from '../../src/sim/link/format.ts';
+import { SLAB_SIZE, SlabPool } from '../../src/sim/link/incoming-data.ts';
 import type { Reassembler } from '../../src/sim/link/reassembly.ts';
 import { waitFor } from '../helpers/deadline.ts';
 import { spyWritev } from '../helpers/writev-spy.ts';
@@ -86,24 +87,41 @@ describe('memory or a spool file', () => {
 });
 
 describe('the buffers handed to the node', () => {
-  it("are the header's and each frame's, once each; only the header's for a file", async () => {
-    const { r, events, transfers, link } = spool.start({ memoryLimit: 10_000 });
-    for (const f of dataFrames(link, 1, header, randomBytes(5000))) r.accept(f);
-    for (const f of dataFrames(link, 2, header, randomBytes(20_000))) r.accept(f);
+  it("are the header's and each slab's, once each; only the header's for a file", async () => {
+    const { r, events, transfers, link } = spool.start({ memoryLimit: 3 * SLAB_SIZE });
+    // In memory: two full slabs and a half one (1,300-odd frames); in a file: one byte more than the limit.
+    const data = randomBytes(2.5 * SLAB_SIZE);
+    for (const f of dataFrames(link, 1, header, data)) r.accept(f);
+    for (const f of dataFrames(link, 2, header, randomBytes(3 * SLAB_SIZE + 1))) r.accept(f);
     await eventsIn(events, 2);
     const [inMemory, spooled] = events;
-    assert.ok(inMemory?.type === 'complete' && inMemory.chunks?.length === 3);
+    assert.ok(inMemory?.type === 'complete' && inMemory.chunks);
+    assert.deepEqual(
+      inMemory.chunks.map((c) => c.length),
+      [SLAB_SIZE, SLAB_SIZE, SLAB_SIZE / 2],
+    );
+    assert.deepEqual(await contentOf(inMemory), data);
     const expected = [inMemory.header.buffer, ...inMemory.chunks.map((c) => c.buffer)];
     assert.equal(
       new Set(expected).size,
       4,
-      'the header and the three frames have buffers of their own',
+      'the header and the three slabs have buffers of their own',
     );
     assert.equal(transfers[0]?.length, 4);
     for (const b of expected) assert.ok(transfers[0]?.includes(b as ArrayBuffer));
     assert.ok(spooled?.type === 'complete' && spooled.path !== undefined);
     assert.deepEqual(transfers[1], [spooled.header.buffer]);
     await contentOf(spooled);
+  });
+
+  it("are filled at each frame's offset, whatever order the frames come in", async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 3 * SLAB_SIZE });
+    const data = randomBytes(2 * SLAB_SIZE + 12_345);
+    const frames = dataFrames(link, 1, header, data);
+    // Last first, then the rest backwards: frames that straddle slabs land in both.
+    for (const f of frames.reverse()) r.accept(f);
+    await eventsIn(events, 1);
+    assert.deepEqual(await contentOf(events[0]), data);
   });
 });
 
@@ -196,7 +214,7 @@ describe('frames only lent (views of the ring)', () => {
 
   it('are copied when kept in memory, held until written when spooled', async () => {
     const { r, events, transfers, link } = spool.start({ memoryLimit: 10_000 });
-    // In memory: 3 frames; in a file: 12 frames.
+    // In memory: 3 frames, copied into a slab; in a file: 12 frames.
     const data = [randomBytes(5000), randomBytes(20_000)];
     const unreleased = data.map((d, i) => lend(r, dataFrames(link, i + 1, header, d)));
     await eventsIn(events, 2);
@@ -214,9 +232,10 @@ describe('frames only lent (views of the ring)', () => {
     for (const b of buffers) assert.ok(transfers[0]?.includes(b as ArrayBuffer));
   });
 
-  it('are copied into buffers the node gives back, filled again for later transfers', async () => {
-    const { r, events, link } = spool.start({ memoryLimit: 10_000 });
-    const data = [randomBytes(5000), randomBytes(5000), randomBytes(5000)];
+  it('are copied into slabs the node gives back, filled again for later transfers', async () => {
+    const { r, events, link } = spool.start({ memoryLimit: 2 * SLAB_SIZE });
+    // Two full slabs each: only full slabs are kept for reuse.
+    const data = [0, 1, 2].map(() => randomBytes(2 * SLAB_SIZE));
     lend(r, dataFrames(link, 1, header, data[0] as Buffer));
     await eventsIn(events, 1);
     const first = events[0];
@@ -282,5 +301,20 @@ describe('frames only lent (views of the ring)', () => {
     await eventsIn(events, 1);
     assert.equal(events[0]?.type, 'lost');
     await waitFor("the dropped transfer's holds released", () => unreleased() === 0, 20_000);
+  });
+});
+
+describe('the slab pool', () => {
+  it('lends full slabs again once given back, up to its spares; other sizes are its own', () => {
+    const pool = new SlabPool(2);
+    const full = [pool.take(SLAB_SIZE), pool.take(SLAB_SIZE), pool.take(SLAB_SIZE)];
+    const short = pool.take(1000);
+    assert.equal(short.length, 1000);
+    assert.equal(short.buffer.byteLength, 1000, 'a short slab has memory of its own size');
+    pool.giveBack([short, ...full].map((b) => b.buffer as ArrayBuffer));
+    const again = [pool.take(SLAB_SIZE), pool.take(SLAB_SIZE), pool.take(SLAB_SIZE)];
+    const reused = again.filter((b) => full.some((f) => f.buffer === b.buffer));
+    assert.equal(reused.length, 2, 'two spares kept, the third slab dropped');
+    assert.ok(again.every((b) => b.buffer !== short.buffer));
   });
 });

@@ -181,6 +181,46 @@ describe('frames that do not fit their transfer', () => {
     });
   });
 
+  /** `frame` moved to `offset` (its data unchanged), sealed again: authentic, but out of place. */
+  function movedTo(frame: Buffer, offset: number): Buffer {
+    const moved = Buffer.from(frame);
+    moved.writeUInt32BE(Math.floor(offset / 2 ** 32), 40);
+    moved.writeUInt32BE(offset >>> 0, 44);
+    sealFrame(link.key, moved);
+    return moved;
+  }
+
+  it('make a transfer corrupt when an authentic frame is out of place, even if the lengths add up', async () => {
+    const { r, events } = spool.start({ link });
+    const [first, second] = dataFrames(link, 1, header, data) as [Buffer, Buffer];
+    const secondOffset = Number(second.readUInt32BE(44));
+    // Overlapping the first frame by 100 bytes: the transfer's last 100 bytes would stay unwritten.
+    r.accept(first);
+    r.accept(movedTo(second, secondOffset - 100));
+    await waitFor('the verdict on transfer 1', () => events.length === 1);
+    assert.deepEqual(events, [
+      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
+    ]);
+    // The frame in its place comes too late: the transfer was given up.
+    r.accept(second);
+    assert.equal(events.length, 1);
+  });
+
+  it('make a transfer corrupt when a frame claims a first frame of another size', async () => {
+    const { r, events } = spool.start({ link });
+    const frames = dataFrames(link, 1, header, randomBytes(7000)) as [Buffer, Buffer, Buffer];
+    assert.equal(frames.length, 3);
+    const [first, second, third] = frames;
+    // The middle frame first, 10 bytes further on: it says the first frame holds 10 more bytes.
+    r.accept(movedTo(second, Number(second.readUInt32BE(44)) + 10));
+    r.accept(first);
+    r.accept(third);
+    await waitFor('the verdict on transfer 1', () => events.length === 1);
+    assert.deepEqual(events, [
+      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
+    ]);
+  });
+
   it('make a transfer whose authentic frames do not add up to its length corrupt', async () => {
     const { r, events } = spool.start({ link });
     const [first, second] = dataFrames(link, 1, header, data) as [Buffer, Buffer];

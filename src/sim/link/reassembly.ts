@@ -11,15 +11,18 @@
 import { join } from 'node:path';
 import {
   claimedTransfer,
+  dataRoom,
   type Frame,
   type FrameCheck,
   FrameType,
+  frameCount,
   type LinkEvent,
   type LinkReceiverConfig,
+  MAX_HEADER_SIZE,
   openFrame,
   readNumbers,
 } from './format.ts';
-import { FrameBuffers, type Hold, IncomingData, type WriteBudget } from './incoming-data.ts';
+import { type Hold, IncomingData, SlabPool, type WriteBudget } from './incoming-data.ts';
 import { StreamDigests } from './stream-digests.ts';
 
 /** Hands an event to the receiver node, transferring the listed buffers. */
@@ -41,10 +44,14 @@ interface Incoming {
   budgeted: boolean;
   /** A frame claiming to be of this transfer failed authentication. */
   damaged: boolean;
+  /** Data bytes of its first frame, as the first frame to arrive tells (see `#inPlace`). */
+  firstRoom: number | undefined;
+  /** An authentic frame of it was not where the sending end puts its frames: it is corrupt. */
+  misplaced: boolean;
 }
 
-/** Frame buffers kept for reuse once the node gave them back (32 MiB of 64000-byte frames). */
-const SPARE_FRAME_BUFFERS = 512;
+/** Slabs kept for reuse once the node gave them back: 64 MiB, a large message's worth. */
+const SPARE_SLABS = 64;
 
 /** Most transfer numbers remembered as damaged before their first authentic frame. */
 const MAX_DAMAGED = 1024;
@@ -73,8 +80,8 @@ export class Reassembler {
   #files = 0;
   /** What is left of the memory budget for large transfers. */
   #memoryLeft: number;
-  /** Buffers for the frames of transfers kept in memory. */
-  readonly #buffers: FrameBuffers;
+  /** Slabs for the data of transfers kept in memory. */
+  readonly #slabs: SlabPool;
   /** The sha-256 of the streams on their way. */
   readonly #digests = new StreamDigests();
   /** Frames ignored (copies, late) and rejected (forged, damaged) since {@link takeCounts}. */
@@ -100,14 +107,14 @@ export class Reassembler {
     this.#post = post;
     this.#budget = budget;
     this.#memoryLeft = config.memoryBudget;
-    this.#buffers = new FrameBuffers(config.frameSize, SPARE_FRAME_BUFFERS);
+    this.#slabs = new SlabPool(SPARE_SLABS);
     this.#onAlive = onAlive;
   }
 
   /** The node is done with `bytes` of the memory budget, and gives `buffers` back to fill again. */
   release(bytes: number, buffers: readonly ArrayBuffer[] = []): void {
     this.#memoryLeft += bytes;
-    this.#buffers.giveBack(buffers);
+    this.#slabs.giveBack(buffers);
   }
 
   /** Drops a transfer's data (removes its file, gives its memory back). Never rejects. */
@@ -192,8 +199,30 @@ export class Reassembler {
     t.arrived++;
     t.received += f.data.length;
     if (f.header) t.header = Uint8Array.from(f.header);
-    t.data.put(f.seq, f.offset, f.data, hold);
+    // Kept only where it belongs: frames that overlap could leave bytes of a slab unwritten.
+    if (this.#inPlace(t, f)) t.data.put(f.offset, f.data, hold);
+    else t.misplaced = true;
     if (t.arrived === t.count) this.#complete(t);
+  }
+
+  /**
+   * Whether `f` lies where the sending end puts the frames of `t`: every
+   * one full but the last, back to back from offset 0, the first one
+   * shorter by the header. The first frame to arrive sets the first
+   * frame's room; every other must agree with it.
+   */
+  #inPlace(t: Incoming, f: Frame): boolean {
+    const { frameSize } = this.#config;
+    const room = dataRoom(1, 0, frameSize);
+    const firstRoom = f.seq === 0 ? room - f.headerSize : f.offset - (f.seq - 1) * room;
+    t.firstRoom ??= firstRoom;
+    if (firstRoom !== t.firstRoom || firstRoom > room || firstRoom < room - MAX_HEADER_SIZE) {
+      return false;
+    }
+    if (t.count !== frameCount(t.total, room - firstRoom, frameSize)) return false;
+    const offset = f.seq === 0 ? 0 : firstRoom + (f.seq - 1) * room;
+    const length = Math.min(f.seq === 0 ? firstRoom : room, t.total - offset);
+    return f.offset === offset && f.data.length === length;
   }
 
   #open(f: Frame): Incoming {
@@ -210,9 +239,11 @@ export class Reassembler {
       arrived: 0,
       received: 0,
       header: undefined,
-      data: new IncomingData(small || budgeted, path, this.#budget, strict, this.#buffers),
+      data: new IncomingData(small || budgeted, path, f.total, this.#budget, strict, this.#slabs),
       budgeted,
       damaged: this.#damaged.delete(f.transfer),
+      firstRoom: undefined,
+      misplaced: false,
     };
     this.#active.set(f.transfer, t);
     return t;
@@ -246,7 +277,7 @@ export class Reassembler {
       });
       return;
     }
-    if (!t.header || t.received !== t.total) {
+    if (!t.header || t.received !== t.total || t.misplaced) {
       await this.#discard(t);
       this.#post({
         type: 'lost',
