@@ -86,6 +86,7 @@ export const AREAS = {
       'src/sim/receiver/subif.ts',
       'src/sim/link/format.ts',
       'src/sim/link/reassembly.ts',
+      'src/sim/link/incoming-data.ts',
       'src/sim/link/stream-digests.ts',
       'src/sim/accounts/permissions.ts',
     ],

@@ -16,10 +16,12 @@ import { StreamSource } from '../blather/source.ts';
 /** Size of the read buffer while replies are small: 64 KiB, as Node reads sockets by default. */
 const SMALL_READ_BYTES = 64 * 1024;
 /**
- * Size of the read buffer while bulk data flows (a read filled the small
- * one): a large payload then takes a sixteenth of the reads, and of the
- * work each read costs (measured: 64 MiB from the node in about 40 ms
- * instead of 55 ms). Allocated on the first such read and kept.
+ * Size of the read buffer while bulk data flows to a waiting reader (a read
+ * filled the small one, and was lent): a large payload then takes a
+ * sixteenth of the reads, and of the work each read costs (measured: 64 MiB
+ * from the node in about 40 ms instead of 55 ms). Allocated on the first
+ * such read and kept. A read that nobody waits for is queued as a copy
+ * (see {@link QUEUE_LIMIT}): the next one goes to the small buffer again.
  */
 const LARGE_READ_BYTES = 1024 * 1024;
 
@@ -42,7 +44,7 @@ export function socketSource(): {
         return large;
       },
       callback: (nread, buf) => {
-        bulk = nread >= SMALL_READ_BYTES;
+        bulk = nread >= SMALL_READ_BYTES && source.reading;
         return source.arrive(buf.subarray(0, nread));
       },
     },
@@ -60,6 +62,11 @@ export class SocketSource extends StreamSource {
   #socket: Socket | undefined;
   /** True while the reader holds a lent chunk (the socket is paused meanwhile). */
   #lent = false;
+
+  /** True while a reader waits for the next chunk (it will be lent, not queued). */
+  get reading(): boolean {
+    return this.waiter !== undefined;
+  }
 
   /** Binds the source to its socket (created with the `onread` option of {@link socketSource}). */
   attach(socket: Socket): void {

@@ -46,6 +46,23 @@ describe('lent read buffer', () => {
     await conn.close();
   });
 
+  it('params decoded from the large (bulk) read buffer keep their values after later bulk replies', async () => {
+    // Each reply fills the 64 KiB buffer at once: the rest of it, and the next ones, go to the 1 MiB one.
+    const huge = (tag: string) => `Ok\nTag ${tag}\nFill ${tag.repeat(300_000)}\n\n`;
+    const server = await replying([huge('a'), huge('b'), huge('c')]);
+    const conn = await connect(server.addr, {
+      maxTelegramBytes: 1024 * 1024,
+      maxLineLength: 1024 * 1024,
+    });
+    const kept: Params[] = [];
+    for (let i = 0; i < 3; i++) kept.push(await sendrecv(conn, new Telegram('Get')));
+    assert.deepEqual(
+      kept.map((p) => p.getStr('Fill')),
+      ['a', 'b', 'c'].map((t) => t.repeat(300_000)),
+    );
+    await conn.close();
+  });
+
   it('a telegram, raw bytes and another telegram in one write decode intact', async () => {
     const payload = Buffer.alloc(50_000);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;

@@ -84,21 +84,30 @@ it('queues up to 64 KiB unread, then stops reading; reading the queue back resum
   assert.ok(Buffer.concat(received).equals(payload), 'every byte, in order');
 });
 
-it('reads into 64 KiB while data comes in small pieces, into 1 MiB (kept) while reads come full', () => {
-  const { onread } = socketSource();
+it('reads into 64 KiB while data comes in small pieces, into 1 MiB (kept) while full reads go to a waiting reader', () => {
+  const { source, onread } = socketSource();
+  /** A read of `n` bytes that a waiting reader takes (lent) and gives back. */
+  const lentRead = (n: number, buf: Buffer) => {
+    source.nextChunk(() => {});
+    onread.callback(n, buf);
+    source.release();
+  };
   const small = onread.buffer();
   assert.equal(small.length, 64 * 1024, 'small replies: the 64 KiB buffer');
-  onread.callback(1000, small);
+  lentRead(1000, small);
   assert.equal(onread.buffer(), small, 'a short read keeps the small buffer');
-  onread.callback(small.length, small);
+  lentRead(small.length, small);
   const large = onread.buffer();
   assert.equal(large.length, 1024 * 1024, 'a full read: bulk data, the 1 MiB buffer next');
-  onread.callback(300_000, large);
+  lentRead(300_000, large);
   assert.equal(onread.buffer(), large, 'reads of more than 64 KiB keep the large buffer');
-  onread.callback(10, large);
+  lentRead(10, large);
   assert.equal(onread.buffer(), small, 'a short read: back to the small buffer');
-  onread.callback(small.length, small);
+  lentRead(small.length, small);
   assert.equal(onread.buffer(), large, 'the large buffer is kept, not allocated again');
+  // Nobody waits: the read is queued as a copy, and the next one is small (the queue stays bounded).
+  onread.callback(large.length, large);
+  assert.equal(onread.buffer(), small, 'a read nobody waits for: the small buffer next');
 });
 
 it('delivers a large payload intact across the switch between read buffers', async () => {

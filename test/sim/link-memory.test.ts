@@ -213,9 +213,9 @@ describe('frames only lent (views of the ring)', () => {
   }
 
   it('are copied when kept in memory, held until written when spooled', async () => {
-    const { r, events, transfers, link } = spool.start({ memoryLimit: 10_000 });
-    // In memory: 3 frames, copied into a slab; in a file: 12 frames.
-    const data = [randomBytes(5000), randomBytes(20_000)];
+    const { r, events, transfers, link } = spool.start({ memoryLimit: 3 * SLAB_SIZE });
+    // In memory: 1,300-odd frames, copied into three slabs; in a file: 20,000 bytes more.
+    const data = [randomBytes(2.5 * SLAB_SIZE), randomBytes(3 * SLAB_SIZE + 20_000)];
     const unreleased = data.map((d, i) => lend(r, dataFrames(link, i + 1, header, d)));
     await eventsIn(events, 2);
     assert.deepEqual(events.map(placeOf), ['memory', 'file']);
@@ -228,7 +228,8 @@ describe('frames only lent (views of the ring)', () => {
     const inMemory = events[0];
     assert.ok(inMemory?.type === 'complete' && inMemory.chunks);
     const buffers = new Set(inMemory.chunks.map((c) => c.buffer));
-    assert.equal(buffers.size, inMemory.chunks.length, 'each copy has memory of its own');
+    assert.equal(inMemory.chunks.length, 3);
+    assert.equal(buffers.size, 3, 'each slab has memory of its own');
     for (const b of buffers) assert.ok(transfers[0]?.includes(b as ArrayBuffer));
   });
 

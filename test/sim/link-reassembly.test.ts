@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { FIXED_SIZE, FrameType, sealFrame, TAG_SIZE } from '../../src/sim/link/format.ts';
 import { waitFor, waitForAsync } from '../helpers/deadline.ts';
 import { controlFrame, dataFrames, heartbeatFrame, testLink } from './link-frames.ts';
-import { contentOf, reassemblersForFile } from './reassembler.ts';
+import { contentOf, lostOf, reassemblersForFile } from './reassembler.ts';
 
 const header = Buffer.from('Msg\nXferId x\n\n');
 const spool = reassemblersForFile();
@@ -204,6 +204,30 @@ describe('frames that do not fit their transfer', () => {
     // The frame in its place comes too late: the transfer was given up.
     r.accept(second);
     assert.equal(events.length, 1);
+  });
+
+  it('make a transfer corrupt when its first frame is not at offset 0', async () => {
+    const { r, events } = spool.start({ link });
+    const [first, second] = dataFrames(link, 1, header, data) as [Buffer, Buffer];
+    // 100 bytes on: the transfer's first 100 bytes would stay unwritten.
+    r.accept(movedTo(first, 100));
+    r.accept(second);
+    await waitFor('the verdict on transfer 1', () => events.length === 1);
+    assert.deepEqual(events, [
+      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
+    ]);
+  });
+
+  it('report a transfer that never completes corrupt when a frame of it was out of place', async () => {
+    const { r, events } = spool.start({ link });
+    const [first] = dataFrames(link, 1, header, data) as [Buffer, Buffer];
+    r.accept(movedTo(first, 100));
+    // Transfer 2 says transfer 1 has left the sending end: it will not complete.
+    for (const f of dataFrames(link, 2, header, data, 2)) r.accept(f);
+    await waitFor('the verdict on transfer 1', () => events.length === 2);
+    assert.deepEqual(lostOf(events), [
+      [1, 'corrupt', '1 of its 2 frames missing, and a frame of it was out of place'],
+    ]);
   });
 
   it('make a transfer corrupt when a frame claims a first frame of another size', async () => {

@@ -259,7 +259,7 @@ export type LinkEvent =
       transfer: number;
       header: Uint8Array;
       size: number;
-      /** The data, for transfers kept in memory: its frames' data, in order. */
+      /** The data, for transfers kept in memory: its slabs, in order. */
       chunks: Uint8Array[] | undefined;
       /** Whether `bytes` was lent from the memory budget (`released` gives it back). */
       budgeted: boolean;

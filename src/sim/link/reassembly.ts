@@ -15,10 +15,8 @@ import {
   type Frame,
   type FrameCheck,
   FrameType,
-  frameCount,
   type LinkEvent,
   type LinkReceiverConfig,
-  MAX_HEADER_SIZE,
   openFrame,
   readNumbers,
 } from './format.ts';
@@ -206,23 +204,19 @@ export class Reassembler {
   }
 
   /**
-   * Whether `f` lies where the sending end puts the frames of `t`: every
-   * one full but the last, back to back from offset 0, the first one
-   * shorter by the header. The first frame to arrive sets the first
-   * frame's room; every other must agree with it.
+   * Whether `f` lies where the sending end puts the frames of `t`: back to
+   * back from offset 0, the first one holding `room - headerSize` bytes,
+   * every other `room` at most (a frame holds no more). Frame `seq` then
+   * starts at `firstRoom + (seq - 1) * room`: the first frame to arrive
+   * tells `firstRoom`, and every other must agree. Frames so placed cannot
+   * overlap, so once they are all in and add up to the total (checked on
+   * completion) they cover every byte of it.
    */
   #inPlace(t: Incoming, f: Frame): boolean {
-    const { frameSize } = this.#config;
-    const room = dataRoom(1, 0, frameSize);
+    const room = dataRoom(1, 0, this.#config.frameSize);
     const firstRoom = f.seq === 0 ? room - f.headerSize : f.offset - (f.seq - 1) * room;
     t.firstRoom ??= firstRoom;
-    if (firstRoom !== t.firstRoom || firstRoom > room || firstRoom < room - MAX_HEADER_SIZE) {
-      return false;
-    }
-    if (t.count !== frameCount(t.total, room - firstRoom, frameSize)) return false;
-    const offset = f.seq === 0 ? 0 : firstRoom + (f.seq - 1) * room;
-    const length = Math.min(f.seq === 0 ? firstRoom : room, t.total - offset);
-    return f.offset === offset && f.data.length === length;
+    return firstRoom === t.firstRoom && (f.seq !== 0 || f.offset === 0);
   }
 
   #open(f: Frame): Incoming {
@@ -293,7 +287,7 @@ export class Reassembler {
       header,
       chunks ? { pieces: chunks } : { path: t.data.path as string },
     );
-    // The frames' buffers are handed over, not copied: each one once.
+    // The slabs are handed over, not copied: each one once.
     const buffers = new Set<ArrayBuffer>([header.buffer as ArrayBuffer]);
     for (const c of chunks ?? []) buffers.add(c.buffer as ArrayBuffer);
     const transfer = [...buffers];
@@ -372,8 +366,13 @@ export class Reassembler {
     const missing = t
       ? `${t.count - t.arrived} of its ${t.count} frames missing`
       : 'none of its frames arrived';
-    const why = damaged ? `${missing}, and a frame of it failed authentication` : missing;
-    this.#post({ type: 'lost', transfer: n, kind: damaged ? 'corrupt' : 'lost', reason: why });
+    const why = damaged
+      ? `${missing}, and a frame of it failed authentication`
+      : t?.misplaced
+        ? `${missing}, and a frame of it was out of place`
+        : missing;
+    const kind = damaged || t?.misplaced ? 'corrupt' : 'lost';
+    this.#post({ type: 'lost', transfer: n, kind, reason: why });
     if (t) this.#finishing = this.#finishing.then(() => this.#discard(t));
   }
 

@@ -24,8 +24,8 @@ export const SPOOL_TOUCH_MS = LEFTOVER_AGE_MS / 6;
 export const MEMORY_LIMIT = 64 * 1024;
 
 /**
- * Bytes in memory (the frames' own buffers, in order, never copied into
- * one), or in a spool file. `onFree` (memory only) is called when the bytes
+ * Bytes in memory (the link's slabs, in order, never copied into one), or
+ * in a spool file. `onFree` (memory only) is called when the bytes
  * are discarded: memory lent from a budget goes back, and the buffers go
  * back to the link for reuse when `reusable`.
  */

@@ -25,6 +25,7 @@ import { STREAM_TOPICS } from '../link/transfer-header.ts';
 import { deniedReason, mayUse, parseChannel, sendRevokedReason } from '../node/channels.ts';
 import { CommandFailed, type CommandHandler, type Session } from '../node/session.ts';
 import type { SimulatorStats } from '../stats.ts';
+import { SegmentPieces } from './segment-pieces.ts';
 
 /**
  * Largest stream segment on the link (1 MiB, or the link's largest
@@ -55,17 +56,15 @@ export interface StrmifContext {
 }
 
 /**
- * One stream on its way onto the link: the segment being gathered, and the
- * segments waiting for the link. A segment is the client's pieces
- * themselves, not a copy: the link copies them once, into its frames.
+ * One stream on its way onto the link: the segment being gathered (see
+ * segment-pieces.ts), and the segments waiting for the link.
  */
 export class OutgoingStream {
   readonly #link: LinkSender;
   readonly #xferId: string;
   readonly #segmentSize: number;
-  /** The pieces of the segment being gathered, and their bytes. */
-  #pieces: Buffer[] = [];
-  #filled = 0;
+  /** The segment being gathered. */
+  readonly #segment = new SegmentPieces();
   #seq = 0;
   #inFlight = 0;
   #wake: (() => void) | undefined;
@@ -111,7 +110,7 @@ export class OutgoingStream {
     this.#ch = ch;
     this.#enqueue(new Telegram(STREAM_TOPICS.start, { _Ch: ch, XferId: this.#xferId, Cmd: cmd }));
     this.#keepalive = setInterval(() => {
-      if (this.#quiet && this.#filled === 0) this.#segmentOut([], 0);
+      if (this.#quiet && this.#segment.bytes === 0) this.#segmentOut([], 0);
       this.#quiet = true;
     }, KEEPALIVE_MS).unref();
   }
@@ -122,25 +121,23 @@ export class OutgoingStream {
     this.#enqueue(tg, pieces, length);
   }
 
-  /** Adds bytes (kept, not copied: the caller must not reuse `piece`), sending each segment that fills up. */
+  /** Adds bytes (kept or copied: the caller must not reuse `piece`), sending each segment that fills up. */
   async write(piece: Buffer): Promise<void> {
     let at = 0;
     while (at < piece.length) {
-      const n = Math.min(piece.length - at, this.#segmentSize - this.#filled);
-      this.#pieces.push(piece.subarray(at, at + n));
-      this.#filled += n;
+      const n = Math.min(piece.length - at, this.#segmentSize - this.#segment.bytes);
+      this.#segment.add(piece.subarray(at, at + n));
       at += n;
-      if (this.#filled === this.#segmentSize) await this.flush();
+      if (this.#segment.bytes === this.#segmentSize) await this.flush();
     }
   }
 
   /** Sends the partly filled segment, if any; waits while too many segments wait for the link. */
   async flush(): Promise<void> {
-    if (this.#filled > 0) {
-      this.length += this.#filled;
-      this.#segmentOut(this.#pieces, this.#filled);
-      this.#pieces = [];
-      this.#filled = 0;
+    const bytes = this.#segment.bytes;
+    if (bytes > 0) {
+      this.length += bytes;
+      this.#segmentOut(this.#segment.take(), bytes);
     }
     await this.#settle(IN_FLIGHT - 1);
   }
@@ -188,7 +185,7 @@ async function carry(session: Session, out: OutgoingStream, ch: string): Promise
     }
     if (tg.topic === 'Chunk') {
       const len = tg.params.getBigInt('Len', U64);
-      // Kept: the stream holds on to the pieces until the link has copied them.
+      // Kept (the session's socket does not lend its reads): the segment may hold them.
       await reader.readChunks(len, (piece) => out.write(piece), { keep: true });
       // Nothing more on the way from the client: let the receiver have what is here.
       if (reader.buffered === 0) await out.flush();
