@@ -144,6 +144,33 @@ describe('a spool that falls behind', () => {
     assert.deepEqual(await readdir(spool.dir), []);
   });
 
+  it('counts every byte waiting for the disk: frames under the limit one by one fail it together', async () => {
+    // 1,928-byte frames: one fits a 5,000-byte limit, two do, the third does not.
+    const { r, events, link } = spool.start({ transport: 'udp', memoryLimit: 0, writeLimit: 5000 });
+    const data = randomBytes(3 * 1928);
+    const frames = dataFrames(link, 1, header, data);
+    assert.equal(frames.length, 4);
+    for (const f of frames) r.accept(f);
+    await eventsIn(events, 1);
+    assert.deepEqual(lostOf(events), [
+      [
+        1,
+        'lost',
+        'could not be spooled: receiver overrun: more than 5000 bytes waiting for the disk',
+      ],
+    ]);
+  });
+
+  it('gives the budget back once written: the same frames one transfer at a time all arrive', async () => {
+    const { r, events, link } = spool.start({ transport: 'udp', memoryLimit: 0, writeLimit: 5000 });
+    const data = [randomBytes(1900), randomBytes(1900), randomBytes(1900)];
+    for (const [i, d] of data.entries()) {
+      for (const f of dataFrames(link, i + 1, header, d)) r.accept(f);
+      await eventsIn(events, i + 1); // written, and its bytes no longer count
+    }
+    for (const [i, d] of data.entries()) assert.deepEqual(await contentOf(events[i]), d);
+  });
+
   it('resumes a short write to the spool file where it stopped', async () => {
     const spy = await spyWritev(spool.dir, () => 1_001); // every write takes 1,001 bytes at most
     try {

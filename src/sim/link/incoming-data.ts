@@ -126,7 +126,7 @@ export class IncomingData {
     strict: boolean,
     slabs: SlabPool,
   ) {
-    this.#slabs = inMemory ? new Array(Math.ceil(total / SLAB_SIZE)) : undefined;
+    this.#slabs = inMemory ? [] : undefined;
     this.path = inMemory ? undefined : path;
     this.#total = total;
     this.#budget = budget;
