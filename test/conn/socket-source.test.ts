@@ -7,12 +7,28 @@
 import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
 import { it } from 'node:test';
-import { socketSource } from '../../src/conn/socket-source.ts';
+import { type SocketSource, socketSource } from '../../src/conn/socket-source.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
 import { waitFor, within } from '../helpers/deadline.ts';
 
 const QUEUE_LIMIT = 64 * 1024;
 const files = closedAfterFile();
+
+/** Reads `length` bytes from `source` (copying each chunk: it may be lent), within 20 s. */
+async function readWhole(source: SocketSource, length: number): Promise<Buffer> {
+  const received: Buffer[] = [];
+  let got = 0;
+  const readAll = async () => {
+    while (got < length) {
+      const chunk = await source.next();
+      assert.ok(chunk, `the data ended after ${got} bytes`);
+      received.push(Buffer.from(chunk));
+      got += chunk.length;
+    }
+  };
+  await within(readAll(), 20_000, 'all the data', () => `${got} of ${length} bytes`);
+  return Buffer.concat(received);
+}
 
 it('queues up to 64 KiB unread, then stops reading; reading the queue back resumes it', async () => {
   const payload = Buffer.alloc(512 * 1024);
@@ -70,18 +86,7 @@ it('queues up to 64 KiB unread, then stops reading; reading the queue back resum
   );
   pieceRead[1]?.();
 
-  const received: Buffer[] = [];
-  let got = 0;
-  const readAll = async () => {
-    while (got < payload.length) {
-      const chunk = await source.next();
-      assert.ok(chunk, `the data ended after ${got} bytes`);
-      received.push(Buffer.from(chunk));
-      got += chunk.length;
-    }
-  };
-  await within(readAll(), 20_000, 'all the data', () => `${got} of ${payload.length} bytes`);
-  assert.ok(Buffer.concat(received).equals(payload), 'every byte, in order');
+  assert.ok((await readWhole(source, payload.length)).equals(payload), 'every byte, in order');
 });
 
 it('reads into 64 KiB while data comes in small pieces, into 1 MiB (kept) while full reads go to a waiting reader', () => {
@@ -133,19 +138,7 @@ it('delivers a large payload intact across the switch between read buffers', asy
   files.defer(async () => {
     socket.destroy();
   });
-  const received: Buffer[] = [];
-  let got = 0;
-  const readAll = async () => {
-    while (got < payload.length) {
-      const chunk = await source.next();
-      assert.ok(chunk, `the data ended after ${got} bytes`);
-      received.push(Buffer.from(chunk));
-      got += chunk.length;
-      source.release();
-    }
-  };
-  await within(readAll(), 20_000, 'all the data', () => `${got} of ${payload.length} bytes`);
-  assert.ok(Buffer.concat(received).equals(payload), 'every byte, in order');
+  assert.ok((await readWhole(source, payload.length)).equals(payload), 'every byte, in order');
   assert.ok(
     readSizes.some((n) => n > 64 * 1024),
     `some reads took more than 64 KiB (reads: ${readSizes.length})`,
