@@ -14,6 +14,28 @@ import { waitFor, within } from '../helpers/deadline.ts';
 const QUEUE_LIMIT = 64 * 1024;
 const files = closedAfterFile();
 
+/** A socket source on a connection to `addr`, telling `onRead` each read's size and whether reading goes on. */
+function spiedSource(
+  addr: string,
+  onRead: (bytes: number, more: boolean) => void,
+): { source: SocketSource; socket: Socket } {
+  const { source, onread } = socketSource();
+  const socket = netConnect({
+    host: '127.0.0.1',
+    port: Number(addr.split(':')[1]),
+    onread: {
+      buffer: onread.buffer,
+      callback: (nread, buf) => {
+        const more = onread.callback(nread, buf as Buffer);
+        onRead(nread, more);
+        return more;
+      },
+    },
+  });
+  source.attach(socket);
+  return { source, socket };
+}
+
 /** Reads `length` bytes from `source` (copying each chunk: it may be lent), within 20 s. */
 async function readWhole(source: SocketSource, length: number): Promise<Buffer> {
   const received: Buffer[] = [];
@@ -51,22 +73,9 @@ it('queues up to 64 KiB unread, then stops reading; reading the queue back resum
       from = cut;
     }
   });
-  const { source, onread } = socketSource();
   /** Each read of the socket: its size, and whether the source asked for more. */
   const reads: { bytes: number; more: boolean }[] = [];
-  const socket: Socket = netConnect({
-    host: '127.0.0.1',
-    port: Number(server.addr.split(':')[1]),
-    onread: {
-      buffer: onread.buffer,
-      callback: (nread, buf) => {
-        const more = onread.callback(nread, buf as Buffer);
-        reads.push({ bytes: nread, more });
-        return more;
-      },
-    },
-  });
-  source.attach(socket);
+  const { source, socket } = spiedSource(server.addr, (bytes, more) => reads.push({ bytes, more }));
   files.defer(async () => {
     socket.destroy();
   });
@@ -121,20 +130,8 @@ it('delivers a large payload intact across the switch between read buffers', asy
   const server = await files.fake(async ({ socket }) => {
     socket.write(payload);
   });
-  const { source, onread } = socketSource();
   const readSizes: number[] = [];
-  const socket: Socket = netConnect({
-    host: '127.0.0.1',
-    port: Number(server.addr.split(':')[1]),
-    onread: {
-      buffer: onread.buffer,
-      callback: (nread, buf) => {
-        readSizes.push(nread);
-        return onread.callback(nread, buf as Buffer);
-      },
-    },
-  });
-  source.attach(socket);
+  const { source, socket } = spiedSource(server.addr, (bytes) => readSizes.push(bytes));
   files.defer(async () => {
     socket.destroy();
   });
