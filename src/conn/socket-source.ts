@@ -52,9 +52,12 @@ export function socketSource(): {
 }
 
 /**
- * Bytes that arrive while nobody reads are copied and queued, up to this
- * much; then the socket pauses. An idle connection so still reads a little,
- * enough to notice when the peer closes.
+ * Bytes that arrive while nobody reads are copied and queued, until the
+ * queue holds this much; then the socket pauses. The read that crosses it
+ * is queued whole: 64 KiB at most, or 1 MiB when it comes just after bulk
+ * data a reader took (Node chooses the buffer of the next read as the
+ * previous one is handed over). An idle connection so still reads a
+ * little, enough to notice when the peer closes.
  */
 const QUEUE_LIMIT = 64 * 1024;
 

@@ -119,7 +119,7 @@ it('reads into 64 KiB while data comes in small pieces, into 1 MiB (kept) while 
   assert.equal(onread.buffer(), small, 'a short read: back to the small buffer');
   lentRead(small.length, small);
   assert.equal(onread.buffer(), large, 'the large buffer is kept, not allocated again');
-  // Nobody waits: the read is queued as a copy, and the next one is small (the queue stays bounded).
+  // Nobody waits: the read is queued as a copy (one large read, just after bulk data), and the next one is small.
   onread.callback(large.length, large);
   assert.equal(onread.buffer(), small, 'a read nobody waits for: the small buffer next');
 });

@@ -78,6 +78,33 @@ describe('a segment gathered at the sender node', () => {
     assert.equal(new Set(staged).size, 1, 'the small pieces share one staging buffer');
   });
 
+  it('leaves a taken segment as it was while the next one fills the same staging buffer', () => {
+    const s = new SegmentPieces();
+    const first = pieceIn(100, 100);
+    s.add(first);
+    const taken = s.take();
+    const second = pieceIn(200, 200);
+    s.add(second);
+    const next = s.take();
+    assert.deepEqual(Buffer.concat(taken), Buffer.from(first), 'the first segment is unchanged');
+    assert.deepEqual(Buffer.concat(next), Buffer.from(second));
+    assert.equal(taken[0]?.buffer, next[0]?.buffer, 'one staging buffer for both');
+  });
+
+  it('keeps a piece of 16 KiB that fills half of its memory, copies one a byte smaller or emptier', () => {
+    const kept = pieceIn(16 * 1024, 32 * 1024);
+    const smaller = pieceIn(16 * 1024 - 1, 16 * 1024 - 1);
+    const emptier = pieceIn(16 * 1024, 32 * 1024 + 1);
+    const s = new SegmentPieces();
+    for (const p of [kept, smaller, emptier]) s.add(p);
+    const pieces = s.take();
+    assert.equal(pieces[0]?.buffer, kept.buffer, 'kept as it is');
+    assert.ok(
+      pieces.slice(1).every((p) => p.buffer !== smaller.buffer && p.buffer !== emptier.buffer),
+    );
+    assert.deepEqual(Buffer.concat(pieces), Buffer.concat([kept, smaller, emptier]));
+  });
+
   it('goes on in a new staging buffer when one is full', () => {
     const s = new SegmentPieces();
     const added = Array.from({ length: 100 }, () => pieceIn(1000, 1000));

@@ -3,9 +3,10 @@
  * the client's `Chunk`s. A piece that is large and fills most of its memory
  * (a socket read, as a busy stream brings them) is kept as it is: the link
  * copies it into its frames, once. Any other piece is copied into a
- * staging buffer, so the memory a segment holds stays within about twice
- * its bytes, whatever the client's chunking: a 1-byte piece kept as it is
- * would hold its whole 64 KiB read.
+ * staging buffer, so the memory a stream's segments hold stays within
+ * about twice their bytes plus two staging buffers (the one being filled
+ * may be shared with a segment already taken), whatever the client's
+ * chunking: a 1-byte piece kept as it is would hold its whole 64 KiB read.
  */
 
 /** A piece is kept as it is from this size, when it fills at least half of its memory. */
