@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { FIXED_SIZE, FrameType, sealFrame, TAG_SIZE } from '../../src/sim/link/format.ts';
+import {
+  FIXED_SIZE,
+  FrameType,
+  type LinkEvent,
+  sealFrame,
+  TAG_SIZE,
+} from '../../src/sim/link/format.ts';
 import { waitFor, waitForAsync } from '../helpers/deadline.ts';
 import { controlFrame, dataFrames, heartbeatFrame, testLink } from './link-frames.ts';
 import { contentOf, lostOf, reassemblersForFile } from './reassembler.ts';
@@ -181,6 +187,14 @@ describe('frames that do not fit their transfer', () => {
     });
   });
 
+  /** Waits for the one verdict, on transfer 1: corrupt, its authentic frames not adding up. */
+  async function corruptVerdict(events: LinkEvent[]): Promise<void> {
+    await waitFor('the verdict on transfer 1', () => events.length === 1);
+    assert.deepEqual(events, [
+      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
+    ]);
+  }
+
   /** `frame` moved to `offset` (its data unchanged), sealed again: authentic, but out of place. */
   function movedTo(frame: Buffer, offset: number): Buffer {
     const moved = Buffer.from(frame);
@@ -197,10 +211,7 @@ describe('frames that do not fit their transfer', () => {
     // Overlapping the first frame by 100 bytes: the transfer's last 100 bytes would stay unwritten.
     r.accept(first);
     r.accept(movedTo(second, secondOffset - 100));
-    await waitFor('the verdict on transfer 1', () => events.length === 1);
-    assert.deepEqual(events, [
-      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
-    ]);
+    await corruptVerdict(events);
     // The frame in its place comes too late: the transfer was given up.
     r.accept(second);
     assert.equal(events.length, 1);
@@ -212,10 +223,7 @@ describe('frames that do not fit their transfer', () => {
     // 100 bytes on: the transfer's first 100 bytes would stay unwritten.
     r.accept(movedTo(first, 100));
     r.accept(second);
-    await waitFor('the verdict on transfer 1', () => events.length === 1);
-    assert.deepEqual(events, [
-      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
-    ]);
+    await corruptVerdict(events);
   });
 
   it('report a transfer that never completes corrupt when a frame of it was out of place', async () => {
@@ -239,10 +247,7 @@ describe('frames that do not fit their transfer', () => {
     r.accept(movedTo(second, Number(second.readUInt32BE(44)) + 10));
     r.accept(first);
     r.accept(third);
-    await waitFor('the verdict on transfer 1', () => events.length === 1);
-    assert.deepEqual(events, [
-      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
-    ]);
+    await corruptVerdict(events);
   });
 
   it('make a transfer whose authentic frames do not add up to its length corrupt', async () => {
@@ -253,9 +258,6 @@ describe('frames that do not fit their transfer', () => {
     sealFrame(link.key, short);
     r.accept(first);
     r.accept(short);
-    await waitFor('the verdict on transfer 1', () => events.length === 1);
-    assert.deepEqual(events, [
-      { type: 'lost', transfer: 1, kind: 'corrupt', reason: 'transfer 1 does not add up' },
-    ]);
+    await corruptVerdict(events);
   });
 });

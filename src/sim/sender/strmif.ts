@@ -82,10 +82,11 @@ export class OutgoingStream {
   }
 
   /** Opens a transfer of the bytes of `pieces`. */
-  #enqueue(tg: Telegram, pieces: Buffer[] = [], length = 0): void {
+  #enqueue(tg: Telegram, pieces: Buffer[] = []): void {
     this.#inFlight++;
     this.#quiet = false;
     const info = { what: 'stream', xferId: this.#xferId, ch: this.#ch } as const;
+    const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
     const transfer = this.#link.open(encodeTelegram(tg), length, info);
     for (const piece of pieces) transfer.push(piece);
     void transfer.sent.then(() => {
@@ -110,15 +111,15 @@ export class OutgoingStream {
     this.#ch = ch;
     this.#enqueue(new Telegram(STREAM_TOPICS.start, { _Ch: ch, XferId: this.#xferId, Cmd: cmd }));
     this.#keepalive = setInterval(() => {
-      if (this.#quiet && this.#segment.bytes === 0) this.#segmentOut([], 0);
+      if (this.#quiet && this.#segment.bytes === 0) this.#segmentOut([]);
       this.#quiet = true;
     }, KEEPALIVE_MS).unref();
   }
 
-  /** Sends one segment: the `length` bytes of `pieces`. */
-  #segmentOut(pieces: Buffer[], length: number): void {
+  /** Sends one segment: the bytes of `pieces`. */
+  #segmentOut(pieces: Buffer[]): void {
     const tg = new Telegram(STREAM_TOPICS.segment, { XferId: this.#xferId, Seq: this.#seq++ });
-    this.#enqueue(tg, pieces, length);
+    this.#enqueue(tg, pieces);
   }
 
   /** Adds bytes (kept or copied: the caller must not reuse `piece`), sending each segment that fills up. */
@@ -137,7 +138,7 @@ export class OutgoingStream {
     const bytes = this.#segment.bytes;
     if (bytes > 0) {
       this.length += bytes;
-      this.#segmentOut(this.#segment.take(), bytes);
+      this.#segmentOut(this.#segment.take());
     }
     await this.#settle(IN_FLIGHT - 1);
   }
