@@ -48,6 +48,15 @@ export function byteCount(n: number | bigint): number {
   return v;
 }
 
+/**
+ * The error for a telegram that never came: the peer closed the connection
+ * between frames (what {@link FrameReader.readTelegram} rejects with).
+ * @internal
+ */
+export function peerClosedError(): DdmwError {
+  return new DdmwError('DISCONNECTED', 'Disconnected: the peer closed the connection');
+}
+
 /** Pull-based decoder over a byte source. One operation at a time. */
 export class FrameReader {
   readonly #chunks: ChunkCursor;
@@ -105,7 +114,7 @@ export class FrameReader {
     return new Promise((resolve, reject) =>
       this.nextTelegramCallback((next, err) => {
         if (next) resolve(next);
-        else reject(err ?? this.#ended());
+        else reject(err ?? peerClosedError());
       }),
     );
   }
@@ -159,11 +168,6 @@ export class FrameReader {
       this.nextTelegramCallback(onTelegram);
     }
   };
-
-  /** The error for a telegram that never came: the peer closed the connection between frames. */
-  #ended(): DdmwError {
-    return new DdmwError('DISCONNECTED', 'Disconnected: the peer closed the connection');
-  }
 
   /**
    * Decodes a telegram synchronously when one is wholly buffered and takes

@@ -24,15 +24,18 @@ export interface WhoAmI {
  */
 export function readOkFail(io: Exchange): Promise<Params> {
   return io.reader.readTelegram().then(
-    (tg) => {
-      if (tg.topic === 'Ok') return tg.params;
-      if (tg.topic === 'Fail') throw failError(tg);
-      throw unexpectedReply(io, tg, 'Ok or Fail');
-    },
+    (tg) => okParams(io, tg),
     (err: unknown) => {
       throw io.stopped ?? err;
     },
   );
+}
+
+/** The params of an `Ok` reply; any other reply throws (see {@link readOkFail}). */
+function okParams(io: Exchange, tg: Telegram): Params {
+  if (tg.topic === 'Ok') return tg.params;
+  if (tg.topic === 'Fail') throw failError(tg);
+  throw unexpectedReply(io, tg, 'Ok or Fail');
 }
 
 /** The `SERVER_ERROR` for a `Fail` telegram, carrying its parameters. */
@@ -79,34 +82,37 @@ export function sendrecv(
   tg: Telegram,
   options?: RequestOptions,
 ): Promise<Params> {
-  return request(conn, () => telegramText(tg), `${tg.topic} request`, options);
+  let text: string;
+  try {
+    text = telegramText(tg);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return request(conn, text, `${tg.topic} request`, options, (params) => params);
 }
 
-/** Sends the request `encode()` returns (encoded inside the exchange, so its errors reject) and reads the reply. */
-function request(
+/**
+ * Sends the request `text` and gives the params of its `Ok` reply to
+ * `result` (see {@link readOkFail} for the other replies).
+ */
+function request<T>(
   conn: Connection,
-  encode: () => string,
+  text: string,
   what: string,
   options: RequestOptions | undefined,
-): Promise<Params> {
-  return conn.exclusive(
-    (io) => {
-      io.writeRequest(encode());
-      return readOkFail(io);
-    },
-    what,
-    options,
-  );
+  result: (params: Params) => T,
+): Promise<T> {
+  return conn.request(text, (io, tg) => result(okParams(io, tg)), what, options);
 }
 
 /** `WhoAmI` has no parameters: it is encoded once. */
 const WHOAMI = telegramText(new Telegram('WhoAmI'));
-const encodeWhoAmI = () => WHOAMI;
 
 /** Asks the server which account owns this connection. `options`: see {@link RequestOptions}. */
 export function whoami(conn: Connection, options?: RequestOptions): Promise<WhoAmI> {
-  return request(conn, encodeWhoAmI, 'WhoAmI request', options).then((reply) => ({
-    id: reply.getInt('Id'),
-    name: reply.getStr('Name'),
-  }));
+  return request(conn, WHOAMI, 'WhoAmI request', options, toWhoAmI);
+}
+
+function toWhoAmI(reply: Params): WhoAmI {
+  return { id: reply.getInt('Id'), name: reply.getStr('Name') };
 }

@@ -65,6 +65,12 @@ export class SocketSource extends StreamSource {
   #socket: Socket | undefined;
   /** True while the reader holds a lent chunk (the socket is paused meanwhile). */
   #lent = false;
+  /**
+   * True while the socket may not be reading: it stopped after a lent read
+   * or a full queue, or was paused. Only then is `resume()` called, which
+   * is not free and otherwise runs twice per round trip.
+   */
+  #stopped = true;
 
   /** True while a reader waits for the next chunk (it will be lent, not queued). */
   get reading(): boolean {
@@ -87,12 +93,16 @@ export class SocketSource extends StreamSource {
     if (!waiter) {
       this.queue.push(Buffer.from(chunk));
       this.queued += chunk.length;
-      return this.queued < QUEUE_LIMIT;
+      if (this.queued < QUEUE_LIMIT) return true;
+      this.#stopped = true;
+      return false;
     }
     this.waiter = undefined;
     this.#lent = true;
     waiter(chunk);
-    return !this.#lent;
+    if (!this.#lent) return true;
+    this.#stopped = true;
+    return false;
   }
 
   release(): void {
@@ -109,6 +119,7 @@ export class SocketSource extends StreamSource {
       // Held like a lent chunk: no reading meanwhile, so that later data goes
       // straight to a waiting reader (lent) instead of being copied.
       this.#lent = true;
+      this.#stopped = true;
       this.#socket?.pause();
       onChunk(queued);
       if (!this.#lent) this.#resume();
@@ -120,6 +131,8 @@ export class SocketSource extends StreamSource {
 
   /** Reads on, unless the queue is full or the socket is done. */
   #resume(): void {
-    if (this.queued < QUEUE_LIMIT && !this.ended) this.#socket?.resume();
+    if (!this.#stopped || this.queued >= QUEUE_LIMIT || this.ended || !this.#socket) return;
+    this.#stopped = false;
+    this.#socket.resume();
   }
 }
