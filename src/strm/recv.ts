@@ -5,12 +5,12 @@
  * bytes received (length and sha-256). An aborted or damaged stream makes
  * the `Readable` fail; it never ends as if it were complete.
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { byteCount, fedReadable, type Telegram, U32, U64 } from '../blather/index.ts';
 import type { Exchange } from '../conn/connection.ts';
 import { failError, unexpectedReply } from '../conn/request.ts';
 import { DdmwError, toDdmwError } from '../err.ts';
+import { streamHasher } from './hash-thread.ts';
 import { KEYS, TOPICS } from './wire.ts';
 
 /** Bytes a received stream buffers ahead of its reader (1 MiB). */
@@ -108,18 +108,35 @@ export function receiveStream(
     if (!fed.destroyed) stream.destroy(err);
   };
   const done = (async () => {
-    const hash = createHash('sha256');
+    const hasher = streamHasher();
     let len = 0;
-    const end = await readStreamFrames(io, (piece) => {
-      hash.update(piece);
-      len += piece.length;
-      return fed.offer(piece);
-    });
+    let end: StreamEnd;
+    try {
+      end = await readStreamFrames(io, (piece) => {
+        len += piece.length;
+        // Copied by the hasher before the consumer gets the piece (and may change it).
+        const hashing = hasher.update(piece);
+        const offered = fed.offer(piece);
+        return hashing && offered
+          ? Promise.all([hashing, offered]).then(() => {})
+          : (hashing ?? offered);
+      });
+    } catch (err) {
+      hasher.drop();
+      throw err;
+    }
     if (end.kind === 'aborted') {
+      hasher.drop();
       fail(new DdmwError('ABORTED', `Stream ${xferId ?? ''} was aborted: ${end.reason}`));
       return;
     }
-    const sha = hash.digest('hex');
+    let sha: string;
+    try {
+      sha = await hasher.digest();
+    } catch (err) {
+      fail(toDdmwError(err)); // every frame was read: the connection is in step
+      return;
+    }
     const wantLen = end.frame.params.getInt(KEYS.length);
     const wantSha = end.frame.params.getStr(KEYS.sha256);
     if (wantLen !== len || wantSha.toLowerCase() !== sha) {

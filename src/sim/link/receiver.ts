@@ -4,7 +4,8 @@
  * authentic transfer to the node (and tells the thread once the node has
  * taken it), and counts and reports the transfers that will never arrive.
  */
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { startWorker } from '../../worker-thread.ts';
 import type { Logger } from '../node/session.ts';
 import { discard, type Spooled } from '../node/spool.ts';
 import type { SimulatorStats } from '../stats.ts';
@@ -51,35 +52,14 @@ export interface LinkReceiverOptions {
 /** How long {@link LinkReceiver.close} waits for the thread to finish before terminating it. */
 const EXIT_GRACE_MS = 2000;
 
-/**
- * The module that resolves `tsx` in a worker thread, when this file runs
- * from its TypeScript source and tsx is installed. On Node 20, tsx only
- * registers itself in the main thread, so a worker must do it explicitly.
- */
-function typeScriptLoader(): string | undefined {
-  try {
-    return import.meta.resolve('tsx/esm/api');
-  } catch {
-    return undefined; // a runtime that loads .ts files by itself
-  }
-}
-
-/** Starts the link's thread from the compiled `.js` file, or from the `.ts` source under tsx. */
-function startWorker(
+/** Starts the link's thread (receiver-worker.ts). */
+function startLinkThread(
   config: LinkReceiverConfig,
   framePort: MessagePort,
   ring: SharedArrayBuffer,
 ): Worker {
-  const here = import.meta.url;
-  // execArgv is inherited (passing process.execArgv would fail on process-wide flags such as --title).
   const options = { workerData: { config, framePort, ring }, transferList: [framePort] };
-  const source = here.endsWith('.ts');
-  const entry = new URL(`./receiver-worker.${source ? 'ts' : 'js'}`, here);
-  const loader = source ? typeScriptLoader() : undefined;
-  if (!loader) return new Worker(entry, options);
-  const bootstrap = `import(${JSON.stringify(loader)})
-    .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { ...options, eval: true });
+  return startWorker(import.meta.url, 'receiver-worker', options);
 }
 
 /** The receiver node's side of the link. */
@@ -120,7 +100,7 @@ export class LinkReceiver {
   static async start(options: LinkReceiverOptions): Promise<LinkReceiver> {
     const channel = new MessageChannel();
     const ring = new SharedArrayBuffer(CHANNEL_WINDOW);
-    const worker = startWorker(options.config, channel.port2, ring);
+    const worker = startLinkThread(options.config, channel.port2, ring);
     const port = await new Promise<number>((resolve, reject) => {
       const fail = (err: Error) => {
         worker.off('message', ready);
