@@ -26,7 +26,7 @@ function typeScriptLoader(): string | undefined {
  * process-wide flags such as `--title`).
  */
 export function startWorker(callerUrl: string, name: string, options: WorkerOptions): Worker {
-  const source = callerUrl.endsWith('.ts');
+  const source = new URL(callerUrl).pathname.endsWith('.ts'); // a loader may add a query
   const entry = new URL(`./${name}.${source ? 'ts' : 'js'}`, callerUrl);
   const loader = source ? typeScriptLoader() : undefined;
   if (!loader) return new Worker(entry, options);

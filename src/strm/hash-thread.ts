@@ -13,12 +13,16 @@
  * {@link BATCHES_AWAY} batches at the thread waits for one to come back
  * before it reads on: memory stays bounded and the hashing keeps up.
  *
- * One thread serves the whole process: started with the first stream, then
- * kept. It keeps the process alive only while a stream waits for it (a
- * digest must not be lost to the process exiting). If it cannot
- * start or fails, the streams it was hashing fail (their data was read,
- * the connection stays in step), and later streams are hashed in the
- * calling thread.
+ * One thread serves the whole process: started with the first stream,
+ * which is hashed in the calling thread while the new thread loads (a
+ * thread that cannot load, such as one left out of a bundle, so fails no
+ * stream); later streams go to it once it said it is ready. It keeps the
+ * process alive only while it owes an answer (a batch to hand back, a
+ * digest): a digest is never lost to the process exiting, and a stream
+ * the application abandoned holds nothing. If it stops, the streams it
+ * was hashing fail (their data was read, the connection stays in step),
+ * and later streams are hashed in the calling thread. Up to
+ * {@link SPARE_BATCHES} batches are kept for the next streams.
  */
 import { createHash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
@@ -51,8 +55,9 @@ export type ToHashThread =
   | { op: 'end'; id: number }
   | { op: 'drop'; id: number };
 
-/** What the hashing thread answers. */
-type FromHashThread =
+/** What the hashing thread answers (`ready` once, when it has loaded). */
+export type FromHashThread =
+  | { op: 'ready' }
   | { op: 'free'; id: number; batch: ArrayBuffer }
   | { op: 'digest'; id: number; hex: string };
 
@@ -164,20 +169,29 @@ class HashThread {
   readonly #streams = new Map<number, ThreadHasher>();
   readonly #spares: ArrayBuffer[] = [];
   #nextId = 1;
+  /** Answers the thread owes (batches to hand back, digests): it holds the process while there are any. */
+  #owed = 0;
+  /** True once the thread has loaded and said so. */
+  ready = false;
+  /** Settles with {@link ready} once the thread is ready or has stopped. */
+  readonly settled: Promise<boolean>;
+  #settle: (ready: boolean) => void = () => {};
   /** Why the thread stopped; `undefined` while it works. */
   failure: DdmwError | undefined;
 
   constructor() {
+    this.settled = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
     this.#worker = startWorker(import.meta.url, 'hash-worker', {});
-    this.#worker.unref();
     this.#worker.on('message', (m: FromHashThread) => this.#onMessage(m));
     this.#worker.on('error', (err) => this.#fail(err.message));
     this.#worker.on('exit', (code) => this.#fail(`it exited with code ${code}`));
+    this.#worker.unref(); // after the listeners: adding a 'message' listener refs the worker again
   }
 
   hasher(): ThreadHasher {
     const hasher = new ThreadHasher(this, this.#nextId++);
-    if (this.#streams.size === 0) this.#worker.ref();
     this.#streams.set(hasher.id, hasher);
     return hasher;
   }
@@ -188,12 +202,22 @@ class HashThread {
   }
 
   post(message: ToHashThread, transfer: ArrayBuffer[] = []): void {
+    if (message.op !== 'drop') this.#owe(1);
     this.#worker.postMessage(message, transfer);
   }
 
   forget(hasher: ThreadHasher): void {
     this.#streams.delete(hasher.id);
-    if (this.#streams.size === 0) this.#worker.unref();
+  }
+
+  /** {@link settled}, holding the process while it waits. */
+  async whenSettled(): Promise<boolean> {
+    this.#owe(1);
+    try {
+      return await this.settled;
+    } finally {
+      if (!this.failure) this.#owe(-1);
+    }
   }
 
   /** Stops the thread (its `exit` then fails the streams under way). */
@@ -201,7 +225,20 @@ class HashThread {
     return this.#worker.terminate();
   }
 
+  /** Counts answers owed (`change` +1 or -1); the thread holds the process from the first to the last. */
+  #owe(change: number): void {
+    this.#owed += change;
+    if (change > 0 && this.#owed === 1) this.#worker.ref();
+    else if (change < 0 && this.#owed === 0) this.#worker.unref();
+  }
+
   #onMessage(m: FromHashThread): void {
+    if (m.op === 'ready') {
+      this.ready = true;
+      this.#settle(true);
+      return;
+    }
+    this.#owe(-1);
     if (m.op === 'free') {
       if (this.#spares.length < SPARE_BATCHES) this.#spares.push(m.batch);
       this.#streams.get(m.id)?.returned();
@@ -219,6 +256,8 @@ class HashThread {
       'IO',
       `The stream's sha-256 could not be computed: the hashing thread stopped (${why})`,
     );
+    this.#settle(false);
+    if (this.#owed > 0) this.#owe(-this.#owed);
     for (const hasher of this.#streams.values()) hasher.failed(this.failure);
     this.#streams.clear();
   }
@@ -226,17 +265,30 @@ class HashThread {
 
 let thread: HashThread | undefined;
 
-/** A hasher for a new stream: in the hashing thread, or in this one when that thread is not available. */
-export function streamHasher(): StreamHasher {
-  if (!thread?.failure) {
-    try {
-      thread ??= new HashThread();
-      return thread.hasher();
-    } catch {
-      // No thread (a runtime without worker threads, or at its limit): hash here.
-    }
+/** Starts the hashing thread if it is not started; undefined when it cannot be. */
+function startedThread(): HashThread | undefined {
+  try {
+    thread ??= new HashThread();
+  } catch {
+    // No thread (a runtime without worker threads, or at its limit): streams hash in place.
   }
-  return new LocalHasher();
+  return thread;
+}
+
+/** A hasher for a new stream: in the hashing thread once it is ready, else in this one. */
+export function streamHasher(): StreamHasher {
+  const t = startedThread();
+  return t?.ready && !t.failure ? t.hasher() : new LocalHasher();
+}
+
+/**
+ * Starts the hashing thread if needed; resolves true once it is ready,
+ * false if it stopped or cannot start.
+ * @internal For tests, which need the thread rather than the in-place fallback.
+ */
+export async function hashThreadReady(): Promise<boolean> {
+  const t = startedThread();
+  return t ? (await t.whenSettled()) && !t.failure : false;
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
- * The stream hashing thread (see hash-thread.ts): keeps a sha-256 per
- * stream id, hashes each batch it is sent and hands the batch's memory
- * back, and answers the digest at a stream's end.
+ * The stream hashing thread (see hash-thread.ts): says it is ready once
+ * loaded, keeps a sha-256 per stream id, hashes each batch it is sent and
+ * hands the batch's memory back, and answers the digest at a stream's end.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import type { ToHashThread } from './hash-thread.ts';
+import type { FromHashThread, ToHashThread } from './hash-thread.ts';
 
 const port = parentPort;
 if (!port) throw new Error('hash-worker.ts runs as a worker thread');
@@ -36,3 +36,5 @@ port.on('message', (m: ToHashThread) => {
       break;
   }
 });
+
+port.postMessage({ op: 'ready' } satisfies FromHashThread);

@@ -5,18 +5,23 @@
  * subscriber makes with it (against a scripted receiver node), and a
  * thread that stops: the streams under way fail with IO, later ones are
  * hashed in the calling thread. A digest is never lost to the process
- * exiting, and the thread never keeps the process alive.
+ * exiting, and the thread holds the process only while it owes an answer.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import { recv, subscribe } from '../../src/msg/index.ts';
-import { type StreamHasher, stopHashThread, streamHasher } from '../../src/strm/hash-thread.ts';
+import {
+  hashThreadReady,
+  type StreamHasher,
+  stopHashThread,
+  streamHasher,
+} from '../../src/strm/hash-thread.ts';
 import { killedAfterEach, TestChild } from '../helpers/child.ts';
 import { closedAfterFile } from '../helpers/closed-after.ts';
-import { within } from '../helpers/deadline.ts';
+import { waitFor, within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
 import type { FakeConn } from '../helpers/fake-server.ts';
 import { sha } from '../helpers/sha.ts';
@@ -42,6 +47,9 @@ function cut(bytes: Buffer, sizes: number[]): Buffer[] {
   }
   return pieces;
 }
+
+// The first stream of a process is hashed in place while the thread loads; these tests need the thread.
+before(async () => assert.ok(await within(hashThreadReady(), 30_000, 'the hashing thread')));
 
 describe('the stream hasher', () => {
   it('gives the sha-256 of the bytes, however they are split', async () => {
@@ -144,17 +152,22 @@ describe('the hashing thread and the event loop', () => {
   /** Active message ports: the thread's counts while it keeps the process alive. */
   const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
 
-  it('holds the process only while a stream waits for it', async () => {
-    await streamHasher().digest(); // the thread runs (started by now), and is idle again
+  it('holds the process only while it owes an answer', async () => {
     const idle = ports();
     const hasher = streamHasher();
-    assert.equal(ports(), idle + 1, 'a stream under way holds the process');
-    await feed(hasher, [randomBytes(MiB)]);
+    assert.equal(ports(), idle, 'a stream it owes nothing to holds nothing');
+    hasher.update(Buffer.alloc(MiB, 1)); // a full batch goes to the thread
+    assert.equal(ports(), idle + 1, 'a batch away holds the process');
     await within(hasher.digest(), 10_000, 'the digest');
-    assert.equal(ports(), idle, 'no stream under way: the thread lets the process exit');
-    const dropped = streamHasher();
-    dropped.drop();
-    assert.equal(ports(), idle, 'a dropped stream no longer holds it');
+    assert.equal(ports(), idle, 'the digest answered, nothing holds it');
+  });
+
+  it('a stream the application abandoned holds nothing once its batches are back', async () => {
+    const idle = ports();
+    const abandoned = streamHasher();
+    abandoned.update(Buffer.alloc(2 * MiB + 5, 2)); // neither digested nor dropped, ever
+    assert.equal(ports(), idle + 1);
+    await waitFor('the batches back from the thread', () => ports() === idle, 10_000);
   });
 });
 
@@ -174,16 +187,28 @@ describe('a hashing thread that stops', () => {
 
 describe('the hashing thread and the process', () => {
   const killed = killedAfterEach();
-  it('a digest still comes when nothing else is left; then the process exits', async () => {
+  /** Runs hash-exit-child.ts in `mode`: it must print the digest of 4 MiB of 'a', then exit. */
+  async function digestThenExit(mode: 'first' | 'thread', name: string) {
     const child = killed(
       new TestChild(
-        'a subscriber whose node closed after the stream',
+        name,
         process.execPath,
-        ['--import', 'tsx', join(import.meta.dirname, 'hash-exit-child.ts')],
+        ['--import', 'tsx', join(import.meta.dirname, 'hash-exit-child.ts'), mode],
         process.env,
       ),
     );
-    await child.waitFor('stdout', /^ok 8388608$/m, 'the whole stream, checked');
+    const want = createHash('sha256')
+      .update(Buffer.alloc(4 * MiB, 0x61))
+      .digest('hex');
+    await child.waitFor('stdout', new RegExp(`^ok ${want}$`, 'm'), 'the digest');
     assert.deepEqual(await child.exited(30_000), { code: 0, signal: null }, child.stderr);
+  }
+
+  it('a digest still comes when nothing else is left; then the process exits', async () => {
+    await digestThenExit('thread', 'a process waiting for a digest only');
+  });
+
+  it('a thread started by the first stream, and never used, lets the process exit', async () => {
+    await digestThenExit('first', 'a process that received one stream');
   });
 });
