@@ -232,11 +232,8 @@ export class Connection {
     request: Request,
     waited: boolean,
   ): Promise<T> {
-    const refused = this.#failure ? undefined : this.#turns.begin(request, waited);
-    if (refused) {
-      this.#turns.release(); // nothing was sent: the connection goes on
-      return Promise.reject(refused);
-    }
+    const refused = this.#begin(request, waited);
+    if (refused) return Promise.reject(refused);
     return new Promise<T>((resolve, reject) => {
       const fail = (err: unknown) => {
         try {
@@ -270,11 +267,8 @@ export class Connection {
     request: Request | undefined,
     waited: boolean,
   ): Promise<T> {
-    const refused = this.#failure ? undefined : this.#turns.begin(request, waited);
-    if (refused) {
-      this.#turns.release(); // nothing was sent: the connection goes on
-      return Promise.reject(refused);
-    }
+    const refused = this.#begin(request, waited);
+    if (refused) return Promise.reject(refused);
     let result: Promise<T>;
     try {
       // Promise.resolve: a JavaScript caller's fn may return a plain value.
@@ -283,6 +277,17 @@ export class Connection {
       result = Promise.reject(err);
     }
     return result.then(this.#afterRun, this.#afterFailedRun);
+  }
+
+  /**
+   * Starts the exchange that got the turn. Returns the error to reject it
+   * with instead, unrun, when its request was stopped meanwhile (the turn
+   * is then handed on: nothing was sent, the connection goes on).
+   */
+  #begin(request: Request | undefined, waited: boolean): DdmwError | undefined {
+    const refused = this.#failure ? undefined : this.#turns.begin(request, waited);
+    if (refused) this.#turns.release();
+    return refused;
   }
 
   readonly #afterRun = <T>(value: T): T => {
