@@ -13,8 +13,8 @@
  * {@link BATCHES_AWAY} batches at the thread waits for one to come back
  * before it reads on: memory stays bounded and the hashing keeps up.
  *
- * One thread serves the whole process: started with the first stream,
- * which is hashed in the calling thread while the new thread loads (a
+ * One thread serves the whole process: started with the first stream.
+ * Streams that start while it loads are hashed in the calling thread (a
  * thread that cannot load, such as one left out of a bundle, so fails no
  * stream); later streams go to it once it said it is ready. It keeps the
  * process alive only while it owes an answer (a batch to hand back, a
@@ -43,7 +43,11 @@ export interface StreamHasher {
    * stream should wait (for the hashing thread) before adding more.
    */
   update(piece: Uint8Array): Promise<void> | undefined;
-  /** The sha-256 (lowercase hex) of everything added. Rejects with `IO` when it cannot be computed. */
+  /**
+   * The sha-256 (lowercase hex) of everything added; the stream is ended
+   * (asked again, the same answer). Rejects with `IO` when it cannot be
+   * computed.
+   */
   digest(): Promise<string>;
   /** Forgets the stream (it ended without a digest being asked for). */
   drop(): void;
@@ -64,13 +68,15 @@ export type FromHashThread =
 /** Hashing in the calling thread: when the hashing thread is not available. */
 class LocalHasher implements StreamHasher {
   readonly #hash = createHash('sha256');
+  #digest: Promise<string> | undefined;
 
   update(piece: Uint8Array): undefined {
     this.#hash.update(piece);
   }
 
   digest(): Promise<string> {
-    return Promise.resolve(this.#hash.digest('hex'));
+    this.#digest ??= Promise.resolve(this.#hash.digest('hex'));
+    return this.#digest;
   }
 
   drop(): void {}
@@ -88,6 +94,7 @@ class ThreadHasher implements StreamHasher {
   /** Settles when a batch comes back, while the stream waits for one; and its resolver. */
   #room: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  #digest: Promise<string> | undefined;
   #answer: { resolve: (hex: string) => void; reject: (err: DdmwError) => void } | undefined;
   #failure: DdmwError | undefined;
 
@@ -115,11 +122,13 @@ class ThreadHasher implements StreamHasher {
 
   digest(): Promise<string> {
     if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#digest) return this.#digest; // asked once: the stream is ended
     if (this.#filled > 0) this.#send();
-    return new Promise((resolve, reject) => {
+    this.#digest = new Promise((resolve, reject) => {
       this.#answer = { resolve, reject };
       this.#thread.post({ op: 'end', id: this.id });
     });
+    return this.#digest;
   }
 
   drop(): void {
@@ -233,6 +242,7 @@ class HashThread {
   }
 
   #onMessage(m: FromHashThread): void {
+    if (this.failure) return; // its streams failed, and it owes nothing any more
     if (m.op === 'ready') {
       this.ready = true;
       this.#settle(true);
@@ -270,7 +280,7 @@ function startedThread(): HashThread | undefined {
   try {
     thread ??= new HashThread();
   } catch {
-    // No thread (a runtime without worker threads, or at its limit): streams hash in place.
+    // No thread (out of resources for one): streams hash in place.
   }
   return thread;
 }

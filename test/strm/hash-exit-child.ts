@@ -14,5 +14,11 @@ if (process.argv[2] === 'thread' && !(await hashThreadReady())) {
   throw new Error('the hashing thread did not start');
 }
 const hasher = streamHasher();
-for (let i = 0; i < 4; i++) await hasher.update(piece);
+for (let i = 0; i < 4; i++) {
+  const wait = hasher.update(piece);
+  // Before the thread said it is ready, a stream is hashed in place: it never waits.
+  if (process.argv[2] === 'first' && wait)
+    throw new Error('the first stream went to a loading thread');
+  await wait;
+}
 hasher.digest().then((hex) => console.log(`ok ${hex}`));

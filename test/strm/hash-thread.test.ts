@@ -67,6 +67,7 @@ describe('the stream hasher', () => {
       await feed(hasher, cut(data, sizes));
       const digest = await within(hasher.digest(), 10_000, 'the digest');
       assert.equal(digest, sha(data), `${data.length} bytes in pieces of ${sizes}`);
+      assert.equal(await within(hasher.digest(), 10_000, 'the digest again'), digest);
     }
     assert.equal(await streamHasher().digest(), sha(), 'no bytes at all');
   });
