@@ -93,14 +93,16 @@ export class SocketSource extends StreamSource {
     if (!waiter) {
       this.queue.push(Buffer.from(chunk));
       this.queued += chunk.length;
-      if (this.queued < QUEUE_LIMIT) return true;
-      this.#stopped = true;
-      return false;
+      return this.queued < QUEUE_LIMIT || this.#stop();
     }
     this.waiter = undefined;
     this.#lent = true;
     waiter(chunk);
-    if (!this.#lent) return true;
+    return !this.#lent || this.#stop();
+  }
+
+  /** The socket stops reading (the `false` that `arrive` returns to it): noted, to resume it later. */
+  #stop(): false {
     this.#stopped = true;
     return false;
   }
