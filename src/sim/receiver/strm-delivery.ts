@@ -15,6 +15,11 @@
  * S: StrmEnd Len Sha256        (or StrmAbort Reason)
  * ```
  *
+ * A segment's memory goes back to the link for reuse (as a message's does)
+ * once every subscriber it went to has handed its bytes to the system, or
+ * dropped them: fresh memory for every segment cost the link's thread
+ * page faults for each byte of the stream.
+ *
  * A stream occupies the subscriber's connection from its start to its end:
  * messages (and other streams) that arrive meanwhile wait in the
  * subscriber's queue. An outlet buffers at most the subscriber's `queueLimitBytes`
@@ -40,6 +45,36 @@ export interface OutletEvents {
   buffered(delta: number): void;
 }
 
+/**
+ * A segment's pieces, shared by the outlets it is queued in. Reference
+ * counted: the router holds one reference while it routes the segment and
+ * each outlet one until it has written the segment or dropped it; the last
+ * one lets go of its memory, for reuse (nothing refers to it any more).
+ */
+export class Segment {
+  readonly pieces: Buffer[];
+  readonly length: number;
+  readonly #data: Spooled;
+  #refs = 1;
+
+  /** The pieces of `data` (read from its spool file when spooled); the creator holds the first reference. */
+  constructor(pieces: Buffer[], data: Spooled) {
+    this.pieces = pieces;
+    this.#data = data;
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
+    this.length = length;
+  }
+
+  retain(): void {
+    this.#refs++;
+  }
+
+  release(): void {
+    if (--this.#refs === 0) void discard(this.#data, true);
+  }
+}
+
 /** One stream on its way to one subscriber. */
 export class StreamOutlet {
   /** Identifies the stream in logs. */
@@ -48,8 +83,8 @@ export class StreamOutlet {
   readonly #events: OutletEvents;
   /** Most bytes buffered before the subscriber is too slow. */
   readonly #limit: number;
-  /** Segments not written yet, each as the pieces it arrived in. */
-  #segments: { pieces: Buffer[]; length: number }[] = [];
+  /** Segments not written yet, each holding a reference (see {@link Segment}). */
+  #segments: Segment[] = [];
   #buffered = 0;
   #final: Telegram | undefined;
   #wake: (() => void) | undefined;
@@ -72,15 +107,17 @@ export class StreamOutlet {
     wake?.();
   }
 
-  /** Queues a segment of `length` bytes, in the pieces it arrived in, for the subscriber. */
-  push(pieces: Buffer[], length: number): void {
+  /** Queues a segment for the subscriber (taking a reference to it). */
+  push(segment: Segment): void {
     if (this.#final) return;
+    const { length } = segment;
     if (this.#buffered + length > this.#limit) {
       this.abort('too slow: the subscriber did not keep up with the stream');
       this.#events.overflow();
       return;
     }
-    this.#segments.push({ pieces, length });
+    segment.retain();
+    this.#segments.push(segment);
     this.#buffered += length;
     this.#poke();
     this.#events.buffered(length);
@@ -96,16 +133,23 @@ export class StreamOutlet {
   abort(reason: string): void {
     if (this.#final) return;
     this.#final = new Telegram('StrmAbort', { Reason: reason });
-    const dropped = this.#buffered;
-    this.#segments = [];
-    this.#buffered = 0;
+    this.#dropSegments();
     this.#poke();
-    if (dropped > 0) this.#events.buffered(-dropped);
   }
 
-  /** The subscriber lets go of the stream (delivered, dropped or gone). */
+  /** The subscriber lets go of the stream (delivered, dropped or gone), ended or not. */
   release(): void {
     this.abort('the subscriber is gone');
+    this.#dropSegments();
+  }
+
+  /** Drops the segments not written yet (their memory goes once no other outlet holds it). */
+  #dropSegments(): void {
+    const dropped = this.#buffered;
+    for (const segment of this.#segments) segment.release();
+    this.#segments = [];
+    this.#buffered = 0;
+    if (dropped > 0) this.#events.buffered(-dropped);
   }
 
   /**
@@ -121,8 +165,13 @@ export class StreamOutlet {
         const { pieces, length } = segment;
         this.#buffered -= length;
         this.#events.buffered(-length);
-        // One `Chunk` per segment, written from its pieces (not joined first).
-        await write([encodeTelegram(new Telegram('Chunk', { Len: length })), ...pieces]);
+        // One `Chunk` per segment, written from its pieces (not joined first);
+        // flushed: once it is out, its memory may be filled again.
+        try {
+          await write([encodeTelegram(new Telegram('Chunk', { Len: length })), ...pieces], true);
+        } finally {
+          segment.release();
+        }
       } else if (this.#final) {
         await write([encodeTelegram(this.#final)]);
         return this.#final.topic === 'StrmEnd' && !gone();
@@ -189,9 +238,17 @@ export class StreamRouter {
     data: Spooled,
     digest: string | undefined,
   ): Promise<void> {
-    const xferId = tg.params.getStr('XferId');
     const pieces = data.kind === 'file' ? [await readFile(data.path)] : data.chunks;
-    await discard(data);
+    const segment = new Segment(pieces, data);
+    try {
+      this.#route(number, tg, segment, digest);
+    } finally {
+      segment.release(); // the router's reference: the memory goes once no outlet holds it
+    }
+  }
+
+  #route(number: number, tg: Telegram, segment: Segment, digest: string | undefined): void {
+    const xferId = tg.params.getStr('XferId');
     if (tg.topic === STREAM_TOPICS.start) {
       if (this.#start(tg, xferId) === 0) {
         this.#options.onDiscard({ number, kind: 'discarded', reason: 'no subscriber' });
@@ -216,10 +273,8 @@ export class StreamRouter {
         this.#abort(xferId, 'part of the stream was lost on the link');
         return;
       }
-      let length = 0;
-      for (const piece of pieces) length += piece.length;
-      s.len += length;
-      if (length > 0) for (const outlet of s.outlets) outlet.push(pieces, length);
+      s.len += segment.length;
+      if (segment.length > 0) for (const outlet of s.outlets) outlet.push(segment);
     } else if (tg.topic === STREAM_TOPICS.end) {
       const p = tg.params;
       const counted = p.getInt('Len') === s.len && p.getInt('Segs') === s.seq;
