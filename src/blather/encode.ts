@@ -20,7 +20,16 @@ function paramLines(params: Params): string {
 
 /** The wire text of a telegram: `topic LF (key SP value LF)* LF`. */
 export function telegramText(tg: Telegram): string {
-  return `${tg.topic}\n${paramLines(tg.params)}\n`;
+  return replyText(tg.topic, tg.params);
+}
+
+/**
+ * {@link telegramText} of a topic known to be valid (a constant such as
+ * `Ok`) and its params, without building a `Telegram`: a server's replies.
+ * @internal
+ */
+export function replyText(topic: string, params: Params): string {
+  return `${topic}\n${paramLines(params)}\n`;
 }
 
 /** Encodes a telegram to bytes. Throws `BLATHER` for a value that cannot travel on one line. */

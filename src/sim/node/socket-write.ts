@@ -42,6 +42,13 @@ export function writeChunksNow(
   return socket.writableNeedDrain ? drained(socket) : undefined;
 }
 
+/** {@link writeChunksNow} of one chunk (no array to build and walk: a reply's path). */
+export function writeNow(socket: Socket, chunk: Uint8Array | string): Promise<void> | undefined {
+  if (socket.destroyed || !socket.writable) return undefined;
+  socket.write(chunk);
+  return socket.writableNeedDrain ? drained(socket) : undefined;
+}
+
 /** Resolves when the socket can take more data, or is gone. */
 function drained(socket: Socket): Promise<void> {
   return new Promise((resolve) => {
