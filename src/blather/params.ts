@@ -124,6 +124,12 @@ export class Params implements Iterable<[string, string]> {
     const buf = this.#lazyBuf;
     const offsets = this.#lazyOffsets;
     if (!buf || !offsets) return this.#map?.get(key);
+    const i = this.#lineOf(buf, offsets, key);
+    return i < 0 ? undefined : buf.toString('utf8', (offsets[i + 1] as number) + 1, offsets[i + 2]);
+  }
+
+  /** Index in the line offsets of the last line with `key` (decoded params), or -1. */
+  #lineOf(buf: Buffer, offsets: number[], key: string): number {
     const n = key.length;
     for (let i = offsets.length - 3; i >= 0; i -= 3) {
       const ks = offsets[i] as number;
@@ -131,9 +137,33 @@ export class Params implements Iterable<[string, string]> {
       if (sp - ks !== n) continue;
       let j = 0;
       while (j < n && buf[ks + j] === key.charCodeAt(j)) j++;
-      if (j === n) return buf.toString('utf8', sp + 1, offsets[i + 2]);
+      if (j === n) return i;
     }
-    return undefined;
+    return -1;
+  }
+
+  /**
+   * The value of `key` when it is plain decimal digits (1 to 15 of them:
+   * exact as a number) in decoded params, read from the bytes without
+   * making a string; else `undefined`, and the caller takes the general
+   * path (which reports what is wrong). Replies are mostly small numbers.
+   */
+  #digits(key: string): number | undefined {
+    const buf = this.#lazyBuf;
+    const offsets = this.#lazyOffsets;
+    if (!buf || !offsets) return undefined;
+    const i = this.#lineOf(buf, offsets, key);
+    if (i < 0) return undefined;
+    const start = (offsets[i + 1] as number) + 1;
+    const end = offsets[i + 2] as number;
+    if (end === start || end - start > 15) return undefined;
+    let n = 0;
+    for (let at = start; at < end; at++) {
+      const d = (buf[at] as number) - 48;
+      if (d < 0 || d > 9) return undefined;
+      n = n * 10 + d;
+    }
+    return n;
   }
 
   /** Number of keys. */
@@ -169,6 +199,8 @@ export class Params implements Iterable<[string, string]> {
 
   /** The value as an integer within `range` (default: safe integers). */
   getInt(key: string, range: IntRange = SAFE_INT): number {
+    const n = this.#digits(key);
+    if (n !== undefined && n >= range.min && n <= range.max) return n;
     return parseIntValue(key, this.#require(key), range);
   }
 

@@ -1,13 +1,16 @@
 /**
  * Params beyond the vectors: lookups on decoded (lazy) params match whole
- * keys only, the getters with defaults, copies keep their secrets, the map
- * views, the display forms, and ownBytes.
+ * keys only, integers read from decoded bytes as from a string, the getters
+ * with defaults, copies keep their secrets, the map views, the display
+ * forms, and ownBytes.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
+import fc from 'fast-check';
 import { FrameReader } from '../../src/blather/index.ts';
 import { Params } from '../../src/blather/params.ts';
+import { I32, SAFE_INT, U16, U32 } from '../../src/blather/values.ts';
 import { DdmwError } from '../../src/err.ts';
 import { chunksOf } from '../helpers/chunks.ts';
 import { within } from '../helpers/deadline.ts';
@@ -34,6 +37,31 @@ describe('decoded params', () => {
     const p = await decoded(Buffer.from('Msg\nk 1\nk 2\n\n'));
     assert.equal(p.get('k'), '2');
     assert.equal(p.size, 1);
+  });
+
+  it('give the integer, or the error, that the same value set by hand gives', async () => {
+    /** What `getInt` gives: the number, or the error's code and message. */
+    const outcome = (p: Params, range: typeof U32) => {
+      try {
+        return p.getInt('N', range);
+      } catch (err) {
+        return err instanceof DdmwError ? `${err.code}: ${err.message}` : String(err);
+      }
+    };
+    const digits = fc.stringMatching(/^[+-]?[0-9]{0,18}$/);
+    const value = fc.oneof(
+      digits,
+      fc.constantFrom('0', '007', '9'.repeat(15), '9'.repeat(16), '1e3', ' 1', '1 '),
+    );
+    const range = fc.constantFrom(SAFE_INT, U32, U16, I32, { min: 5, max: 10 });
+    await fc.assert(
+      fc.asyncProperty(value, range, async (v, r) => {
+        const lazy = await decoded(Buffer.from(`Ok\nN ${v}\n\n`));
+        const built = new Params().set('N', v);
+        assert.deepEqual(outcome(lazy, r), outcome(built, r), `value ${JSON.stringify(v)}`);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('no longer depend on the buffer once ownBytes has run', async () => {
