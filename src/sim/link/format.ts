@@ -294,13 +294,13 @@ export type LinkEvent =
 /**
  * What the node posts to the receiving thread: `taken` once it has routed
  * `count` transfers, `released` once the memory of a transfer is free again
- * (`bytes` of the budget, when it was lent from it; the shared slabs to
- * fill again, when nothing refers to them any more).
+ * (`bytes` of the budget, when it was lent from it; `buffers` to fill again,
+ * when nothing refers to them any more).
  */
 export type NodeMessage =
   | 'close'
   | { type: 'taken'; count: number }
-  | { type: 'released'; bytes: number; buffers: SharedArrayBuffer[] };
+  | { type: 'released'; bytes: number; buffers: ArrayBuffer[] };
 
 /** What the receiver node passes to the receiving thread. */
 export interface LinkReceiverConfig {

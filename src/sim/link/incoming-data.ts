@@ -52,9 +52,9 @@ export class WriteBudget {
 /**
  * Bytes of a slab: a transfer kept in memory is cut into slabs of this
  * size (the last one shorter). They go to the receiver node with the
- * transfer, and each one handed over costs: a 64 MiB message as 1,050
- * frame buffers reached the node 7-9 ms after it was posted, as 64 slabs
- * about 1 ms.
+ * transfer, moved between threads, and each one moved costs: a 64 MiB
+ * message as 1,050 frame buffers reached the node 7-9 ms after it was
+ * posted, as 64 slabs about 1 ms.
  */
 export const SLAB_SIZE = 1024 * 1024;
 
@@ -63,50 +63,36 @@ export const SLAB_SIZE = 1024 * 1024;
  * node with its transfer and comes back once the node is done with it, to
  * be filled again: memory touched for the first time costs more than the
  * copy into it. At most `spares` wait for reuse.
- *
- * Full slabs are shared memory, which both threads see: handing one over
- * (or back) moves no memory and makes no new buffer in the thread that
- * gets it. A buffer moved between threads is new memory there for the
- * garbage collector, and 64 MiB of them arriving at once started a full
- * collection on the node's thread, 4-8 ms of a 64 MiB message's delivery.
- * The rule that makes sharing safe is the one moving enforced: the
- * receiving end fills a slab again only once the node gave it back. Other
- * sizes (small messages, the last slab of a transfer) are plain buffers,
- * moved: sharing pays for itself only on large transfers.
  */
 export class SlabPool {
   readonly #spares: number;
-  readonly #free: SharedArrayBuffer[] = [];
+  readonly #free: ArrayBuffer[] = [];
 
   constructor(spares: number) {
     this.#spares = spares;
   }
 
   /**
-   * A buffer of `size` bytes (at most {@link SLAB_SIZE}) of its own: a
-   * pooled (shared) slab when full, else one of its own size (a small
-   * message must not keep a whole slab's memory while it waits in a queue
-   * that counts its size).
+   * A buffer of `size` bytes (at most {@link SLAB_SIZE}) of its own (it may
+   * be moved to another thread): a pooled slab when full, else one of its
+   * own size (a small message must not keep a whole slab's memory while it
+   * waits in a queue that counts its size).
    */
   take(size: number): Buffer {
-    if (size !== SLAB_SIZE) return Buffer.allocUnsafeSlow(size);
-    return Buffer.from(this.#free.pop() ?? new SharedArrayBuffer(SLAB_SIZE));
+    const memory =
+      size === SLAB_SIZE
+        ? (this.#free.pop() ?? Buffer.allocUnsafeSlow(SLAB_SIZE).buffer)
+        : Buffer.allocUnsafeSlow(size).buffer;
+    return Buffer.from(memory, 0, size);
   }
 
-  /** Takes slabs back. */
-  giveBack(slabs: readonly SharedArrayBuffer[]): void {
-    for (const slab of slabs) {
+  /** Takes buffers back (those of another size are dropped). */
+  giveBack(buffers: readonly ArrayBuffer[]): void {
+    for (const b of buffers) {
       if (this.#free.length >= this.#spares) return;
-      if (slab.byteLength === SLAB_SIZE) this.#free.push(slab);
+      if (b.byteLength === SLAB_SIZE) this.#free.push(b);
     }
   }
-}
-
-/** The buffers of `chunks` to move to another thread with them: those not shared. */
-export function movedBuffers(chunks: readonly Uint8Array[]): ArrayBuffer[] {
-  const moved = new Set<ArrayBuffer>();
-  for (const c of chunks) if (!(c.buffer instanceof SharedArrayBuffer)) moved.add(c.buffer);
-  return [...moved];
 }
 
 /** One transfer's data. */

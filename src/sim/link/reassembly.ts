@@ -20,13 +20,7 @@ import {
   openFrame,
   readNumbers,
 } from './format.ts';
-import {
-  type Hold,
-  IncomingData,
-  movedBuffers,
-  SlabPool,
-  type WriteBudget,
-} from './incoming-data.ts';
+import { type Hold, IncomingData, SlabPool, type WriteBudget } from './incoming-data.ts';
 import { StreamDigests } from './stream-digests.ts';
 
 /** Hands an event to the receiver node, transferring the listed buffers. */
@@ -116,7 +110,7 @@ export class Reassembler {
   }
 
   /** The node is done with `bytes` of the memory budget, and gives `buffers` back to fill again. */
-  release(bytes: number, buffers: readonly SharedArrayBuffer[] = []): void {
+  release(bytes: number, buffers: readonly ArrayBuffer[] = []): void {
     this.#memoryLeft += bytes;
     this.#slabs.giveBack(buffers);
   }
@@ -293,8 +287,10 @@ export class Reassembler {
       header,
       chunks ? { pieces: chunks } : { path: t.data.path as string },
     );
-    // The slabs are handed over, not copied: shared, or moved (each buffer once).
-    const transfer = movedBuffers([header, ...(chunks ?? [])]);
+    // The slabs are handed over, not copied: each one once.
+    const buffers = new Set<ArrayBuffer>([header.buffer as ArrayBuffer]);
+    for (const c of chunks ?? []) buffers.add(c.buffer as ArrayBuffer);
+    const transfer = [...buffers];
     const event = {
       type: 'complete',
       transfer: t.number,

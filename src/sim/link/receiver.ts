@@ -182,12 +182,11 @@ export class LinkReceiver {
     });
   }
 
-  /** Gives a transfer's memory back to the thread: `bytes` of its budget, and `chunks`' shared slabs. */
+  /** Gives a transfer's memory back to the thread: `bytes` of its budget, and `chunks`' buffers (moved). */
   #released(bytes: number, chunks: Uint8Array[]): void {
-    const slabs = new Set<SharedArrayBuffer>();
-    for (const c of chunks) if (c.buffer instanceof SharedArrayBuffer) slabs.add(c.buffer);
-    if (bytes === 0 && slabs.size === 0) return;
-    if (!this.#closed) this.#tell({ type: 'released', bytes, buffers: [...slabs] });
+    if (bytes === 0 && chunks.length === 0) return;
+    const buffers = [...new Set(chunks.map((c) => c.buffer as ArrayBuffer))];
+    if (!this.#closed) this.#worker.postMessage({ type: 'released', bytes, buffers }, buffers);
   }
 
   /** Posts to the thread, unless it is closing. */
