@@ -9,40 +9,22 @@
  * the code an application runs (`dist/` is the same tsc output). Under a
  * TypeScript loader they would not be: tsx, for one, wraps every function
  * it creates in a `defineProperty` call (esbuild's `keepNames`).
+ *
+ * Each measurement runs in a process of its own (measure-one.ts), one after
+ * the other, once to warm the process up and once measured. In one shared
+ * process the figures depended on their order: V8 tunes its heap to what
+ * ran before, and after the message figures the stream figure's process
+ * ran 87-99 full garbage collections instead of 5-13, at ratios of
+ * 0.23-0.28 instead of 0.30-0.37.
  */
-import { codecMeasurement } from './codec.ts';
-import { connMeasurement } from './conn.ts';
-import { type FailedFigure, type Figure, type Measurement, report } from './figures.ts';
-import { msgMeasurements } from './msg.ts';
-import { msgRecvMeasurements } from './msg-recv.ts';
-import { recvFileMeasurement } from './recv-file.ts';
-import { strmMeasurement } from './strm.ts';
-
-/**
- * In this order: the end-to-end figures together, before the receive
- * figures. Those allocate 256 MiB buffers, and V8 then collected garbage far
- * more often for a while (74 full collections during the stream figure,
- * against 3 to 6 when it ran before them: its heap-growing heuristic adapts
- * to slow collections), which cost the stream figure a fifth.
- */
-const measurements: Measurement[] = [
-  codecMeasurement,
-  connMeasurement,
-  ...msgMeasurements,
-  strmMeasurement,
-  ...msgRecvMeasurements,
-  recvFileMeasurement,
-];
+import { measureInChild } from './child-process.ts';
+import { type FailedFigure, type Figure, report } from './figures.ts';
+import { measurements } from './measurements.ts';
 
 const json = process.argv.includes('--json');
 const figures: (Figure | FailedFigure)[] = [];
-for (const m of measurements) {
-  try {
-    figures.push(...(await m.measure()));
-  } catch (err) {
-    const failed = err instanceof Error ? err.message : String(err);
-    figures.push(...m.figures.map((name) => ({ name, failed })));
-  }
+for (const [index, m] of measurements.entries()) {
+  figures.push(...(await measureInChild(index, m)));
   if (!json) process.stderr.write('.');
 }
 if (!json) process.stderr.write('\n');
