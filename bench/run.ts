@@ -13,9 +13,9 @@
  * Each measurement runs in a process of its own (measure-one.ts), one after
  * the other, once to warm the process up and once measured. In one shared
  * process the figures depended on their order: V8 tunes its heap to what
- * ran before, and after the message figures the stream figure's process
- * ran 87-99 full garbage collections instead of 5-13, at ratios of
- * 0.23-0.28 instead of 0.30-0.37.
+ * ran before, and after the message figures the stream figure ran with
+ * 86-99 full garbage collections instead of 5-13, at ratios of 0.23-0.33
+ * instead of 0.30-0.37.
  */
 import { measureInChild } from './child-process.ts';
 import { type FailedFigure, type Figure, report } from './figures.ts';
