@@ -3,10 +3,15 @@
  * reuse, as it does a message's: only once every subscriber it went to has
  * handed its bytes to the system or dropped them. Given back too early, a
  * later transfer would overwrite bytes a slow subscriber has yet to get;
- * never given back, a budgeted segment's bytes would stay lent.
+ * never given back, a budgeted segment's bytes would stay lent. A segment
+ * spooled to a file is read into memory of its own, and its file goes at once.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeTelegram, Telegram } from '../../src/blather/index.ts';
 import type { Connection } from '../../src/conn/index.ts';
@@ -133,6 +138,44 @@ describe("a stream segment's memory at the receiver node", () => {
     outlets[0]?.release();
     assert.deepEqual(queued.freed, [true]);
   });
+
+  it('of a segment spooled to a file is read into memory of its own, and the file goes at once', async () => {
+    const { router: r, outlets } = router(1);
+    await r.arrive(
+      1,
+      await header(STREAM_TOPICS.start, { _Ch: '1', XferId: 's' }),
+      nothing,
+      undefined,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'ddmw-stream-reuse-'));
+    try {
+      const path = join(dir, 'segment');
+      const bytes = randomBytes(5000);
+      await writeFile(path, bytes);
+      const spooled = { kind: 'file' as const, path, size: bytes.length };
+      await r.arrive(
+        2,
+        await header(STREAM_TOPICS.segment, { XferId: 's', Seq: 0 }),
+        spooled,
+        undefined,
+      );
+      assert.equal(
+        existsSync(path),
+        false,
+        'the spool file is still there while the segment waits',
+      );
+      const written: Buffer[] = [];
+      void outlets[0]?.writeTo(
+        async (chunks) => {
+          written.push(...chunks);
+        },
+        () => false,
+      );
+      await waitFor('the segment written', () => written.some((c) => c.equals(bytes)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('streams to a fast and a slow subscriber through the simulator', () => {
@@ -162,7 +205,7 @@ describe('streams to a fast and a slow subscriber through the simulator', () => 
     return sha(Buffer.concat(parts));
   }
 
-  it('gives the slow one every byte, while later streams reuse the memory the fast one left', async () => {
+  it('gives the slow one every byte of every stream, however late it reads', async () => {
     const [fast, slow, out] = await Promise.all([
       subscriber(),
       subscriber(),

@@ -54,15 +54,15 @@ export interface OutletEvents {
 export class Segment {
   readonly pieces: Buffer[];
   readonly length: number;
-  readonly #data: Spooled;
+  readonly #data: Spooled & { kind: 'memory' };
   #refs = 1;
 
-  /** The pieces of `data` (read from its spool file when spooled); the creator holds the first reference. */
-  constructor(pieces: Buffer[], data: Spooled) {
-    this.pieces = pieces;
+  /** Takes over `data`; the creator holds the first reference. */
+  constructor(data: Spooled & { kind: 'memory' }) {
+    this.pieces = data.chunks;
     this.#data = data;
     let length = 0;
-    for (const piece of pieces) length += piece.length;
+    for (const piece of data.chunks) length += piece.length;
     this.length = length;
   }
 
@@ -73,6 +73,15 @@ export class Segment {
   release(): void {
     if (--this.#refs === 0) void discard(this.#data, true);
   }
+}
+
+/** A spooled segment read into memory of its own; its spool file goes at once (nothing of it is reused). */
+async function readSpooled(
+  data: Spooled & { kind: 'file' },
+): Promise<Spooled & { kind: 'memory' }> {
+  const bytes = await readFile(data.path);
+  await discard(data);
+  return { kind: 'memory', chunks: [bytes], size: bytes.length };
 }
 
 /** One stream on its way to one subscriber. */
@@ -238,8 +247,7 @@ export class StreamRouter {
     data: Spooled,
     digest: string | undefined,
   ): Promise<void> {
-    const pieces = data.kind === 'file' ? [await readFile(data.path)] : data.chunks;
-    const segment = new Segment(pieces, data);
+    const segment = new Segment(data.kind === 'memory' ? data : await readSpooled(data));
     try {
       this.#route(number, tg, segment, digest);
     } finally {
