@@ -18,6 +18,7 @@ import type { Connection } from '../../src/conn/index.ts';
 import { recv, subscribe } from '../../src/msg/index.ts';
 import { type Simulator, startSimulator } from '../../src/sim/index.ts';
 import { decodeHeader, STREAM_TOPICS } from '../../src/sim/link/transfer-header.ts';
+import type { Spooled } from '../../src/sim/node/spool.ts';
 import { StreamOutlet, StreamRouter } from '../../src/sim/receiver/strm-delivery.ts';
 import { newStats } from '../../src/sim/stats.ts';
 import { open, type StreamEvent } from '../../src/strm/index.ts';
@@ -74,22 +75,27 @@ function router(count: number) {
 
 const nothing = { kind: 'memory' as const, chunks: [], size: 0 };
 
+/** Transfer `n`: the start of stream `id` on channel 1. */
+async function startOf(r: StreamRouter, n: number, id: string): Promise<void> {
+  await r.arrive(
+    n,
+    await header(STREAM_TOPICS.start, { _Ch: '1', XferId: id }),
+    nothing,
+    undefined,
+  );
+}
+
+/** Transfer `n`: segment 0 of stream `id`, with `data`. */
+async function segmentOf(r: StreamRouter, n: number, id: string, data: Spooled): Promise<void> {
+  await r.arrive(n, await header(STREAM_TOPICS.segment, { XferId: id, Seq: 0 }), data, undefined);
+}
+
 describe("a stream segment's memory at the receiver node", () => {
   it('goes back for reuse once the last subscriber has written it, not before', async () => {
     const { router: r, outlets } = router(2);
-    await r.arrive(
-      1,
-      await header(STREAM_TOPICS.start, { _Ch: '1', XferId: 's' }),
-      nothing,
-      undefined,
-    );
+    await startOf(r, 1, 's');
     const segment = memory(randomBytes(1000));
-    await r.arrive(
-      2,
-      await header(STREAM_TOPICS.segment, { XferId: 's', Seq: 0 }),
-      segment.data,
-      undefined,
-    );
+    await segmentOf(r, 2, 's', segment.data);
     assert.deepEqual(segment.freed, [], 'freed while queued for both subscribers');
     const [fast, slow] = [heldWriter(), heldWriter()];
     void outlets[0]?.writeTo(fast.write, () => false);
@@ -110,27 +116,12 @@ describe("a stream segment's memory at the receiver node", () => {
   it('goes back when its stream is not open, and when a subscriber drops it unwritten', async () => {
     const { router: r, outlets } = router(1);
     const orphan = memory(randomBytes(10));
-    await r.arrive(
-      1,
-      await header(STREAM_TOPICS.segment, { XferId: 'x', Seq: 0 }),
-      orphan.data,
-      undefined,
-    );
+    await segmentOf(r, 1, 'x', orphan.data);
     assert.deepEqual(orphan.freed, [true]);
 
-    await r.arrive(
-      2,
-      await header(STREAM_TOPICS.start, { _Ch: '1', XferId: 's' }),
-      nothing,
-      undefined,
-    );
+    await startOf(r, 2, 's');
     const queued = memory(randomBytes(10));
-    await r.arrive(
-      3,
-      await header(STREAM_TOPICS.segment, { XferId: 's', Seq: 0 }),
-      queued.data,
-      undefined,
-    );
+    await segmentOf(r, 3, 's', queued.data);
     const end = { XferId: 's', Len: 10, Segs: 1 };
     await r.arrive(4, await header(STREAM_TOPICS.end, end), nothing, 'ab'.repeat(32));
     assert.deepEqual(queued.freed, []);
@@ -141,24 +132,14 @@ describe("a stream segment's memory at the receiver node", () => {
 
   it('of a segment spooled to a file is read into memory of its own, and the file goes at once', async () => {
     const { router: r, outlets } = router(1);
-    await r.arrive(
-      1,
-      await header(STREAM_TOPICS.start, { _Ch: '1', XferId: 's' }),
-      nothing,
-      undefined,
-    );
+    await startOf(r, 1, 's');
     const dir = await mkdtemp(join(tmpdir(), 'ddmw-stream-reuse-'));
     try {
       const path = join(dir, 'segment');
       const bytes = randomBytes(5000);
       await writeFile(path, bytes);
       const spooled = { kind: 'file' as const, path, size: bytes.length };
-      await r.arrive(
-        2,
-        await header(STREAM_TOPICS.segment, { XferId: 's', Seq: 0 }),
-        spooled,
-        undefined,
-      );
+      await segmentOf(r, 2, 's', spooled);
       assert.equal(
         existsSync(path),
         false,
