@@ -9,22 +9,19 @@
  * the code an application runs (`dist/` is the same tsc output). Under a
  * TypeScript loader they would not be: tsx, for one, wraps every function
  * it creates in a `defineProperty` call (esbuild's `keepNames`).
- *
- * Each measurement runs in a process of its own (measure-one.ts), one after
- * the other, once to warm the process up and once measured. In one shared
- * process the figures depended on their order: V8 tunes its heap to what
- * ran before, and after the message figures the stream figure ran with
- * 86-99 full garbage collections instead of 5-13, at ratios of 0.23-0.33
- * instead of 0.30-0.37.
  */
-import { measureInChild } from './child-process.ts';
 import { type FailedFigure, type Figure, report } from './figures.ts';
 import { measurements } from './measurements.ts';
 
 const json = process.argv.includes('--json');
 const figures: (Figure | FailedFigure)[] = [];
-for (const [index, m] of measurements.entries()) {
-  figures.push(...(await measureInChild(index, m)));
+for (const m of measurements) {
+  try {
+    figures.push(...(await m.measure()));
+  } catch (err) {
+    const failed = err instanceof Error ? err.message : String(err);
+    figures.push(...m.figures.map((name) => ({ name, failed })));
+  }
   if (!json) process.stderr.write('.');
 }
 if (!json) process.stderr.write('\n');
