@@ -4,20 +4,29 @@
  * the simulator. The child is killed on every path that does not see it
  * exit, and its folder removed.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { send } from '../src/msg/index.ts';
-import { stop } from './child-process.ts';
-import { transferDeadlineMs } from './deadline.ts';
+import { EXIT_GRACE_MS, transferDeadlineMs } from './deadline.ts';
 import type { Measurement } from './figures.ts';
 import { generated, MiB, mib } from './raw.ts';
 import { APP, withSim } from './with-sim.ts';
 
 const TOTAL = 1024 * MiB;
+
+/** Stops `child` unless it has exited (or never started): SIGTERM, then SIGKILL after a grace period. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
 
 /**
  * Starts the receiving child: `ready` resolves once it has subscribed,

@@ -52,18 +52,22 @@ export interface OutletEvents {
  * one lets go of its memory, for reuse (nothing refers to it any more).
  */
 export class Segment {
-  readonly pieces: Buffer[];
-  readonly length: number;
   readonly #data: Spooled & { kind: 'memory' };
   #refs = 1;
 
   /** Takes over `data`; the creator holds the first reference. */
   constructor(data: Spooled & { kind: 'memory' }) {
-    this.pieces = data.chunks;
     this.#data = data;
-    let length = 0;
-    for (const piece of data.chunks) length += piece.length;
-    this.length = length;
+  }
+
+  /** The pieces it arrived in. */
+  get pieces(): Buffer[] {
+    return this.#data.chunks;
+  }
+
+  /** Its bytes. */
+  get length(): number {
+    return this.#data.size;
   }
 
   retain(): void {
