@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { registerAccountCommands } from './commands/accounts.ts';
 import { registerMessageCommands } from './commands/messages.ts';
 import { registerNodeCommands } from './commands/node.ts';
+import { registerReconcileCommand } from './commands/reconcile.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerStreamCommands } from './commands/streams.ts';
 import { EXIT } from './context.ts';
@@ -51,6 +52,7 @@ registerNodeCommands(program);
 registerMessageCommands(program);
 registerAccountCommands(program);
 registerStreamCommands(program);
+registerReconcileCommand(program);
 registerSimCommand(program);
 
 await program.parseAsync(process.argv);

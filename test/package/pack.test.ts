@@ -52,20 +52,27 @@ after(async () => {
 });
 
 describe('the packed package', () => {
-  it('imports as ESM, both entry points', async () => {
+  it('imports as ESM, every entry point', async () => {
     const script = `
       import { conn, msg, blather, DdmwError } from 'ddmw-client';
       import { startSimulator } from 'ddmw-client/sim';
+      import { ledger } from 'ddmw-client/apps';
       const sim = await startSimulator({ accounts: [{ name: 'a', pass: 'b', perms: ['*'] }] });
       const c = await conn.connect(sim.sender.msgif, { auth: { name: 'a', pass: 'b' } });
       const me = await conn.whoami(c);
       await c.close();
       await sim.close();
-      console.log(JSON.stringify({ me: me.name, msg: typeof msg.send, tg: new blather.Telegram('Ok').topic, err: typeof DdmwError }));
+      console.log(JSON.stringify({ me: me.name, msg: typeof msg.send, tg: new blather.Telegram('Ok').topic, err: typeof DdmwError, reconcile: typeof ledger.reconcile }));
     `;
     await writeFile(join(dir, 'use.mjs'), script);
     const { stdout } = await exec(process.execPath, ['use.mjs']);
-    assert.deepEqual(JSON.parse(stdout), { me: 'a', msg: 'function', tg: 'Ok', err: 'function' });
+    assert.deepEqual(JSON.parse(stdout), {
+      me: 'a',
+      msg: 'function',
+      tg: 'Ok',
+      err: 'function',
+      reconcile: 'function',
+    });
   });
 
   // The oldest TypeScript we support, and the one we build with; the shipped types are checked too (skipLibCheck off).

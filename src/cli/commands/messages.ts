@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { ledger } from '../../apps/index.ts';
 import { Params } from '../../blather/index.ts';
 import { DdmwError } from '../../err.ts';
 import { type Input, send } from '../../msg/index.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
 import { parseCmdFlag } from '../flags.ts';
+import { openLedgerOption } from '../ledger-option.ts';
 import { counted, progress } from '../progress.ts';
 import { type RecvOptions, runRecv } from './recv.ts';
 
@@ -21,6 +23,7 @@ interface SendOptions {
   metaFile?: string;
   text?: string;
   addr?: string;
+  ledger?: string;
 }
 
 function metaFromFlags(pairs: string[]): Params {
@@ -75,23 +78,31 @@ async function openInput(path: string, name: string): Promise<{ fh: FileHandle; 
   }
 }
 
+/** The payload to send, how to stop reading it, and its SHA-256 once sent (for --ledger). */
+interface Payload {
+  input?: Input;
+  stop(): Promise<void>;
+  sha256(): string;
+}
+
+const NO_PAYLOAD_SHA256 = ledger.sha256Of('');
+
 /**
  * The payload: --text, a file (streamed, with progress), or standard input
  * (`-`, or no file when standard input is not a terminal). With neither on
  * a terminal, only metadata is sent, and nothing at all is a usage error.
  */
-async function payloadOf(
-  o: SendOptions,
-  file: string | undefined,
-): Promise<{ input?: Input; stop(): Promise<void> }> {
+async function payloadOf(o: SendOptions, file: string | undefined): Promise<Payload> {
   if (o.text !== undefined) {
     if (file !== undefined)
       throw new DdmwError('BAD_PARAMS', 'Give either a file or --text, not both');
-    return { input: o.text, stop: async () => {} };
+    const sha256 = ledger.sha256Of(o.text);
+    return { input: o.text, stop: async () => {}, sha256: () => sha256 };
   }
   const source = file ?? (process.stdin.isTTY ? undefined : '-');
   if (source === undefined) {
-    if (o.meta?.length || o.metaFile !== undefined) return { stop: async () => {} };
+    if (o.meta?.length || o.metaFile !== undefined)
+      return { stop: async () => {}, sha256: () => NO_PAYLOAD_SHA256 };
     throw new DdmwError(
       'BAD_PARAMS',
       'Nothing to send: give a file, - for standard input, --text, or --meta',
@@ -107,8 +118,12 @@ async function payloadOf(
   });
   const bar = progress('send', opened.size);
   const stream = opened.fh.createReadStream();
+  const tap = new ledger.Sha256Tap();
+  const read = counted(stream, bar);
+  read.on('error', (err) => tap.destroy(err));
   return {
-    input: { stream: counted(stream, bar), length: opened.size },
+    input: { stream: read.pipe(tap), length: opened.size },
+    sha256: () => tap.digest(),
     stop: async () => {
       bar.stop();
       stream.destroy();
@@ -127,18 +142,36 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
     await (await openInput(o.metaFile, `--meta-file ${o.metaFile}`)).fh.close(); // checked before connecting
     meta = { file: o.metaFile };
   }
-  const payload = await payloadOf(o, args[0]);
-  const conn = await ctx.connect(
-    ctx.address(o.addr, ctx.config?.sender?.msgif, "sender node's message interface"),
-  );
+  const book = await openLedgerOption(o.ledger);
   try {
-    const xferId = await send(conn, { ch, cmd, meta, payload: payload.input });
-    await payload.stop(); // the progress line is erased before the result is printed
-    ctx.print({ xferId, ch, cmd }, `sent on channel ${ch} as ${xferId}`);
+    const payload = await payloadOf(o, args[0]);
+    const conn = await ctx
+      .connect(ctx.address(o.addr, ctx.config?.sender?.msgif, "sender node's message interface"))
+      .catch(async (err: unknown) => {
+        await payload.stop();
+        throw err;
+      });
+    try {
+      const xferId = await send(conn, { ch, cmd, meta, payload: payload.input });
+      await payload.stop(); // the progress line is erased before the result is printed
+      const size = payload.input === undefined ? 0 : payloadSize(payload.input);
+      const name = o.text !== undefined ? '--text' : (args[0] ?? '-');
+      await book?.append({ xferId, ch: String(ch), size, sha256: payload.sha256(), name });
+      ctx.print({ xferId, ch, cmd }, `sent on channel ${ch} as ${xferId}`);
+    } finally {
+      await payload.stop();
+      await conn.close();
+    }
   } finally {
-    await payload.stop();
-    await conn.close();
+    await book?.close();
   }
+}
+
+/** Bytes of a payload as sent: text as UTF-8, a stream its length. */
+function payloadSize(input: Input): number {
+  if (typeof input === 'string') return Buffer.byteLength(input);
+  if (typeof input === 'object' && 'stream' in input) return Number(input.length);
+  throw new DdmwError('BAD_STATE', 'ddmw send has no other kind of payload');
 }
 
 /** Registers `send` and `recv`. */
@@ -158,6 +191,7 @@ export function registerMessageCommands(program: Command): void {
     .option('--meta-file <file>', 'send this file as the metadata')
     .option('--text <text>', 'send this text as the payload')
     .option('--addr <address>', "sender node's message interface; overrides the config")
+    .option('--ledger <file>', 'append a line for the transfer to this ledger (see reconcile)')
     .action(action<SendOptions>(runSend));
   program
     .command('recv')
@@ -172,5 +206,6 @@ export function registerMessageCommands(program: Command): void {
       'run after each message (env: DDMW_XFERID, DDMW_CH, DDMW_CMD, DDMW_PAYLOAD, DDMW_SIDECAR; never DDMW_PASS or DDMW_TOKEN)',
     )
     .option('--addr <address>', "receiver node's subscription interface; overrides the config")
+    .option('--ledger <file>', 'append a line for each message to this ledger (see reconcile)')
     .action(action<RecvOptions>(runRecv));
 }

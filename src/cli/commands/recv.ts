@@ -9,10 +9,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { ledger } from '../../apps/index.ts';
 import { DdmwError, toDdmwError } from '../../err.ts';
 import { type Msg, type MsgError, type MsgInfo, messages, subscribe } from '../../msg/index.ts';
 import { printable } from '../action.ts';
 import type { Context } from '../context.ts';
+import { openLedgerOption } from '../ledger-option.ts';
 import { counted, progress } from '../progress.ts';
 import { untilSignal } from '../signals.ts';
 import { checkWritable, MessageFiles, type Sidecar } from './recv-files.ts';
@@ -24,21 +26,29 @@ export interface RecvOptions {
   count?: string;
   exec?: string;
   addr?: string;
+  ledger?: string;
 }
 
 /** Environment variables the --exec hook never sees: credentials. */
 const SECRET_ENV = ['DDMW_PASS', 'DDMW_TOKEN'];
 
 /** Text from the node made safe for a terminal: control characters (escape sequences) shown as `?`. */
-/** Writes the payload to its partial file (with progress), then moves it to its name. */
-async function storePayload(m: Msg, files: MessageFiles): Promise<void> {
+/**
+ * Writes the payload to its partial file (with progress), then moves it to
+ * its name; returns the payload's SHA-256.
+ */
+async function storePayload(m: Msg, files: MessageFiles): Promise<string> {
   const bar = progress(`recv ${printable(m.xferId ?? '')}`, m.payloadLen);
+  let sha256 = ledger.sha256Of('');
   try {
     if (m.payload?.kind === 'stream') {
+      const tap = new ledger.Sha256Tap();
       await pipeline(
         counted(m.payload.stream, bar),
+        tap,
         createWriteStream(files.partial, { flags: 'wx' }),
       );
+      sha256 = tap.digest();
     } else {
       await writeFile(files.partial, Buffer.alloc(0), { flag: 'wx' }); // an empty payload
     }
@@ -48,6 +58,7 @@ async function storePayload(m: Msg, files: MessageFiles): Promise<void> {
     bar.stop();
   }
   await files.commit(m.metaLen > 0);
+  return sha256;
 }
 
 /** The --exec hook running now, if any: a signal that ends `ddmw recv` ends it too. */
@@ -82,11 +93,26 @@ function runHook(command: string, sidecar: Sidecar, sidecarPath: string): Promis
   });
 }
 
-/** Stores one received message in its reserved files; on failure they are removed. */
-async function storeMessage(ctx: Context, o: RecvOptions, m: Msg, files: MessageFiles) {
+/**
+ * Stores one received message in its reserved files (on failure they are
+ * removed), and appends it to the ledger, if any.
+ */
+async function storeMessage(
+  ctx: Context,
+  o: RecvOptions,
+  m: Msg,
+  files: MessageFiles,
+  book: ledger.Ledger | undefined,
+) {
   try {
-    await storePayload(m, files);
+    const sha256 = await storePayload(m, files);
     const sidecar = await files.writeSidecar(m);
+    if (book && m.xferId === undefined) {
+      process.stderr.write(`ddmw recv: a message without a transfer id is not in the ledger\n`);
+    } else if (book && m.xferId !== undefined) {
+      const entry = { xferId: m.xferId, ch: m.ch ?? '', size: m.payloadLen, sha256 };
+      await book.append({ ...entry, name: files.payload });
+    }
     ctx.print(
       sidecar,
       printable(
@@ -108,9 +134,15 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
     throw toDdmwError(err, `Cannot create the folder ${o.out}`);
   });
   await checkWritable(o.out);
-  const conn = await ctx.connect(
-    ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
-  );
+  const book = await openLedgerOption(o.ledger);
+  const conn = await ctx
+    .connect(
+      ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
+    )
+    .catch(async (err: unknown) => {
+      await book?.close();
+      throw err;
+    });
   const ac = new AbortController();
   const stop = () => {
     stopping = true;
@@ -139,12 +171,13 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
     for await (const m of messages(conn, { signal: ac.signal, storeq, onSkipped })) {
       const files = pending as MessageFiles;
       pending = undefined;
-      await storeMessage(ctx, o, m, files);
+      await storeMessage(ctx, o, m, files, book);
       if (++n >= count) break;
     }
   };
   await untilSignal(stop, receive, async () => {
     await conn.close();
+    await book?.close();
     await pending?.discard();
     await dropped;
   });

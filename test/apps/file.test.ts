@@ -1,0 +1,232 @@
+/**
+ * File transfer (apps/files) through a simulator: content, mode and time
+ * kept; names that clash; and hostile transfers (paths leaving the folder,
+ * symbolic links, reserved names, a content or size that lies) refused and
+ * never written, with the next file still received.
+ */
+import assert from 'node:assert/strict';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { file, ledger } from '../../src/apps/index.ts';
+import { blather, type Connection, connect, msg } from '../../src/index.ts';
+import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { within } from '../helpers/deadline.ts';
+import { sha } from '../helpers/sha.ts';
+
+const APP = { name: 'files', pass: 'files-pass' };
+const CH = 'files';
+let sim: Simulator;
+let base: string;
+let sender: Connection;
+
+before(async () => {
+  sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
+  base = await mkdtemp(join(tmpdir(), 'ddmw-apps-file-'));
+  sender = await connect(sim.sender.msgif, { auth: APP });
+});
+after(async () => {
+  await sender.close();
+  await sim.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+let n = 0;
+async function folder(): Promise<string> {
+  const dir = join(base, `case-${++n}`);
+  await mkdir(join(dir, 'in'), { recursive: true });
+  return dir;
+}
+
+/** A receiver of `count` files into `dir`, subscribed; `done` gives its summary and events. */
+async function receiving(dir: string, count: number, options: file.ReceiveOptions = {}) {
+  const conn = await connect(sim.receiver.subif, { auth: APP });
+  await msg.subscribe(conn, CH);
+  const events: file.ReceiveEvent[] = [];
+  const run = file
+    .receive(conn, dir, { ...options, count, onEvent: (e) => events.push(e) })
+    .finally(() => conn.close());
+  const done = async () => {
+    const seen = () => `events: ${events.map((e) => e.type).join(', ')}`;
+    const summary = await within(run, 20_000, `${count} files received`, seen);
+    return { summary, events };
+  };
+  return { done };
+}
+
+/** Sends a crafted file transfer: `fields` over those of a valid one for `content`. */
+function sendCrafted(content: string, fields: Record<string, string | number>) {
+  const meta = new blather.Params({
+    Format: file.FILE_FORMAT,
+    Path: 'crafted.txt',
+    Size: Buffer.byteLength(content),
+    Mode: '644',
+    MTime: 0,
+    Sha256: sha(Buffer.from(content)),
+    ...fields,
+  });
+  return msg.send(sender, { ch: CH, meta, payload: content === '' ? undefined : content });
+}
+
+const refusals = (events: file.ReceiveEvent[]) =>
+  events.flatMap((e) => (e.type === 'refused' ? [e.error.message] : []));
+
+describe('file transfer', () => {
+  it('keeps content, relative path, mode and modification time; appends to both ledgers', async () => {
+    const dir = await folder();
+    const src = join(dir, 'report.bin');
+    const content = Buffer.alloc(3 * 1024 * 1024 + 17, 0x42);
+    await writeFile(src, content);
+    await chmod(src, 0o640);
+    const mtime = new Date('2025-06-01T12:00:00.123Z');
+    await utimes(src, mtime, mtime);
+    const sent = await ledger.Ledger.open(join(dir, 'sent.jsonl'));
+    const received = await ledger.Ledger.open(join(dir, 'received.jsonl'));
+    const r = await receiving(join(dir, 'in'), 2, { ledger: received });
+    const one = await file.send(sender, src, { ch: CH, name: 'a/b/report.bin', ledger: sent });
+    await file.send(sender, src, { ch: CH, ledger: sent }); // its own name
+    const { summary, events } = await r.done();
+    await sent.close();
+    await received.close();
+    assert.deepEqual(summary, { received: 2, refused: 0, failed: 0 });
+    const out = join(dir, 'in', 'a', 'b', 'report.bin');
+    assert.deepEqual(await readFile(out), content);
+    const st = await stat(out);
+    assert.equal(st.mode & 0o777, 0o640);
+    // Set through a float of seconds: to the millisecond, not always to the nanosecond.
+    assert.ok(Math.abs(st.mtimeMs - mtime.getTime()) < 1, `${st.mtimeMs}`);
+    assert.deepEqual(await readFile(join(dir, 'in', 'report.bin')), content);
+    assert.equal(events[0]?.type === 'received' && events[0].xferId, one.xferId);
+    assert.equal(one.meta.sha256, sha(content));
+    const r2 = await ledger.reconcile(join(dir, 'sent.jsonl'), join(dir, 'received.jsonl'));
+    assert.equal(r2.matched, 2);
+    assert.ok(ledger.isClean(r2));
+    assert.deepEqual(await readdir(join(dir, 'in', 'a', 'b')), ['report.bin']); // no partial file left
+  });
+
+  it('sends an empty file', async () => {
+    const dir = await folder();
+    await writeFile(join(dir, 'empty'), '');
+    const r = await receiving(join(dir, 'in'), 1);
+    await file.send(sender, join(dir, 'empty'), { ch: CH });
+    await r.done();
+    assert.equal((await readFile(join(dir, 'in', 'empty'))).length, 0);
+  });
+
+  it('keeps a file whose name is taken and numbers the new one; replaces it when asked', async () => {
+    const dir = await folder();
+    await writeFile(join(dir, 'in', 'x.txt'), 'old');
+    await writeFile(join(dir, 'x.txt'), 'new');
+    const kept = await receiving(join(dir, 'in'), 2);
+    await file.send(sender, join(dir, 'x.txt'), { ch: CH });
+    await file.send(sender, join(dir, 'x.txt'), { ch: CH });
+    const { events } = await kept.done();
+    assert.equal(await readFile(join(dir, 'in', 'x.txt'), 'utf8'), 'old');
+    assert.equal(await readFile(join(dir, 'in', 'x (1).txt'), 'utf8'), 'new');
+    assert.equal(await readFile(join(dir, 'in', 'x (2).txt'), 'utf8'), 'new');
+    assert.ok(events.every((e) => e.type === 'received' && e.file.renamed));
+    const replaced = await receiving(join(dir, 'in'), 1, { overwrite: true });
+    await file.send(sender, join(dir, 'x.txt'), { ch: CH });
+    await replaced.done();
+    assert.equal(await readFile(join(dir, 'in', 'x.txt'), 'utf8'), 'new');
+  });
+
+  it('refuses hostile paths and writes nothing for them, then receives the next file', async () => {
+    const dir = await folder();
+    const outside = join(dir, 'outside');
+    await mkdir(outside);
+    await symlink(outside, join(dir, 'in', 'link'));
+    const hostile = [
+      '../escape.txt',
+      'a/../../escape.txt',
+      '/tmp/escape.txt',
+      'link/escape.txt',
+      'a//b.txt',
+      'CON',
+      'aux.txt',
+      'x/',
+      'back\\slash',
+      'bell\u0007.txt',
+      `${'d/'.repeat(70)}f`,
+      'x.ddmw-part',
+    ];
+    const r = await receiving(join(dir, 'in'), 1);
+    for (const path of hostile) await sendCrafted('evil', { Path: path });
+    await writeFile(join(dir, 'good.txt'), 'good');
+    await file.send(sender, join(dir, 'good.txt'), { ch: CH });
+    const { summary, events } = await r.done();
+    assert.equal(summary.refused, hostile.length, refusals(events).join('\n'));
+    assert.deepEqual(await readdir(outside), []);
+    assert.deepEqual((await readdir(join(dir, 'in'))).sort(), ['good.txt', 'link']);
+    assert.match(refusals(events)[3] as string, /link is a symbolic link/);
+  });
+
+  it('refuses a content that does not match its hash or size, other messages and oversized metadata', async () => {
+    const dir = await folder();
+    const r = await receiving(join(dir, 'in'), 1);
+    await sendCrafted('tampered', { Sha256: sha(Buffer.from('original')) });
+    await sendCrafted('short', { Size: 4 });
+    await sendCrafted('x', { Mode: '9' });
+    await sendCrafted('x', { Format: 'something/else' });
+    await msg.send(sender, { ch: CH, payload: 'no metadata' });
+    await msg.send(sender, { ch: CH, meta: 'not params\u0000', payload: 'x' });
+    await msg.send(sender, {
+      ch: CH,
+      meta: new blather.Params({ Pad: 'p'.repeat(20_000) }),
+      payload: 'x',
+    });
+    await writeFile(join(dir, 'good.txt'), 'good');
+    await file.send(sender, join(dir, 'good.txt'), { ch: CH });
+    const { summary, events } = await r.done();
+    const why = refusals(events);
+    assert.equal(summary.refused, 7, why.join('\n'));
+    assert.match(why[0] as string, /does not match its Sha256/);
+    assert.match(why[1] as string, /Size 4 but a payload of 5 bytes/);
+    assert.match(why[2] as string, /Mode/);
+    assert.match(why[3] as string, /Format is not ddmw-file\/1/);
+    assert.match(why[4] as string, /no params metadata/);
+    assert.deepEqual(await readdir(join(dir, 'in')), ['good.txt']);
+  });
+
+  it('reports a file that cannot be written as failed, leaves nothing, and goes on', async () => {
+    const dir = await folder();
+    await mkdir(join(dir, 'in', 'locked'));
+    await chmod(join(dir, 'in', 'locked'), 0o500);
+    const r = await receiving(join(dir, 'in'), 1);
+    await sendCrafted('blocked', {
+      Path: 'locked/blocked.txt',
+      Sha256: sha(Buffer.from('blocked')),
+    });
+    await writeFile(join(dir, 'ok.txt'), 'ok');
+    await file.send(sender, join(dir, 'ok.txt'), { ch: CH });
+    const { summary, events } = await r.done();
+    await chmod(join(dir, 'in', 'locked'), 0o700);
+    if (process.getuid?.() === 0) return; // root writes anywhere: nothing to fail
+    assert.equal(summary.failed, 1, JSON.stringify(events));
+    assert.deepEqual(await readdir(join(dir, 'in', 'locked')), []);
+    assert.equal(await readFile(join(dir, 'in', 'ok.txt'), 'utf8'), 'ok');
+  });
+
+  it('refuses to send what is not a regular file, and a path no receiver would take', async () => {
+    const dir = await folder();
+    await assert.rejects(file.send(sender, dir, { ch: CH }), /not a regular file/);
+    await assert.rejects(file.send(sender, join(dir, 'missing'), { ch: CH }), /ENOENT/);
+    await writeFile(join(dir, 'f'), 'x');
+    await assert.rejects(
+      file.send(sender, join(dir, 'f'), { ch: CH, name: '../f' }),
+      /"\.\." part/,
+    );
+  });
+});
