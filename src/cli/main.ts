@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAccountCommands } from './commands/accounts.ts';
+import { registerFileTransferCommands } from './commands/file-transfer.ts';
 import { registerMessageCommands } from './commands/messages.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerReconcileCommand } from './commands/reconcile.ts';
@@ -52,6 +53,7 @@ registerNodeCommands(program);
 registerMessageCommands(program);
 registerAccountCommands(program);
 registerStreamCommands(program);
+registerFileTransferCommands(program);
 registerReconcileCommand(program);
 registerSimCommand(program);
 

@@ -92,7 +92,7 @@ export interface FolderSendSummary {
   sent: number;
   /** Files not sent (reported as `failed`). */
   failed: number;
-  /** Files the journal knew as sent already. */
+  /** Files the journal knew as sent already, at the first scan. */
   unchanged: number;
 }
 
@@ -126,12 +126,12 @@ export async function sendFolder(
     return Date.now() - was.since >= settleMs;
   };
   try {
-    for (;;) {
+    for (let scan = 1; ; scan++) {
       for (const f of await scanFolder(dir, skip)) {
         options.signal?.throwIfAborted();
         if (journal.isSent(f)) {
           if (options.after && options.after !== 'keep') await finish(f, journal, options);
-          else summary.unchanged++;
+          else if (scan === 1) summary.unchanged++;
           continue;
         }
         if (!settled(f)) continue;
