@@ -10,6 +10,8 @@
  * TypeScript loader they would not be: tsx, for one, wraps every function
  * it creates in a `defineProperty` call (esbuild's `keepNames`).
  */
+import { appsFilesMeasurement } from './apps-files.ts';
+import { appsUdpMeasurement } from './apps-udp.ts';
 import { codecMeasurement } from './codec.ts';
 import { connMeasurement } from './conn.ts';
 import { type FailedFigure, type Figure, type Measurement, report } from './figures.ts';
@@ -39,6 +41,8 @@ const measurements: Measurement[] = [
   ...msgMeasurements,
   ...msgRecvMeasurements,
   recvFileMeasurement,
+  appsFilesMeasurement,
+  appsUdpMeasurement,
 ];
 
 const json = process.argv.includes('--json');

@@ -11,10 +11,23 @@ export function asUsageError(err: unknown): unknown {
   return isDdmwError(err, 'IO') ? new DdmwError('BAD_INPUT', err.message, { cause: err }) : err;
 }
 
-/** Opens the `--ledger` file, if given. */
-export async function openLedgerOption(path: string | undefined) {
-  if (path === undefined) return undefined;
-  return ledger.Ledger.open(path).catch((err: unknown) => {
-    throw asUsageError(err);
-  });
+/**
+ * Runs `work` with the `--ledger` file open (or `undefined` without the
+ * flag), and closes it however `work` ends.
+ */
+export async function withLedgerOption<T>(
+  path: string | undefined,
+  work: (ledger: ledger.Ledger | undefined) => Promise<T>,
+): Promise<T> {
+  const book =
+    path === undefined
+      ? undefined
+      : await ledger.Ledger.open(path).catch((err: unknown) => {
+          throw asUsageError(err);
+        });
+  try {
+    return await work(book);
+  } finally {
+    await book?.close();
+  }
 }

@@ -12,6 +12,7 @@ import { registerNodeCommands } from './commands/node.ts';
 import { registerReconcileCommand } from './commands/reconcile.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerStreamCommands } from './commands/streams.ts';
+import { registerUdpCommands } from './commands/udp.ts';
 import { EXIT } from './context.ts';
 
 /** This package's version: package.json is two folders up, from src/cli and from dist/cli alike. */
@@ -56,5 +57,6 @@ registerStreamCommands(program);
 registerFileTransferCommands(program);
 registerReconcileCommand(program);
 registerSimCommand(program);
+registerUdpCommands(program);
 
 await program.parseAsync(process.argv);

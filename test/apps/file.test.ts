@@ -8,39 +8,35 @@ import assert from 'node:assert/strict';
 import {
   chmod,
   mkdir,
-  mkdtemp,
   readdir,
   readFile,
-  rm,
   stat,
   symlink,
   utimes,
   writeFile,
 } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { file, ledger } from '../../src/apps/index.ts';
 import { blather, type Connection, connect, msg } from '../../src/index.ts';
-import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { APP, type AppSim, startAppSim } from '../helpers/app-sim.ts';
 import { within } from '../helpers/deadline.ts';
+import { rejectsCode } from '../helpers/errors.ts';
+import { startFakeServer } from '../helpers/fake-server.ts';
 import { sha } from '../helpers/sha.ts';
 
-const APP = { name: 'files', pass: 'files-pass' };
 const CH = 'files';
-let sim: Simulator;
+let apps: AppSim;
 let base: string;
 let sender: Connection;
 
 before(async () => {
-  sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
-  base = await mkdtemp(join(tmpdir(), 'ddmw-apps-file-'));
-  sender = await connect(sim.sender.msgif, { auth: APP });
+  apps = await startAppSim();
+  base = apps.dir;
+  sender = apps.sender;
 });
 after(async () => {
-  await sender.close();
-  await sim.close();
-  await rm(base, { recursive: true, force: true });
+  await apps.close();
 });
 
 let n = 0;
@@ -52,7 +48,7 @@ async function folder(): Promise<string> {
 
 /** A receiver of `count` files into `dir`, subscribed; `done` gives its summary and events. */
 async function receiving(dir: string, count: number, options: file.ReceiveOptions = {}) {
-  const conn = await connect(sim.receiver.subif, { auth: APP });
+  const conn = await connect(apps.sim.receiver.subif, { auth: APP });
   await msg.subscribe(conn, CH);
   const events: file.ReceiveEvent[] = [];
   const run = file
@@ -180,6 +176,7 @@ describe('file transfer', () => {
     await sendCrafted('short', { Size: 4 });
     await sendCrafted('x', { Mode: '9' });
     await sendCrafted('x', { Format: 'something/else' });
+    await sendCrafted('x', { MTime: 9_000_000_000_000_000 }); // past what a Date holds
     await msg.send(sender, { ch: CH, payload: 'no metadata' });
     await msg.send(sender, { ch: CH, meta: 'not params\u0000', payload: 'x' });
     await msg.send(sender, {
@@ -191,12 +188,13 @@ describe('file transfer', () => {
     await file.send(sender, join(dir, 'good.txt'), { ch: CH });
     const { summary, events } = await r.done();
     const why = refusals(events);
-    assert.equal(summary.refused, 7, why.join('\n'));
+    assert.equal(summary.refused, 8, why.join('\n'));
     assert.match(why[0] as string, /does not match its Sha256/);
     assert.match(why[1] as string, /Size 4 but a payload of 5 bytes/);
     assert.match(why[2] as string, /Mode/);
     assert.match(why[3] as string, /Format is not ddmw-file\/1/);
-    assert.match(why[4] as string, /no params metadata/);
+    assert.match(why[4] as string, /MTime is not milliseconds/);
+    assert.match(why[5] as string, /no params metadata/);
     assert.deepEqual(await readdir(join(dir, 'in')), ['good.txt']);
   });
 
@@ -228,5 +226,45 @@ describe('file transfer', () => {
       file.send(sender, join(dir, 'f'), { ch: CH, name: '../f' }),
       /"\.\." part/,
     );
+  });
+
+  it('a connection lost in the middle of a file ends receive with DISCONNECTED and leaves nothing', async () => {
+    const dir = await folder();
+    const content = Buffer.alloc(100_000, 1);
+    const meta = file.encodeFileMeta({
+      path: 'cut.bin',
+      size: content.length,
+      mode: 0o644,
+      mtimeMs: 0,
+      sha256: sha(content),
+    });
+    const metaBytes = Buffer.from(blather.encodeParams(meta));
+    const header = { _Ch: 'files', XferId: 'x1', MetaLen: metaBytes.length, Len: content.length };
+    const node = await startFakeServer(async ({ socket, reader }) => {
+      await reader.readTelegram(); // Sub
+      socket.write(blather.encodeTelegram(new blather.Telegram('Ok')));
+      socket.write(
+        Buffer.concat([
+          blather.encodeTelegram(new blather.Telegram('Msg', header)),
+          metaBytes,
+          content.subarray(0, 40_000),
+        ]),
+      );
+      socket.destroy();
+    });
+    try {
+      const conn = await connect(node.addr);
+      await msg.subscribe(conn, CH);
+      const events: file.ReceiveEvent[] = [];
+      await rejectsCode(
+        file.receive(conn, join(dir, 'in'), { onEvent: (e) => events.push(e) }),
+        'DISCONNECTED',
+      );
+      await conn.close();
+      assert.deepEqual(events, []);
+      assert.deepEqual(await readdir(join(dir, 'in')), []);
+    } finally {
+      await node.close();
+    }
   });
 });

@@ -6,40 +6,26 @@
  * never a name marked in progress.
  */
 import assert from 'node:assert/strict';
-import {
-  appendFile,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { folder } from '../../src/apps/index.ts';
 import { type Connection, connect, msg } from '../../src/index.ts';
-import { type Simulator, startSimulator } from '../../src/sim/index.ts';
+import { APP, type AppSim, startAppSim } from '../helpers/app-sim.ts';
 import { waitFor, within } from '../helpers/deadline.ts';
 
-const APP = { name: 'folders', pass: 'folders-pass' };
 const CH = 'tree';
-let sim: Simulator;
+let apps: AppSim;
 let base: string;
 let sender: Connection;
 
 before(async () => {
-  sim = await startSimulator({ accounts: [{ ...APP, perms: ['*'] }] });
-  base = await mkdtemp(join(tmpdir(), 'ddmw-apps-folder-'));
-  sender = await connect(sim.sender.msgif, { auth: APP });
+  apps = await startAppSim();
+  base = apps.dir;
+  sender = apps.sender;
 });
 after(async () => {
-  await sender.close();
-  await sim.close();
-  await rm(base, { recursive: true, force: true });
+  await apps.close();
 });
 
 let n = 0;
@@ -64,7 +50,7 @@ async function tree(dir: string): Promise<Record<string, string>> {
 
 /** A receiver into `out`, subscribed; `stop()` ends it and gives every event. */
 async function receiver(out: string) {
-  const conn = await connect(sim.receiver.subif, { auth: APP });
+  const conn = await connect(apps.sim.receiver.subif, { auth: APP });
   await msg.subscribe(conn, CH);
   const ac = new AbortController();
   const events: folder.ReceiveEvent[] = [];

@@ -35,6 +35,8 @@ export interface FileMeta {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** The largest time a `Date` holds. */
+const MAX_TIME_MS = 8.64e15;
 const OCTAL = /^[0-7]{1,4}$/;
 
 /** Why `meta` cannot describe a file transfer, or `undefined`. */
@@ -44,7 +46,8 @@ export function fileMetaProblem(meta: FileMeta): string | undefined {
   if (!Number.isSafeInteger(meta.size) || meta.size < 0) return 'Size is not a byte count';
   if (!Number.isInteger(meta.mode) || meta.mode < 0 || meta.mode > 0o7777)
     return 'Mode is not permission bits';
-  if (!Number.isSafeInteger(meta.mtimeMs)) return 'MTime is not milliseconds since 1970';
+  if (!Number.isSafeInteger(meta.mtimeMs) || Math.abs(meta.mtimeMs) > MAX_TIME_MS)
+    return 'MTime is not milliseconds since 1970 (within 275,000 years of it)';
   if (!SHA256_HEX.test(meta.sha256)) return 'Sha256 is not 64 lowercase hex digits';
   return undefined;
 }

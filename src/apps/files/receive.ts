@@ -41,6 +41,13 @@ export type ReceiveEvent =
       error: DdmwError;
     };
 
+/** The message's fault (refused) or the disk's (failed); any other error ends the loop. */
+const OUTCOME: Partial<Record<string, 'refused' | 'failed'>> = {
+  BAD_INPUT: 'refused',
+  BAD_PARAMS: 'refused',
+  IO: 'failed',
+};
+
 /** Options of {@link receiveFiles}. */
 export interface ReceiveOptions extends StoreFileOptions {
   /** Stop after this many files were stored (default: no limit). */
@@ -94,8 +101,9 @@ export async function receiveFiles(
     try {
       file = await storeFile(m, root, options);
     } catch (err) {
-      if (!(err instanceof DdmwError)) throw err;
-      report({ type: err.code === 'IO' ? 'failed' : 'refused', xferId: m.xferId, error: err });
+      const type = err instanceof DdmwError ? OUTCOME[err.code] : undefined;
+      if (!type) throw err; // the connection's end, not the message's
+      report({ type, xferId: m.xferId, error: err as DdmwError });
       continue;
     }
     summary.received++;

@@ -12,7 +12,7 @@ import { DdmwError, toDdmwError } from '../../err.ts';
 import { subscribe } from '../../msg/index.ts';
 import { printable } from '../action.ts';
 import type { Context } from '../context.ts';
-import { openLedgerOption } from '../ledger-option.ts';
+import { withLedgerOption } from '../ledger-option.ts';
 import { untilSignal } from '../signals.ts';
 
 /** Options of the receiving commands. */
@@ -58,34 +58,27 @@ export async function runFileRecv(
   await mkdir(out, { recursive: true }).catch((err: unknown) => {
     throw toDdmwError(err, `Cannot create the folder ${out}`);
   });
-  const ledger = await openLedgerOption(o.ledger);
-  const ac = new AbortController();
-  const conn = await ctx
-    .connect(
+  await withLedgerOption(o.ledger, async (ledger) => {
+    const ac = new AbortController();
+    const conn = await ctx.connect(
       ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
-    )
-    .catch(async (err: unknown) => {
-      await ledger?.close();
-      throw err;
-    });
-  const receive = async () => {
-    await subscribe(conn, ch, { signal: ac.signal });
-    if (!ctx.options.json)
-      process.stderr.write(`subscribed to channel ${ch}; writing files under ${out}\n`);
-    await file.receive(conn, out, {
-      count,
-      overwrite: o.overwrite === true,
-      signal: ac.signal,
-      ledger,
-      onEvent: (e) => printEvent(ctx, e),
-    });
-  };
-  await untilSignal(
-    () => ac.abort(),
-    receive,
-    async () => {
-      await conn.close();
-      await ledger?.close();
-    },
-  );
+    );
+    const receive = async () => {
+      await subscribe(conn, ch, { signal: ac.signal });
+      if (!ctx.options.json)
+        process.stderr.write(`subscribed to channel ${ch}; writing files under ${out}\n`);
+      await file.receive(conn, out, {
+        count,
+        overwrite: o.overwrite === true,
+        signal: ac.signal,
+        ledger,
+        onEvent: (e) => printEvent(ctx, e),
+      });
+    };
+    await untilSignal(
+      () => ac.abort(),
+      receive,
+      () => conn.close(),
+    );
+  });
 }

@@ -6,11 +6,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { file, folder } from '../../apps/index.ts';
+import { file, folder, type ledger as ledgerApp } from '../../apps/index.ts';
 import { DdmwError, isDdmwError } from '../../err.ts';
 import { action, printable } from '../action.ts';
 import type { Context } from '../context.ts';
-import { openLedgerOption } from '../ledger-option.ts';
+import { withLedgerOption } from '../ledger-option.ts';
 import { untilSignal } from '../signals.ts';
 import { type FileRecvOptions, runFileRecv } from './file-recv.ts';
 
@@ -35,6 +35,8 @@ interface FolderSendOptions {
 
 /** Connection failures after which `folder send --watch` connects again. */
 const RECONNECT_CODES = new Set(['DISCONNECTED', 'IO', 'TIMEOUT', 'BLATHER']);
+/** First wait before connecting again; it doubles while attempts fail. */
+const FIRST_RECONNECT_DELAY_MS = 1000;
 /** Longest wait between connection attempts. */
 const MAX_RECONNECT_DELAY_MS = 30_000;
 
@@ -43,8 +45,7 @@ const senderAddress = (ctx: Context, addr: string | undefined) =>
 
 async function runFileSend(ctx: Context, o: FileSendOptions, args: string[]): Promise<void> {
   const ch = ctx.channel(o.ch);
-  const ledger = await openLedgerOption(o.ledger);
-  try {
+  await withLedgerOption(o.ledger, async (ledger) => {
     const conn = await ctx.connect(senderAddress(ctx, o.addr));
     try {
       const sent = await file.send(conn, args[0] as string, { ch, name: o.as, ledger });
@@ -56,9 +57,7 @@ async function runFileSend(ctx: Context, o: FileSendOptions, args: string[]): Pr
     } finally {
       await conn.close();
     }
-  } finally {
-    await ledger?.close();
-  }
+  });
 }
 
 /** `--after keep|delete|move:DIR`. */
@@ -91,6 +90,7 @@ function printSendEvent(ctx: Context, e: folder.FolderSendEvent): void {
 
 async function runFolderSend(ctx: Context, o: FolderSendOptions, args: string[]): Promise<void> {
   const dir = args[0] as string;
+  const total = { sent: 0, failed: 0, unchanged: 0 };
   const options: folder.FolderSendOptions = {
     ch: ctx.channel(o.ch),
     watch: o.watch === true,
@@ -99,22 +99,22 @@ async function runFolderSend(ctx: Context, o: FolderSendOptions, args: string[])
     ignore: o.ignore,
     after: parseAfter(o.after),
     journal: o.journal,
-    onEvent: (e) => printSendEvent(ctx, e),
+    onEvent: (e) => {
+      if (e.type === 'sent' || e.type === 'failed') total[e.type]++;
+      printSendEvent(ctx, e);
+    },
   };
-  const ledger = await openLedgerOption(o.ledger);
   const ac = new AbortController();
-  const total = { sent: 0, failed: 0, unchanged: 0 };
-  const work = async () => {
-    for (let delayMs = 1000; ; delayMs = Math.min(2 * delayMs, MAX_RECONNECT_DELAY_MS)) {
+  /** Sends (or watches) until done; with --watch, connects again after a lost connection. */
+  const work = (ledger: ledgerApp.Ledger | undefined) => async () => {
+    for (let delayMs = FIRST_RECONNECT_DELAY_MS; ; ) {
+      let connected = false;
       try {
         const conn = await ctx.connect(senderAddress(ctx, o.addr));
+        connected = true;
         try {
           const r = await folder.send(conn, dir, { ...options, ledger, signal: ac.signal });
-          Object.assign(total, {
-            sent: total.sent + r.sent,
-            failed: total.failed + r.failed,
-            unchanged: r.unchanged,
-          });
+          total.unchanged = r.unchanged;
           return;
         } finally {
           await conn.close();
@@ -122,19 +122,21 @@ async function runFolderSend(ctx: Context, o: FolderSendOptions, args: string[])
       } catch (err) {
         if (!o.watch || ac.signal.aborted || !isDdmwError(err) || !RECONNECT_CODES.has(err.code))
           throw err;
+        if (connected) delayMs = FIRST_RECONNECT_DELAY_MS;
         process.stderr.write(
           `ddmw folder send: ${printable(err.message)}; connecting again in ${delayMs / 1000} s\n`,
         );
         await sleep(delayMs, undefined, { signal: ac.signal });
+        delayMs = Math.min(2 * delayMs, MAX_RECONNECT_DELAY_MS);
       }
     }
   };
-  await untilSignal(
-    () => ac.abort(),
-    work,
-    async () => {
-      await ledger?.close();
-    },
+  await withLedgerOption(o.ledger, (ledger) =>
+    untilSignal(
+      () => ac.abort(),
+      work(ledger),
+      async () => {},
+    ),
   );
   if (!ctx.options.json)
     process.stderr.write(

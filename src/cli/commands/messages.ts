@@ -12,7 +12,7 @@ import { type Input, send } from '../../msg/index.ts';
 import { action } from '../action.ts';
 import type { Context } from '../context.ts';
 import { parseCmdFlag } from '../flags.ts';
-import { openLedgerOption } from '../ledger-option.ts';
+import { withLedgerOption } from '../ledger-option.ts';
 import { counted, progress } from '../progress.ts';
 import { type RecvOptions, runRecv } from './recv.ts';
 
@@ -142,29 +142,26 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
     await (await openInput(o.metaFile, `--meta-file ${o.metaFile}`)).fh.close(); // checked before connecting
     meta = { file: o.metaFile };
   }
-  const book = await openLedgerOption(o.ledger);
-  try {
+  await withLedgerOption(o.ledger, async (book) => {
     const payload = await payloadOf(o, args[0]);
-    const conn = await ctx
-      .connect(ctx.address(o.addr, ctx.config?.sender?.msgif, "sender node's message interface"))
-      .catch(async (err: unknown) => {
-        await payload.stop();
-        throw err;
-      });
     try {
-      const xferId = await send(conn, { ch, cmd, meta, payload: payload.input });
-      await payload.stop(); // the progress line is erased before the result is printed
-      const size = payload.input === undefined ? 0 : payloadSize(payload.input);
-      const name = o.text !== undefined ? '--text' : (args[0] ?? '-');
-      await book?.append({ xferId, ch: String(ch), size, sha256: payload.sha256(), name });
-      ctx.print({ xferId, ch, cmd }, `sent on channel ${ch} as ${xferId}`);
+      const conn = await ctx.connect(
+        ctx.address(o.addr, ctx.config?.sender?.msgif, "sender node's message interface"),
+      );
+      try {
+        const xferId = await send(conn, { ch, cmd, meta, payload: payload.input });
+        await payload.stop(); // the progress line is erased before the result is printed
+        const size = payload.input === undefined ? 0 : payloadSize(payload.input);
+        const name = o.text !== undefined ? '--text' : (args[0] ?? '-');
+        await book?.append({ xferId, ch: String(ch), size, sha256: payload.sha256(), name });
+        ctx.print({ xferId, ch, cmd }, `sent on channel ${ch} as ${xferId}`);
+      } finally {
+        await conn.close();
+      }
     } finally {
       await payload.stop();
-      await conn.close();
     }
-  } finally {
-    await book?.close();
-  }
+  });
 }
 
 /** Bytes of a payload as sent: text as UTF-8, a stream its length. */

@@ -12,9 +12,10 @@ import { pipeline } from 'node:stream/promises';
 import { ledger } from '../../apps/index.ts';
 import { DdmwError, toDdmwError } from '../../err.ts';
 import { type Msg, type MsgError, type MsgInfo, messages, subscribe } from '../../msg/index.ts';
+import type { AppChannel } from '../../types.ts';
 import { printable } from '../action.ts';
 import type { Context } from '../context.ts';
-import { openLedgerOption } from '../ledger-option.ts';
+import { withLedgerOption } from '../ledger-option.ts';
 import { counted, progress } from '../progress.ts';
 import { untilSignal } from '../signals.ts';
 import { checkWritable, MessageFiles, type Sidecar } from './recv-files.ts';
@@ -134,15 +135,19 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
     throw toDdmwError(err, `Cannot create the folder ${o.out}`);
   });
   await checkWritable(o.out);
-  const book = await openLedgerOption(o.ledger);
-  const conn = await ctx
-    .connect(
-      ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
-    )
-    .catch(async (err: unknown) => {
-      await book?.close();
-      throw err;
-    });
+  await withLedgerOption(o.ledger, (book) => receiveInto(ctx, o, { ch, count }, book));
+}
+
+/** Subscribes and stores each message until `count` or a signal. */
+async function receiveInto(
+  ctx: Context,
+  o: RecvOptions,
+  { ch, count }: { ch: AppChannel; count: number },
+  book: ledger.Ledger | undefined,
+): Promise<void> {
+  const conn = await ctx.connect(
+    ctx.address(o.addr, ctx.config?.receiver?.subif, "receiver node's subscription interface"),
+  );
   const ac = new AbortController();
   const stop = () => {
     stopping = true;
@@ -177,7 +182,6 @@ export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {
   };
   await untilSignal(stop, receive, async () => {
     await conn.close();
-    await book?.close();
     await pending?.discard();
     await dropped;
   });
