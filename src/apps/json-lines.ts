@@ -6,6 +6,7 @@
  * and skipped; a file that cannot be read is `IO`.
  */
 import { createReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { DdmwError } from '../index.ts';
 
 /** Longest line read (64 KiB): entries are a few hundred bytes. */
@@ -28,9 +29,10 @@ function parse(text: string, path: string, line: number): unknown {
 }
 
 function tooLong(path: string, line: number): DdmwError {
+  const where = line > 0 ? `${path}:${line}` : `${path} (its last line)`;
   return new DdmwError(
     'BAD_INPUT',
-    `${path}:${line}: line longer than ${MAX_JSON_LINE} bytes: is this the right file?`,
+    `${where}: line longer than ${MAX_JSON_LINE} bytes: is this the right file?`,
   );
 }
 
@@ -69,4 +71,38 @@ export async function* readJsonLines(
     stream.destroy();
   }
   if (pendingBytes > 0) onWarning(`${path}:${line + 1}: incomplete last line skipped`);
+}
+
+/**
+ * Opens (or creates) a file of JSON lines for appending. A torn last line
+ * (a writer stopped mid-line) is cut off first: appended to, it would turn
+ * into a malformed line in the middle, and the file could no longer be
+ * read. `IO` when the file cannot be opened, `BAD_INPUT` when its last line
+ * is too long to be one.
+ */
+export async function openForAppending(path: string): Promise<FileHandle> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'a+', 0o644);
+    const { size } = await fh.stat();
+    const span = Math.min(size, MAX_JSON_LINE + 1);
+    const tail = Buffer.alloc(span);
+    if (span > 0) await fh.read(tail, 0, span, size - span);
+    if (span > 0 && tail[span - 1] !== 10) {
+      const newline = tail.lastIndexOf(10);
+      if (newline < 0 && span < size) throw tooLong(path, 0);
+      await fh.truncate(size - span + newline + 1);
+    }
+    return fh;
+  } catch (err) {
+    await fh?.close();
+    if (err instanceof DdmwError) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new DdmwError('IO', `Cannot open ${path} for appending: ${reason}`, { cause: err });
+  }
+}
+
+/** Appends `line` whole (a write may take fewer bytes than asked). */
+export async function appendAll(fh: FileHandle, line: Buffer): Promise<void> {
+  for (let at = 0; at < line.length; ) at += (await fh.write(line, at)).bytesWritten;
 }

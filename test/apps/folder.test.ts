@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdir, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { folder } from '../../src/apps/index.ts';
+import { folder, ledger } from '../../src/apps/index.ts';
 import { type Connection, connect, msg } from '../../src/index.ts';
 import { APP, type AppSim, startAppSim } from '../helpers/app-sim.ts';
 import { waitFor, within } from '../helpers/deadline.ts';
@@ -138,6 +138,47 @@ describe('folder transfer', () => {
       'a file arrived twice',
     );
     assert.deepEqual(await tree(out), files);
+  });
+
+  it('a journal with a torn last line (a crash mid-write) still works: nothing sent twice', async () => {
+    const { src, out } = await fresh();
+    await write(src, { 'one.txt': '1', 'two.txt': '2' });
+    const r = await receiver(out);
+    assert.equal((await folder.send(sender, src, { ch: CH })).sent, 2);
+    await appendFile(join(src, folder.JOURNAL_NAME), '{"path":"three.txt","si');
+    await write(src, { 'three.txt': '3' });
+    assert.deepEqual(await folder.send(sender, src, { ch: CH }), {
+      sent: 1,
+      failed: 0,
+      unchanged: 2,
+    });
+    assert.deepEqual(await folder.send(sender, src, { ch: CH }), {
+      sent: 0,
+      failed: 0,
+      unchanged: 3,
+    });
+    await r.stopAfter(3);
+    assert.deepEqual(await tree(out), { 'one.txt': '1', 'two.txt': '2', 'three.txt': '3' });
+  });
+
+  it('never sends its own journal, ledger or move folder, even when they are inside the folder', async () => {
+    const { src, out } = await fresh();
+    await write(src, { 'a.txt': 'a' });
+    const r = await receiver(out);
+    const book = await ledger.Ledger.open(join(src, 'sent.jsonl'));
+    const options = {
+      ch: CH,
+      ledger: book,
+      journal: join(src, 'journal'),
+      after: { move: join(src, 'done') },
+    };
+    assert.equal((await folder.send(sender, src, options)).sent, 1);
+    await write(src, { 'b.txt': 'b' });
+    assert.equal((await folder.send(sender, src, options)).sent, 1);
+    assert.deepEqual(await folder.send(sender, src, options), { sent: 0, failed: 0, unchanged: 0 });
+    await book.close();
+    await r.stopAfter(2);
+    assert.deepEqual(await tree(out), { 'a.txt': 'a', 'b.txt': 'b' });
   });
 
   it('deletes or moves files once sent (a restart finishes what a crash left)', async () => {

@@ -126,6 +126,25 @@ describe('readLedger', () => {
     assert.match(warnings[0] as string, /:3: incomplete last line/);
   });
 
+  it('cuts a torn last line off before appending, so the ledger stays readable', async () => {
+    const path = fresh();
+    await write(path, [entry('a', 'x')]);
+    await appendFile(path, '{"xferId":"b","ch":"7","si');
+    await write(path, [entry('c', 'y')]);
+    const warnings: string[] = [];
+    assert.deepEqual(
+      (await readAll(path, warnings)).map((e) => e.xferId),
+      ['a', 'c'],
+    );
+    assert.deepEqual(warnings, []);
+    await writeFile(path, 'torn without any newline');
+    await write(path, [entry('d', 'z')]);
+    assert.deepEqual(
+      (await readAll(path)).map((e) => e.xferId),
+      ['d'],
+    );
+  });
+
   it('refuses a malformed line with BAD_INPUT naming file and line', async () => {
     const path = fresh();
     await write(path, [entry('a', 'x')]);

@@ -73,6 +73,18 @@ describe('ddmw --ledger and reconcile', () => {
     assert.equal(clean.code, 0, clean.stdout);
   });
 
+  it('send --ledger of an empty file records the empty payload', async () => {
+    const path = join(cli.dir, 'empty-sent.jsonl');
+    const empty = join(cli.dir, 'empty.bin');
+    await writeFile(empty, '');
+    const r = await cli.run('send', empty, '--ledger', path);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await entries(path)).map((e) => [e.size, e.sha256]),
+      [[0, sha(Buffer.alloc(0))]],
+    );
+  });
+
   it('reconcile: a ledger that cannot be read is a usage error naming it', async () => {
     const missing = await cli.run('reconcile', join(cli.dir, 'nope'), join(cli.dir, 'nope2'));
     assert.equal(missing.code, 2);
@@ -88,7 +100,7 @@ describe('ddmw --ledger and reconcile', () => {
     const before = cli.sim.stats().transfersSent;
     const r = await cli.run('send', '--text', 'x', '--ledger', join(cli.dir, 'no', 'l.jsonl'));
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /Cannot open the ledger .*l\.jsonl/);
+    assert.match(r.stderr, /Cannot open .*l\.jsonl for appending/);
     assert.equal(cli.sim.stats().transfersSent, before);
   });
 });

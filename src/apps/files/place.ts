@@ -6,7 +6,7 @@
  * replacing what is there unless asked: a name taken is kept, and the new
  * file gets a numbered name (`report (1).pdf`).
  */
-import { link, lstat, mkdir, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { DdmwError } from '../../index.ts';
 
@@ -16,15 +16,17 @@ const MAX_NUMBERED = 1000;
 const codeOf = (err: unknown) => (err as { code?: string }).code;
 
 /**
- * Creates the folders `parts` under `root` (which exists); returns the
- * innermost. `BAD_INPUT` when a part exists but is not a folder.
+ * Creates the folders `parts` under `root` (which exists), recording each
+ * one it created in `created`; returns the innermost. `BAD_INPUT` when a
+ * part exists but is not a folder.
  */
-export async function makeFolders(root: string, parts: string[]): Promise<string> {
+export async function makeFolders(root: string, parts: string[], created: string[]) {
   let at = root;
   for (const part of parts) {
     at = join(at, part);
     try {
       await mkdir(at, { mode: 0o755 });
+      created.push(at);
       continue;
     } catch (err) {
       if (codeOf(err) !== 'EEXIST') throw err;
@@ -36,6 +38,39 @@ export async function makeFolders(root: string, parts: string[]): Promise<string
     }
   }
   return at;
+}
+
+/** Where hard links cannot be made (FAT, some network shares, links to others' files). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+/**
+ * Moves `partial` to `target` unless `target` exists; returns whether it
+ * did. A hard link fails when the name exists, so not even a race replaces
+ * a file. Where links cannot be made, the name is taken by creating an
+ * empty file exclusively, then replaced by the complete one.
+ */
+async function claim(partial: string, target: string): Promise<boolean> {
+  try {
+    await link(partial, target);
+    await unlink(partial);
+    return true;
+  } catch (err) {
+    if (codeOf(err) === 'EEXIST') return false;
+    if (!NO_LINKS.has(codeOf(err) ?? '')) throw err;
+  }
+  try {
+    await (await open(target, 'wx')).close();
+  } catch (err) {
+    if (codeOf(err) === 'EEXIST') return false;
+    throw err;
+  }
+  await rename(partial, target);
+  return true;
+}
+
+/** Removes the folders `created` made, innermost first, those still empty only. Never rejects. */
+export async function removeFolders(created: string[]): Promise<void> {
+  for (const folder of [...created].reverse()) await rmdir(folder).catch(() => {});
 }
 
 /** `name` numbered: `a.txt` -> `a (1).txt`; `archive` -> `archive (2)`. */
@@ -65,14 +100,7 @@ export async function moveIntoPlace(
       await rename(partial, target);
       return target;
     }
-    try {
-      await link(partial, target);
-    } catch (err) {
-      if (codeOf(err) === 'EEXIST') continue;
-      throw err;
-    }
-    await unlink(partial);
-    return target;
+    if (await claim(partial, target)) return target;
   }
   throw new DdmwError('IO', `${join(folder, name)} and ${MAX_NUMBERED} numbered names are taken`);
 }

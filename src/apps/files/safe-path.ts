@@ -18,10 +18,14 @@ export const MAX_DEPTH = 64;
 /** Suffix of the receiver's partial files: never a name a sender may use. */
 export const PARTIAL_SUFFIX = '.ddmw-part';
 
+/**
+ * Control characters (C0, DEL, C1), line and paragraph separators, and the
+ * marks that reorder text (a name could display as another).
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 /** Device names Windows reserves, with or without an extension. */
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 
 /** Why the part `name` cannot be written, or `undefined`. */
 function nameProblem(name: string): string | undefined {
@@ -37,7 +41,7 @@ function nameProblem(name: string): string | undefined {
 /** Why `path` is not a safe relative path, or `undefined` when it is. */
 export function pathProblem(path: string): string | undefined {
   if (path.startsWith('/')) return 'an absolute path';
-  if (CONTROL.test(path)) return 'a control character';
+  if (CONTROL.test(path)) return 'a control character or a text direction mark';
   if (path.includes('\\')) return 'a backslash';
   if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `longer than ${MAX_PATH_BYTES} bytes`;
   const parts = path.split('/');

@@ -2,11 +2,11 @@
  * Sending one file as a file transfer: metadata (meta.ts) then content.
  * The SHA-256 goes in the metadata, which travels first, so the file is
  * read twice: once to hash it, once to send it. A file that changes in
- * between (its size or modification time) is reported as `BAD_INPUT`
- * after the send; the receiver refuses it, its content not matching its
- * hash.
+ * between (its size or modification time) fails the send with
+ * `BAD_INPUT` before its last bytes go, so the node discards it.
  */
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type Connection, DdmwError, msg, type types } from '../../index.ts';
@@ -24,6 +24,8 @@ export interface SendFileOptions extends msg.SendOptions {
   name?: string;
   /** A line is appended once the node took the file (its name: the relative path). */
   ledger?: Ledger;
+  /** Told how many bytes of the file went so far, of how many (after each MiB, and at the end). */
+  onProgress?: (sent: number, size: number) => void;
 }
 
 /** A sent file. */
@@ -51,16 +53,29 @@ async function hashOf(fh: FileHandle, size: number, signal?: AbortSignal): Promi
 /**
  * The first `size` bytes of `fh`, read as they are sent, each chunk a
  * buffer of its own (the send may still hold it when the next is read).
+ * Before the last chunk goes, the file must still have the size and time
+ * it had when it was hashed: else the send fails (`BAD_INPUT`), cut off
+ * before its end, and the node discards it.
  */
-async function* contentOf(fh: FileHandle, path: string, size: number) {
+async function* contentOf(
+  fh: FileHandle,
+  path: string,
+  before: Stats,
+  onProgress: SendFileOptions['onProgress'],
+) {
+  const size = before.size;
   for (let at = 0; at < size; ) {
     const chunk = Buffer.allocUnsafe(Math.min(READ_BYTES, size - at));
     const { bytesRead } = await fh.read(chunk, 0, chunk.length, at);
-    if (bytesRead === 0) throw new DdmwError('BAD_INPUT', `${path} shrank while it was sent`);
+    if (bytesRead === 0 || (at + bytesRead === size && changed(before, await fh.stat())))
+      throw new DdmwError('BAD_INPUT', `${path} changed while it was sent; send it again`);
     yield chunk.subarray(0, bytesRead);
     at += bytesRead;
+    onProgress?.(at, size); // the send asked for more: this chunk went
   }
 }
+
+const changed = (a: Stats, b: Stats) => a.size !== b.size || a.mtimeMs !== b.mtimeMs;
 
 async function openRegular(path: string): Promise<FileHandle> {
   let fh: FileHandle | undefined;
@@ -91,20 +106,14 @@ export async function sendFile(
       mtimeMs: Math.round(before.mtimeMs),
       sha256: await hashOf(fh, before.size, options.signal),
     };
-    const content = { stream: contentOf(fh, path, meta.size), length: meta.size };
+    const stream = contentOf(fh, path, before, options.onProgress);
+    const content = { stream, length: meta.size };
     const spec = {
       ch: options.ch,
       meta: encodeFileMeta(meta),
       payload: meta.size ? content : undefined,
     };
     const xferId = await msg.send(conn, spec, options);
-    const after = await fh.stat();
-    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
-      throw new DdmwError(
-        'BAD_INPUT',
-        `${path} changed while it was sent (transfer ${xferId}): the receiver refuses it; send it again`,
-      );
-    }
     await options.ledger?.append({
       xferId,
       ch: String(options.ch),

@@ -11,7 +11,7 @@ import { open, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DdmwError, type msg } from '../../index.ts';
 import { decodeFileMeta, type FileMeta } from './meta.ts';
-import { makeFolders, moveIntoPlace } from './place.ts';
+import { makeFolders, moveIntoPlace, removeFolders } from './place.ts';
 import { PARTIAL_SUFFIX, pathParts } from './safe-path.ts';
 
 /** Where a file transfer's parts go: the metadata parsed, the content as a stream. */
@@ -65,14 +65,17 @@ export async function storeFile(
   let meta: FileMeta;
   let folder: string;
   const parts: string[] = [];
+  /** Folders made for this file: removed again if it is not stored. */
+  const created: string[] = [];
   try {
     meta = metaOf(m);
     parts.push(
       ...pathParts(meta.path, (p) => new DdmwError('BAD_INPUT', `Path ${meta.path}: ${p}`)),
     );
-    folder = await makeFolders(root, parts.slice(0, -1));
+    folder = await makeFolders(root, parts.slice(0, -1), created);
   } catch (err) {
     dropPayload(m);
+    await removeFolders(created);
     throw err instanceof DdmwError ? err : ioError(err, `Cannot create the folders of ${m.xferId}`);
   }
   const name = parts[parts.length - 1] as string;
@@ -88,14 +91,22 @@ export async function storeFile(
   } catch (err) {
     dropPayload(m);
     await unlink(partial).catch(() => {});
+    await removeFolders(created);
     throw err instanceof DdmwError ? err : ioError(err, `Cannot store ${meta.path}`);
   }
 }
 
 /**
+ * Permission bits a received file may get: the sender's, but never
+ * writable by group or others (another user could change it after its
+ * hash was checked), never set-id or sticky.
+ */
+const SAFE_MODE = 0o755;
+
+/**
  * Writes the payload to `partial` (created, never opened if it exists),
- * with the permission bits `mode` but never set-id or sticky bits; returns
- * its SHA-256.
+ * with the permission bits `mode` as far as {@link SAFE_MODE} allows;
+ * returns its SHA-256.
  */
 async function writePartial(m: msg.Msg, partial: string, mode: number): Promise<string> {
   const fh = await open(partial, 'wx', 0o600);
@@ -109,7 +120,7 @@ async function writePartial(m: msg.Msg, partial: string, mode: number): Promise<
         }
       }
     }
-    await fh.chmod(mode & 0o777);
+    await fh.chmod(mode & SAFE_MODE);
     return hash.digest('hex');
   } finally {
     await fh.close();

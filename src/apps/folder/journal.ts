@@ -14,7 +14,7 @@
  */
 import { type FileHandle, open, rename } from 'node:fs/promises';
 import { DdmwError } from '../../index.ts';
-import { readJsonLines } from '../json-lines.ts';
+import { appendAll, openForAppending, readJsonLines } from '../json-lines.ts';
 
 /** The journal's name in the folder. */
 export const JOURNAL_NAME = '.ddmw-send-journal';
@@ -77,12 +77,7 @@ export class Journal {
       if (!missing) throw err;
     }
     if (lines > COMPACT_AFTER && lines > 2 * sent.size) await rewrite(path, sent.values());
-    const fh = await open(path, 'a', 0o644).catch((err: unknown) => {
-      throw new DdmwError('IO', `Cannot open the journal ${path}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    });
-    return new Journal(path, sent, fh);
+    return new Journal(path, sent, await openForAppending(path));
   }
 
   /** Whether `file`, as it is now, was sent (and is not done). */
@@ -106,7 +101,7 @@ export class Journal {
 
   async #append(line: JournalLine): Promise<void> {
     try {
-      await this.#fh.write(`${JSON.stringify(line)}\n`);
+      await appendAll(this.#fh, Buffer.from(`${JSON.stringify(line)}\n`));
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new DdmwError('IO', `Cannot write the journal ${this.path}: ${reason}`, {

@@ -5,8 +5,10 @@
  * user marks as in progress (glob patterns) are left out, and so are the
  * sender's journal and a receiver's partial files.
  */
+import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DdmwError } from '../../index.ts';
 import { PARTIAL_SUFFIX } from '../files/safe-path.ts';
 
 /** A file found by {@link scanFolder}. */
@@ -42,17 +44,29 @@ export function globMatcher(pattern: string): (path: string) => boolean {
   return (path) => re.test(path.slice(path.lastIndexOf('/') + 1));
 }
 
-/** Walks `dir`; `skip(rel)` leaves a file out. Files come in name order, folder by folder. */
-export async function scanFolder(dir: string, skip: (path: string) => boolean) {
+/**
+ * Walks `dir`; `skip(rel, abs)` leaves a file or a whole folder out. Files
+ * come in name order, folder by folder. A folder that goes away meanwhile
+ * is passed over; one that cannot be read is `IO`.
+ */
+export async function scanFolder(dir: string, skip: (path: string, abs: string) => boolean) {
   const found: FoundFile[] = [];
   const walk = async (abs: string, rel: string) => {
-    const entries = await readdir(abs, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      entries = await readdir(abs, { withFileTypes: true });
+    } catch (err) {
+      if (rel !== '' && (err as { code?: string }).code === 'ENOENT') return;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new DdmwError('IO', `Cannot read the folder ${abs}: ${reason}`, { cause: err });
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
       const full = join(abs, entry.name);
+      if (skip(path, full)) continue;
       if (entry.isDirectory()) await walk(full, path);
-      else if (entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX) && !skip(path)) {
+      else if (entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX)) {
         // Gone since it was listed: the next scan will not see it either.
         const st = await lstat(full).catch(() => undefined);
         if (st?.isFile()) found.push({ path, abs: full, size: st.size, mtimeMs: st.mtimeMs });

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, copyFile, mkdir, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Connection, DdmwError, type msg, type types } from '../../index.ts';
 import { type SentFile, send as sendFile } from '../files/index.ts';
@@ -55,6 +55,8 @@ export interface FolderSendOptions extends Pick<msg.SendOptions, 'timeoutMs'> {
   signal?: AbortSignal;
   /** Told about each file. */
   onEvent?: (event: FolderSendEvent) => void;
+  /** Told how many bytes of the file being sent went so far (see `file.send`). */
+  onProgress?: (path: string, sent: number, size: number) => void;
 }
 
 /** What happened to one file (paths relative to the folder). */
@@ -111,8 +113,17 @@ export async function sendFolder(
     throw new DdmwError('BAD_PARAMS', 'pollMs must be positive and settleMs not negative');
   const journal = await Journal.open(options.journal ?? join(dir, JOURNAL_NAME));
   const ignored = (options.ignore ?? DEFAULT_IGNORE).map(globMatcher);
-  const skip = (path: string) =>
-    path.startsWith(JOURNAL_NAME) || ignored.some((matches) => matches(path));
+  // The sender's own files, wherever they are put, are never sent: sent, they would change again.
+  const own = [journal.path, options.ledger?.path].flatMap((p) => (p ? [resolve(p)] : []));
+  const after = options.after;
+  const moveTo = typeof after === 'object' ? resolve(after.move) : undefined;
+  const skip = (path: string, abs: string) => {
+    const full = resolve(abs);
+    if (own.some((p) => full === p || full.startsWith(`${p}.`))) return true; // and their temporary copies
+    if (moveTo !== undefined && (full === moveTo || full.startsWith(`${moveTo}${sep}`)))
+      return true;
+    return ignored.some((matches) => matches(path));
+  };
   const summary: FolderSendSummary = { sent: 0, failed: 0, unchanged: 0 };
   /** When watching: each candidate's size and time, and since when they held. */
   const seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
@@ -127,7 +138,8 @@ export async function sendFolder(
   };
   try {
     for (let scan = 1; ; scan++) {
-      for (const f of await scanFolder(dir, skip)) {
+      const found = await scanFolder(dir, skip);
+      for (const f of found) {
         options.signal?.throwIfAborted();
         if (journal.isSent(f)) {
           if (options.after && options.after !== 'keep') await finish(f, journal, options);
@@ -138,6 +150,9 @@ export async function sendFolder(
         seen.delete(f.path);
         await sendOne(conn, f, journal, options, summary);
       }
+      // Files gone before they settled are forgotten.
+      const present = new Set(found.map((f) => f.path));
+      for (const path of seen.keys()) if (!present.has(path)) seen.delete(path);
       if (!options.watch) return summary;
       await sleep(pollMs, undefined, { signal: options.signal });
     }
@@ -160,11 +175,18 @@ async function sendOne(
 ): Promise<void> {
   let sent: SentFile;
   try {
-    sent = await sendFile(conn, f.abs, { ...options, name: f.path });
+    const progress = options.onProgress;
+    const onProgress = progress && ((done: number, size: number) => progress(f.path, done, size));
+    sent = await sendFile(conn, f.abs, { ...options, name: f.path, onProgress });
   } catch (err) {
     if (!(err instanceof DdmwError) || !FILE_ERRORS.has(err.code)) throw err;
     summary.failed++;
     options.onEvent?.({ type: 'failed', path: f.path, error: err });
+    // A send cut off midway (the file changed) closes the connection: the next file needs another.
+    if (conn.isClosed) {
+      const why = `the connection was closed when ${f.path} could not be sent: ${err.message}`;
+      throw new DdmwError('DISCONNECTED', why, { cause: err });
+    }
     return;
   }
   // What was sent: the file may have changed since the scan (not while it was sent).

@@ -8,9 +8,10 @@
  * torn last line (which reading reports and skips).
  */
 import { createHash } from 'node:crypto';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DdmwError } from '../../index.ts';
+import { appendAll, openForAppending } from '../json-lines.ts';
 
 /** One transfer, as a side of the link saw it. */
 export interface LedgerEntry {
@@ -60,14 +61,12 @@ export class Ledger {
     this.#fh = fh;
   }
 
-  /** Opens (or creates) the ledger at `path` for appending. */
+  /**
+   * Opens (or creates) the ledger at `path` for appending; a torn last line
+   * (a writer stopped mid-line) is cut off first.
+   */
   static async open(path: string): Promise<Ledger> {
-    try {
-      return new Ledger(path, await open(path, 'a', 0o644));
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new DdmwError('IO', `Cannot open the ledger ${path}: ${reason}`, { cause: err });
-    }
+    return new Ledger(path, await openForAppending(path));
   }
 
   /** Appends one entry (`time` defaults to now); `BAD_PARAMS` for an invalid entry. */
@@ -85,8 +84,7 @@ export class Ledger {
 
   async #write(line: Buffer): Promise<void> {
     try {
-      let at = 0;
-      while (at < line.length) at += (await this.#fh.write(line, at)).bytesWritten;
+      await appendAll(this.#fh, line);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new DdmwError('IO', `Cannot append to the ledger ${this.path}: ${reason}`, {

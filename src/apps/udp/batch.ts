@@ -49,22 +49,38 @@ export function isBatch(params: blather.Params): boolean {
   return params.get('Format') === UDP_FORMAT;
 }
 
+/** Largest batch payload (16 MiB): a receiver refuses more before reading it. */
+export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/** Most datagrams in a batch (a sender seals a batch when it holds this many). */
+export const MAX_BATCH_DATAGRAMS = 65_536;
+/** Largest datagram over IPv4 and over IPv6 (UDP's limits). */
+export const MAX_DATAGRAM = {
+  /** Over IPv4. */
+  udp4: 65_507,
+  /** Over IPv6. */
+  udp6: 65_527,
+} as const;
+
+const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
 /** The header of a received batch; `BAD_INPUT` saying what is wrong. */
 export function decodeBatchHeader(params: blather.Params): BatchHeader {
   const bad = (why: string) => new DdmwError('BAD_INPUT', `Not a valid UDP batch: ${why}`);
   if (!isBatch(params)) throw bad(`Format is not ${UDP_FORMAT}`);
   const session = params.get('Session') ?? '';
   if (!SESSION.test(session)) throw bad('Session is not 16 hex digits');
+  let header: BatchHeader;
   try {
-    return {
+    header = {
       session,
-      seq: params.getInt('Seq'),
-      first: params.getInt('First'),
-      count: params.getInt('Count'),
+      seq: params.getInt('Seq', COUNT),
+      first: params.getInt('First', COUNT),
+      count: params.getInt('Count', { min: 1, max: MAX_BATCH_DATAGRAMS }),
     };
   } catch (err) {
     throw bad(err instanceof Error ? err.message : String(err));
   }
+  return header;
 }
 
 /** The payload of a batch: each datagram framed. */
@@ -82,24 +98,37 @@ export function encodeDatagrams(datagrams: Buffer[]): Buffer {
 }
 
 /**
- * The datagrams of a batch's payload (views into it); `BAD_INPUT` when the
- * frames do not add up to exactly `count` datagrams.
+ * Checks that a batch's payload holds exactly `count` framed datagrams of
+ * at most `maxDatagram` bytes each, walking the frames without keeping
+ * them; `BAD_INPUT` otherwise.
  */
-export function decodeDatagrams(payload: Buffer, count: number): Buffer[] {
-  const out: Buffer[] = [];
+export function checkDatagrams(payload: Buffer, count: number, maxDatagram: number): void {
+  let frames = 0;
   let at = 0;
-  while (at < payload.length) {
-    if (out.length === count || payload.length - at < FRAME_HEADER) break;
+  while (at + FRAME_HEADER <= payload.length && frames < count) {
     const length = payload.readUInt16BE(at);
-    if (at + FRAME_HEADER + length > payload.length) break;
-    out.push(payload.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length));
+    if (length > maxDatagram) {
+      throw new DdmwError(
+        'BAD_INPUT',
+        `Not a valid UDP batch: a datagram of ${length} bytes (at most ${maxDatagram} can be sent on)`,
+      );
+    }
     at += FRAME_HEADER + length;
+    frames++;
   }
-  if (out.length !== count || at !== payload.length) {
+  if (frames !== count || at !== payload.length) {
     throw new DdmwError(
       'BAD_INPUT',
       `Not a valid UDP batch: its payload does not hold exactly ${count} framed datagrams`,
     );
   }
-  return out;
+}
+
+/** The datagrams of a payload {@link checkDatagrams} accepted, one at a time (views into it). */
+export function* datagramsOf(payload: Buffer): Generator<Buffer> {
+  for (let at = 0; at < payload.length; ) {
+    const length = payload.readUInt16BE(at);
+    yield payload.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length);
+    at += FRAME_HEADER + length;
+  }
 }

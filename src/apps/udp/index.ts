@@ -7,15 +7,18 @@
  */
 export {
   type BatchHeader,
+  checkDatagrams,
+  datagramsOf,
   decodeBatchHeader,
-  decodeDatagrams,
   encodeBatchHeader,
   encodeDatagrams,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_DATAGRAMS,
+  MAX_DATAGRAM,
   UDP_FORMAT,
 } from './batch.ts';
 export {
   emitUdp as receive,
-  MAX_BATCH_BYTES,
   type UdpReceiveCounters,
   type UdpReceiveEvent,
   type UdpReceiveOptions,

@@ -12,7 +12,14 @@ import { createSocket, type Socket } from 'node:dgram';
 import { type Connection, DdmwError, msg, type types } from '../../index.ts';
 import { type Ledger, sha256Of } from '../ledger/index.ts';
 import { parseUdpAddress } from './address.ts';
-import { type BatchHeader, encodeBatchHeader, encodeDatagrams, FRAME_HEADER } from './batch.ts';
+import {
+  type BatchHeader,
+  encodeBatchHeader,
+  encodeDatagrams,
+  FRAME_HEADER,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_DATAGRAMS,
+} from './batch.ts';
 
 /** Options of {@link forwardUdp}. */
 export interface UdpSendOptions {
@@ -24,7 +31,7 @@ export interface UdpSendOptions {
   batchMs?: number;
   /** A batch goes once it holds this many bytes, 2 per datagram included (default 60,000). */
   batchBytes?: number;
-  /** Most bytes of batches waiting for the node (default 16 MiB). */
+  /** Most bytes of batches waiting for the node (default 16 MiB; a batch is always taken into an empty queue). */
   maxQueuedBytes?: number;
   /** Time limit of each acknowledgement of the node (default: the connection's). */
   timeoutMs?: number;
@@ -40,7 +47,7 @@ export interface UdpSendCounters {
   sent: number;
   /** Batches the node took. */
   batches: number;
-  /** Datagrams dropped because the queue was full. */
+  /** Datagrams dropped: the queue was full, or the node could not take their batch. */
   dropped: number;
 }
 
@@ -78,8 +85,8 @@ function checkOptions(o: UdpSendOptions) {
   const batchBytes = o.batchBytes ?? 60_000;
   const maxQueuedBytes = o.maxQueuedBytes ?? 16 * 1024 * 1024;
   if (!(batchMs >= 0)) throw new DdmwError('BAD_PARAMS', 'batchMs must not be negative');
-  if (!Number.isInteger(batchBytes) || batchBytes < 1)
-    throw new DdmwError('BAD_PARAMS', 'batchBytes must be a positive integer');
+  if (!Number.isInteger(batchBytes) || batchBytes < 1 || batchBytes > MAX_BATCH_BYTES)
+    throw new DdmwError('BAD_PARAMS', `batchBytes must be an integer from 1 to ${MAX_BATCH_BYTES}`);
   if (!(maxQueuedBytes >= batchBytes))
     throw new DdmwError('BAD_PARAMS', 'maxQueuedBytes must be at least batchBytes');
   return { batchMs, batchBytes, maxQueuedBytes };
@@ -125,7 +132,8 @@ export async function forwardUdp(conn: Connection, options: UdpSendOptions): Pro
     const payload = encodeDatagrams(gathering);
     gathering = [];
     gatheredBytes = 0;
-    if (queuedBytes + payload.length > maxQueuedBytes) {
+    const full = queue.length > 0 && queuedBytes + payload.length > maxQueuedBytes;
+    if (full || failed !== undefined) {
       counters.dropped += header.count;
       return;
     }
@@ -143,6 +151,8 @@ export async function forwardUdp(conn: Connection, options: UdpSendOptions): Pro
         const meta = encodeBatchHeader(batch.header);
         const spec = { ch: options.ch, meta, payload: batch.payload };
         const xferId = await msg.send(conn, spec, { timeoutMs: options.timeoutMs });
+        queue.shift();
+        queuedBytes -= batch.payload.length;
         counters.batches++;
         counters.sent += batch.header.count;
         await options.ledger?.append({
@@ -154,19 +164,25 @@ export async function forwardUdp(conn: Connection, options: UdpSendOptions): Pro
         });
       } catch (err) {
         failed = err;
+        // This batch and those queued after it will never be sent.
+        for (const never of queue) counters.dropped += never.header.count;
+        queue.length = 0;
+        queuedBytes = 0;
         close().catch(() => {}); // settles `done` now (its rejection is the report)
         return;
       }
-      queue.shift();
-      queuedBytes -= batch.payload.length;
     }
   };
 
+  socket.on('error', (err) => {
+    failed ??= new DdmwError('IO', `UDP ${options.listen}: ${err.message}`, { cause: err });
+    close().catch(() => {});
+  });
   socket.on('message', (datagram: Buffer) => {
     counters.received++;
     gathering.push(datagram);
     gatheredBytes += FRAME_HEADER + datagram.length;
-    if (gatheredBytes >= batchBytes) seal();
+    if (gatheredBytes >= batchBytes || gathering.length === MAX_BATCH_DATAGRAMS) seal();
     else timer ??= setTimeout(seal, batchMs);
   });
 

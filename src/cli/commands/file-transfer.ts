@@ -7,10 +7,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { file, folder, type ledger as ledgerApp } from '../../apps/index.ts';
+import type { Connection } from '../../conn/index.ts';
 import { DdmwError, isDdmwError } from '../../err.ts';
 import { action, printable } from '../action.ts';
 import type { Context } from '../context.ts';
 import { withLedgerOption } from '../ledger-option.ts';
+import { type Progress, progress } from '../progress.ts';
 import { untilSignal } from '../signals.ts';
 import { type FileRecvOptions, runFileRecv } from './file-recv.ts';
 
@@ -33,8 +35,8 @@ interface FolderSendOptions {
   journal?: string;
 }
 
-/** Connection failures after which `folder send --watch` connects again. */
-const RECONNECT_CODES = new Set(['DISCONNECTED', 'IO', 'TIMEOUT', 'BLATHER']);
+/** Failures to connect after which `folder send --watch` tries again (a refused login is not one). */
+const CONNECT_FAILURES = new Set(['DISCONNECTED', 'IO', 'TIMEOUT']);
 /** First wait before connecting again; it doubles while attempts fail. */
 const FIRST_RECONNECT_DELAY_MS = 1000;
 /** Longest wait between connection attempts. */
@@ -47,8 +49,17 @@ async function runFileSend(ctx: Context, o: FileSendOptions, args: string[]): Pr
   const ch = ctx.channel(o.ch);
   await withLedgerOption(o.ledger, async (ledger) => {
     const conn = await ctx.connect(senderAddress(ctx, o.addr));
+    let bar: Progress | undefined;
+    let shown = 0;
+    const onProgress = (sent: number, size: number) => {
+      bar ??= progress('send', size);
+      bar.add(sent - shown);
+      shown = sent;
+    };
     try {
-      const sent = await file.send(conn, args[0] as string, { ch, name: o.as, ledger });
+      const sent = await file
+        .send(conn, args[0] as string, { ch, name: o.as, ledger, onProgress })
+        .finally(() => bar?.stop());
       const { path, size, sha256 } = sent.meta;
       ctx.print(
         { xferId: sent.xferId, ch, ...sent.meta },
@@ -96,7 +107,7 @@ async function runFolderSend(ctx: Context, o: FolderSendOptions, args: string[])
     watch: o.watch === true,
     pollMs: positiveMs('--poll-ms', o.pollMs),
     settleMs: positiveMs('--settle-ms', o.settleMs),
-    ignore: o.ignore,
+    ignore: o.ignore && [...folder.DEFAULT_IGNORE, ...o.ignore],
     after: parseAfter(o.after),
     journal: o.journal,
     onEvent: (e) => {
@@ -107,28 +118,26 @@ async function runFolderSend(ctx: Context, o: FolderSendOptions, args: string[])
   const ac = new AbortController();
   /** Sends (or watches) until done; with --watch, connects again after a lost connection. */
   const work = (ledger: ledgerApp.Ledger | undefined) => async () => {
-    for (let delayMs = FIRST_RECONNECT_DELAY_MS; ; ) {
-      let connected = false;
+    for (let delayMs = FIRST_RECONNECT_DELAY_MS, first = true; ; first = false) {
+      let conn: Connection | undefined;
       try {
-        const conn = await ctx.connect(senderAddress(ctx, o.addr));
-        connected = true;
-        try {
-          const r = await folder.send(conn, dir, { ...options, ledger, signal: ac.signal });
-          total.unchanged = r.unchanged;
-          return;
-        } finally {
-          await conn.close();
-        }
+        conn = await ctx.connect(senderAddress(ctx, o.addr));
+        const r = await folder.send(conn, dir, { ...options, ledger, signal: ac.signal });
+        if (first) total.unchanged = r.unchanged;
+        return;
       } catch (err) {
-        if (!o.watch || ac.signal.aborted || !isDdmwError(err) || !RECONNECT_CODES.has(err.code))
-          throw err;
-        if (connected) delayMs = FIRST_RECONNECT_DELAY_MS;
+        // Connecting failed, or the connection went: what another connection can mend.
+        const lost = isDdmwError(err) && (conn ? conn.isClosed : CONNECT_FAILURES.has(err.code));
+        if (!o.watch || ac.signal.aborted || !lost) throw err;
+        if (conn) delayMs = FIRST_RECONNECT_DELAY_MS; // it was connected: start again from the shortest wait
         process.stderr.write(
-          `ddmw folder send: ${printable(err.message)}; connecting again in ${delayMs / 1000} s\n`,
+          `ddmw folder send: ${printable((err as Error).message)}; connecting again in ${delayMs / 1000} s\n`,
         );
-        await sleep(delayMs, undefined, { signal: ac.signal });
-        delayMs = Math.min(2 * delayMs, MAX_RECONNECT_DELAY_MS);
+      } finally {
+        await conn?.close();
       }
+      await sleep(delayMs, undefined, { signal: ac.signal });
+      delayMs = Math.min(2 * delayMs, MAX_RECONNECT_DELAY_MS);
     }
   };
   await withLedgerOption(o.ledger, (ledger) =>
@@ -188,7 +197,7 @@ export function registerFileTransferCommands(program: Command): void {
     )
     .option(
       '--ignore <glob>',
-      `names in progress, left out (repeatable; default: ${folder.DEFAULT_IGNORE.join(' ')})`,
+      `names in progress, left out (repeatable; added to ${folder.DEFAULT_IGNORE.join(' ')})`,
       collect,
     )
     .option('--after <what>', 'once sent: keep, delete or move:<folder>', 'keep')

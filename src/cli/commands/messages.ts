@@ -123,7 +123,8 @@ async function payloadOf(o: SendOptions, file: string | undefined): Promise<Payl
   read.on('error', (err) => tap.destroy(err));
   return {
     input: { stream: read.pipe(tap), length: opened.size },
-    sha256: () => tap.digest(),
+    // An empty payload is never read (nothing is sent), so the tap never ends.
+    sha256: () => (opened.size === 0 ? NO_PAYLOAD_SHA256 : tap.digest()),
     stop: async () => {
       bar.stop();
       stream.destroy();

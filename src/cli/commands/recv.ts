@@ -105,26 +105,29 @@ async function storeMessage(
   files: MessageFiles,
   book: ledger.Ledger | undefined,
 ) {
+  let sha256: string;
+  let sidecar: Sidecar;
   try {
-    const sha256 = await storePayload(m, files);
-    const sidecar = await files.writeSidecar(m);
-    if (book && m.xferId === undefined) {
-      process.stderr.write(`ddmw recv: a message without a transfer id is not in the ledger\n`);
-    } else if (book && m.xferId !== undefined) {
-      const entry = { xferId: m.xferId, ch: m.ch ?? '', size: m.payloadLen, sha256 };
-      await book.append({ ...entry, name: files.payload });
-    }
-    ctx.print(
-      sidecar,
-      printable(
-        `received ${m.xferId} on channel ${m.ch}: cmd ${m.cmd}, ${m.payloadLen} bytes -> ${files.payload}`,
-      ),
-    );
-    if (o.exec && !stopping) await runHook(o.exec, sidecar, files.sidecar);
+    sha256 = await storePayload(m, files);
+    sidecar = await files.writeSidecar(m);
   } catch (err) {
     await files.discard();
     throw err;
   }
+  // Stored: from here on the message is kept whatever fails (the link cannot send it again).
+  if (book && m.xferId === undefined) {
+    process.stderr.write(`ddmw recv: a message without a transfer id is not in the ledger\n`);
+  } else if (book && m.xferId !== undefined) {
+    const entry = { xferId: m.xferId, ch: m.ch ?? '', size: m.payloadLen, sha256 };
+    await book.append({ ...entry, name: files.payload });
+  }
+  ctx.print(
+    sidecar,
+    printable(
+      `received ${m.xferId} on channel ${m.ch}: cmd ${m.cmd}, ${m.payloadLen} bytes -> ${files.payload}`,
+    ),
+  );
+  if (o.exec && !stopping) await runHook(o.exec, sidecar, files.sidecar);
 }
 
 export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {

@@ -56,8 +56,10 @@ async function udpSend(
     ctx.address(o.addr, ctx.config?.sender?.msgif, "sender node's message interface"),
   );
   let fwd: udp.UdpForwarder | undefined;
+  let stopping = false;
   const work = async () => {
     fwd = await udp.send(conn, { ...options, listen: o.listen });
+    if (stopping) void fwd.close().catch(() => {}); // a signal came while it was starting
     process.stderr.write(
       `listening on UDP ${fwd.address.address}:${fwd.address.port}; sending on channel ${ch}\n`,
     );
@@ -68,7 +70,10 @@ async function udpSend(
     );
   };
   await untilSignal(
-    () => void fwd?.close().catch(() => {}),
+    () => {
+      stopping = true;
+      void fwd?.close().catch(() => {});
+    },
     work,
     () => conn.close(),
   );
