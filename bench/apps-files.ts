@@ -67,7 +67,8 @@ function timedRun(
   transfer: (sender: Connection, sub: Connection) => Promise<void>,
 ): Promise<number> {
   const bytes = count === 1 ? BIG : count * SMALL;
-  const run = { deadlineMs: transferDeadlineMs(bytes), what, arrival: true };
+  // Each file costs round trips and file system work whatever its size: 10 ms more each.
+  const run = { deadlineMs: transferDeadlineMs(bytes) + count * 10, what, arrival: true };
   return withSim(run, async (sim, { connect }) => {
     const sender = await connect(sim.sender.msgif);
     const sub = await connect(sim.receiver.subif);
