@@ -28,6 +28,13 @@ function parse(text: string, path: string, line: number): unknown {
   }
 }
 
+function notOurs(path: string): DdmwError {
+  return new DdmwError(
+    'BAD_INPUT',
+    `${path} does not end with a line of JSON: is this the right file? (nothing was changed)`,
+  );
+}
+
 function tooLong(path: string, line: number): DdmwError {
   const where = line > 0 ? `${path}:${line}` : `${path} (its last line)`;
   return new DdmwError(
@@ -87,10 +94,12 @@ export async function openForAppending(path: string): Promise<FileHandle> {
     const { size } = await fh.stat();
     const span = Math.min(size, MAX_JSON_LINE + 1);
     const tail = Buffer.alloc(span);
-    if (span > 0) await fh.read(tail, 0, span, size - span);
-    if (span > 0 && tail[span - 1] !== 10) {
-      const newline = tail.lastIndexOf(10);
+    const { bytesRead } = span > 0 ? await fh.read(tail, 0, span, size - span) : { bytesRead: 0 };
+    if (bytesRead > 0 && tail[bytesRead - 1] !== 10) {
+      const newline = tail.subarray(0, bytesRead).lastIndexOf(10);
       if (newline < 0 && span < size) throw tooLong(path, 0);
+      // Every line is a JSON object: anything else is not a torn line but another kind of file.
+      if (tail[newline + 1] !== 0x7b) throw notOurs(path);
       await fh.truncate(size - span + newline + 1);
     }
     return fh;

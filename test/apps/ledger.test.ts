@@ -137,12 +137,20 @@ describe('readLedger', () => {
       ['a', 'c'],
     );
     assert.deepEqual(warnings, []);
-    await writeFile(path, 'torn without any newline');
+    await writeFile(path, '{"xferId":"only a torn line');
     await write(path, [entry('d', 'z')]);
     assert.deepEqual(
       (await readAll(path)).map((e) => e.xferId),
       ['d'],
     );
+  });
+
+  it('refuses to open a file that does not end in a JSON line, and leaves it as it is', async () => {
+    const path = fresh();
+    await writeFile(path, 'notes.txt: not a ledger');
+    const err = await rejectsCode(Ledger.open(path), 'BAD_INPUT');
+    assert.match(err.message, /is this the right file\?/);
+    assert.equal(await readFile(path, 'utf8'), 'notes.txt: not a ledger');
   });
 
   it('refuses a malformed line with BAD_INPUT naming file and line', async () => {

@@ -64,7 +64,10 @@ async function claim(partial: string, target: string): Promise<boolean> {
     if (codeOf(err) === 'EEXIST') return false;
     throw err;
   }
-  await rename(partial, target);
+  await rename(partial, target).catch(async (err: unknown) => {
+    await unlink(target).catch(() => {}); // the empty file that held the name
+    throw err;
+  });
   return true;
 }
 

@@ -19,11 +19,13 @@ export const MAX_DEPTH = 64;
 export const PARTIAL_SUFFIX = '.ddmw-part';
 
 /**
- * Control characters (C0, DEL, C1), line and paragraph separators, and the
- * marks that reorder text (a name could display as another).
+ * Control characters (C0, DEL, C1), line and paragraph separators, the
+ * marks that reorder text and the characters that take no room (a name
+ * could display as another).
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+const CONTROL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/;
 /** Device names Windows reserves, with or without an extension. */
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 

@@ -122,6 +122,11 @@ const pick = ({ path, size, mtimeMs }: JournalFile): JournalFile => ({
   mtimeMs: Math.round(mtimeMs),
 });
 
+/** Whether `file` is the temporary copy a rewrite of the journal at `journal` makes. */
+export function isRewriteOf(file: string, journal: string): boolean {
+  return file.startsWith(`${journal}.`) && /^\.\d+\.tmp$/.test(file.slice(journal.length));
+}
+
 /** Rewrites the journal with `lines` only: a new file, renamed over the old one. */
 async function rewrite(path: string, lines: Iterable<JournalLine>): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;

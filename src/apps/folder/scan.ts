@@ -45,11 +45,14 @@ export function globMatcher(pattern: string): (path: string) => boolean {
 }
 
 /**
- * Walks `dir`; `skip(rel, abs)` leaves a file or a whole folder out. Files
+ * Walks `dir`; `skip(rel, abs, folder)` leaves a file or a whole folder out. Files
  * come in name order, folder by folder. A folder that goes away meanwhile
  * is passed over; one that cannot be read is `IO`.
  */
-export async function scanFolder(dir: string, skip: (path: string, abs: string) => boolean) {
+export async function scanFolder(
+  dir: string,
+  skip: (path: string, abs: string, folder: boolean) => boolean,
+) {
   const found: FoundFile[] = [];
   const walk = async (abs: string, rel: string) => {
     let entries: Dirent[];
@@ -64,7 +67,7 @@ export async function scanFolder(dir: string, skip: (path: string, abs: string) 
     for (const entry of entries) {
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
       const full = join(abs, entry.name);
-      if (skip(path, full)) continue;
+      if (skip(path, full, entry.isDirectory())) continue;
       if (entry.isDirectory()) await walk(full, path);
       else if (entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX)) {
         // Gone since it was listed: the next scan will not see it either.

@@ -18,7 +18,7 @@ import { type SentFile, send as sendFile } from '../files/index.ts';
 import { moveIntoPlace } from '../files/place.ts';
 import { PARTIAL_SUFFIX } from '../files/safe-path.ts';
 import type { Ledger } from '../ledger/index.ts';
-import { JOURNAL_NAME, Journal } from './journal.ts';
+import { isRewriteOf, JOURNAL_NAME, Journal } from './journal.ts';
 import { type FoundFile, globMatcher, scanFolder } from './scan.ts';
 
 /** What is done with a file once sent. */
@@ -117,12 +117,12 @@ export async function sendFolder(
   const own = [journal.path, options.ledger?.path].flatMap((p) => (p ? [resolve(p)] : []));
   const after = options.after;
   const moveTo = typeof after === 'object' ? resolve(after.move) : undefined;
-  const skip = (path: string, abs: string) => {
+  const skip = (path: string, abs: string, isFolder: boolean) => {
     const full = resolve(abs);
-    if (own.some((p) => full === p || full.startsWith(`${p}.`))) return true; // and their temporary copies
+    if (own.some((p) => full === p || isRewriteOf(full, p))) return true;
     if (moveTo !== undefined && (full === moveTo || full.startsWith(`${moveTo}${sep}`)))
       return true;
-    return ignored.some((matches) => matches(path));
+    return !isFolder && ignored.some((matches) => matches(path));
   };
   const summary: FolderSendSummary = { sent: 0, failed: 0, unchanged: 0 };
   /** When watching: each candidate's size and time, and since when they held. */

@@ -85,8 +85,10 @@ function checkOptions(o: UdpSendOptions) {
   const batchBytes = o.batchBytes ?? 60_000;
   const maxQueuedBytes = o.maxQueuedBytes ?? 16 * 1024 * 1024;
   if (!(batchMs >= 0)) throw new DdmwError('BAD_PARAMS', 'batchMs must not be negative');
-  if (!Number.isInteger(batchBytes) || batchBytes < 1 || batchBytes > MAX_BATCH_BYTES)
-    throw new DdmwError('BAD_PARAMS', `batchBytes must be an integer from 1 to ${MAX_BATCH_BYTES}`);
+  // A batch is sealed after the datagram that fills it: one datagram more must still fit a batch.
+  const largest = MAX_BATCH_BYTES - FRAME_HEADER - 0xffff;
+  if (!Number.isInteger(batchBytes) || batchBytes < 1 || batchBytes > largest)
+    throw new DdmwError('BAD_PARAMS', `batchBytes must be an integer from 1 to ${largest}`);
   if (!(maxQueuedBytes >= batchBytes))
     throw new DdmwError('BAD_PARAMS', 'maxQueuedBytes must be at least batchBytes');
   return { batchMs, batchBytes, maxQueuedBytes };
@@ -164,10 +166,6 @@ export async function forwardUdp(conn: Connection, options: UdpSendOptions): Pro
         });
       } catch (err) {
         failed = err;
-        // This batch and those queued after it will never be sent.
-        for (const never of queue) counters.dropped += never.header.count;
-        queue.length = 0;
-        queuedBytes = 0;
         close().catch(() => {}); // settles `done` now (its rejection is the report)
         return;
       }
@@ -200,6 +198,10 @@ export async function forwardUdp(conn: Connection, options: UdpSendOptions): Pro
   done.catch(() => {}); // reported through `done`; unobserved is not an unhandled rejection
   const finish = async () => {
     while (sending) await sending;
+    // Failed: the batches still queued will never be sent.
+    for (const never of queue) counters.dropped += never.header.count;
+    queue.length = 0;
+    queuedBytes = 0;
     if (failed !== undefined) settle.reject(failed);
     else settle.resolve({ ...counters });
   };

@@ -118,12 +118,12 @@ async function runFolderSend(ctx: Context, o: FolderSendOptions, args: string[])
   const ac = new AbortController();
   /** Sends (or watches) until done; with --watch, connects again after a lost connection. */
   const work = (ledger: ledgerApp.Ledger | undefined) => async () => {
-    for (let delayMs = FIRST_RECONNECT_DELAY_MS, first = true; ; first = false) {
+    for (let delayMs = FIRST_RECONNECT_DELAY_MS; ; ) {
       let conn: Connection | undefined;
       try {
         conn = await ctx.connect(senderAddress(ctx, o.addr));
         const r = await folder.send(conn, dir, { ...options, ledger, signal: ac.signal });
-        if (first) total.unchanged = r.unchanged;
+        total.unchanged = Math.max(total.unchanged, r.unchanged); // each call's first scan
         return;
       } catch (err) {
         // Connecting failed, or the connection went: what another connection can mend.

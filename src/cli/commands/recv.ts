@@ -115,12 +115,6 @@ async function storeMessage(
     throw err;
   }
   // Stored: from here on the message is kept whatever fails (the link cannot send it again).
-  if (book && m.xferId === undefined) {
-    process.stderr.write(`ddmw recv: a message without a transfer id is not in the ledger\n`);
-  } else if (book && m.xferId !== undefined) {
-    const entry = { xferId: m.xferId, ch: m.ch ?? '', size: m.payloadLen, sha256 };
-    await book.append({ ...entry, name: files.payload });
-  }
   ctx.print(
     sidecar,
     printable(
@@ -128,6 +122,12 @@ async function storeMessage(
     ),
   );
   if (o.exec && !stopping) await runHook(o.exec, sidecar, files.sidecar);
+  if (book && m.xferId === undefined) {
+    process.stderr.write(`ddmw recv: a message without a transfer id is not in the ledger\n`);
+  } else if (book && m.xferId !== undefined) {
+    const entry = { xferId: m.xferId, ch: m.ch ?? '', size: m.payloadLen, sha256 };
+    await book.append({ ...entry, name: files.payload });
+  }
 }
 
 export async function runRecv(ctx: Context, o: RecvOptions): Promise<void> {

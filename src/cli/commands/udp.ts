@@ -117,7 +117,7 @@ async function udpRecv(
   if (c) {
     ctx.print(
       c,
-      `${c.datagrams} datagrams out in ${c.batches} batches; lost ${c.lostDatagrams} datagrams in ${c.lostBatches} batches; ${c.duplicates} duplicate batches, ${c.refused} refused`,
+      `${c.datagrams} datagrams out in ${c.batches} batches; lost ${c.lostDatagrams} datagrams in ${c.lostBatches} batches; ${c.duplicates} duplicate batches, ${c.refused} refused, ${c.sendErrors} not sent on`,
     );
   }
 }
