@@ -16,40 +16,24 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { file, ledger } from '../../src/apps/index.ts';
-import { blather, type Connection, connect, msg } from '../../src/index.ts';
-import { APP, type AppSim, startAppSim } from '../helpers/app-sim.ts';
+import { blather, connect, msg } from '../../src/index.ts';
+import { appSimForTests } from '../helpers/app-sim.ts';
 import { within } from '../helpers/deadline.ts';
 import { rejectsCode } from '../helpers/errors.ts';
 import { startFakeServer } from '../helpers/fake-server.ts';
 import { sha } from '../helpers/sha.ts';
 
 const CH = 'files';
-let apps: AppSim;
-let base: string;
-let sender: Connection;
+const apps = appSimForTests();
 
-before(async () => {
-  apps = await startAppSim();
-  base = apps.dir;
-  sender = apps.sender;
-});
-after(async () => {
-  await apps.close();
-});
-
-let n = 0;
-async function folder(): Promise<string> {
-  const dir = join(base, `case-${++n}`);
-  await mkdir(join(dir, 'in'), { recursive: true });
-  return dir;
-}
+/** A fresh folder for a test, with `in/` in it. */
+const folder = () => apps.caseDir('in');
 
 /** A receiver of `count` files into `dir`, subscribed; `done` gives its summary and events. */
 async function receiving(dir: string, count: number, options: file.ReceiveOptions = {}) {
-  const conn = await connect(apps.sim.receiver.subif, { auth: APP });
-  await msg.subscribe(conn, CH);
+  const conn = await apps.subscriber(CH);
   const events: file.ReceiveEvent[] = [];
   const run = file
     .receive(conn, dir, { ...options, count, onEvent: (e) => events.push(e) })
@@ -73,7 +57,7 @@ function sendCrafted(content: string, fields: Record<string, string | number>) {
     Sha256: sha(Buffer.from(content)),
     ...fields,
   });
-  return msg.send(sender, { ch: CH, meta, payload: content === '' ? undefined : content });
+  return msg.send(apps.sender, { ch: CH, meta, payload: content === '' ? undefined : content });
 }
 
 const refusals = (events: file.ReceiveEvent[]) =>
@@ -92,14 +76,14 @@ describe('file transfer', () => {
     const received = await ledger.Ledger.open(join(dir, 'received.jsonl'));
     const r = await receiving(join(dir, 'in'), 2, { ledger: received });
     const progress: number[] = [];
-    const one = await file.send(sender, src, {
+    const one = await file.send(apps.sender, src, {
       ch: CH,
       name: 'a/b/report.bin',
       ledger: sent,
       onProgress: (done, size) => progress.push(done === size ? -done : done),
     });
     assert.deepEqual(progress, [1, 2, 3].map((i) => i * 1024 * 1024).concat(-content.length));
-    await file.send(sender, src, { ch: CH, ledger: sent }); // its own name
+    await file.send(apps.sender, src, { ch: CH, ledger: sent }); // its own name
     const { summary, events } = await r.done();
     await sent.close();
     await received.close();
@@ -123,7 +107,7 @@ describe('file transfer', () => {
     const dir = await folder();
     await writeFile(join(dir, 'empty'), '');
     const r = await receiving(join(dir, 'in'), 1);
-    await file.send(sender, join(dir, 'empty'), { ch: CH });
+    await file.send(apps.sender, join(dir, 'empty'), { ch: CH });
     await r.done();
     assert.equal((await readFile(join(dir, 'in', 'empty'))).length, 0);
   });
@@ -133,15 +117,15 @@ describe('file transfer', () => {
     await writeFile(join(dir, 'in', 'x.txt'), 'old');
     await writeFile(join(dir, 'x.txt'), 'new');
     const kept = await receiving(join(dir, 'in'), 2);
-    await file.send(sender, join(dir, 'x.txt'), { ch: CH });
-    await file.send(sender, join(dir, 'x.txt'), { ch: CH });
+    await file.send(apps.sender, join(dir, 'x.txt'), { ch: CH });
+    await file.send(apps.sender, join(dir, 'x.txt'), { ch: CH });
     const { events } = await kept.done();
     assert.equal(await readFile(join(dir, 'in', 'x.txt'), 'utf8'), 'old');
     assert.equal(await readFile(join(dir, 'in', 'x (1).txt'), 'utf8'), 'new');
     assert.equal(await readFile(join(dir, 'in', 'x (2).txt'), 'utf8'), 'new');
     assert.ok(events.every((e) => e.type === 'received' && e.file.renamed));
     const replaced = await receiving(join(dir, 'in'), 1, { overwrite: true });
-    await file.send(sender, join(dir, 'x.txt'), { ch: CH });
+    await file.send(apps.sender, join(dir, 'x.txt'), { ch: CH });
     await replaced.done();
     assert.equal(await readFile(join(dir, 'in', 'x.txt'), 'utf8'), 'new');
   });
@@ -170,7 +154,7 @@ describe('file transfer', () => {
     const r = await receiving(join(dir, 'in'), 1);
     for (const path of hostile) await sendCrafted('evil', { Path: path });
     await writeFile(join(dir, 'good.txt'), 'good');
-    await file.send(sender, join(dir, 'good.txt'), { ch: CH });
+    await file.send(apps.sender, join(dir, 'good.txt'), { ch: CH });
     const { summary, events } = await r.done();
     assert.equal(summary.refused, hostile.length, refusals(events).join('\n'));
     assert.deepEqual(await readdir(outside), []);
@@ -188,15 +172,15 @@ describe('file transfer', () => {
     await sendCrafted('x', { Mode: '9' });
     await sendCrafted('x', { Format: 'something/else' });
     await sendCrafted('x', { MTime: 9_000_000_000_000_000 }); // past what a Date holds
-    await msg.send(sender, { ch: CH, payload: 'no metadata' });
-    await msg.send(sender, { ch: CH, meta: 'not params\u0000', payload: 'x' });
-    await msg.send(sender, {
+    await msg.send(apps.sender, { ch: CH, payload: 'no metadata' });
+    await msg.send(apps.sender, { ch: CH, meta: 'not params\u0000', payload: 'x' });
+    await msg.send(apps.sender, {
       ch: CH,
       meta: new blather.Params({ Pad: 'p'.repeat(20_000) }),
       payload: 'x',
     });
     await writeFile(join(dir, 'good.txt'), 'good');
-    await file.send(sender, join(dir, 'good.txt'), { ch: CH });
+    await file.send(apps.sender, join(dir, 'good.txt'), { ch: CH });
     const { summary, events } = await r.done();
     const why = refusals(events);
     assert.equal(summary.refused, 9, why.join('\n'));
@@ -219,7 +203,7 @@ describe('file transfer', () => {
     await sendCrafted('blocked', { Path: `sub/${long}`, Sha256: sha(Buffer.from('blocked')) });
     await sendCrafted('blocked', { Path: long, Sha256: sha(Buffer.from('blocked')) });
     await writeFile(join(dir, 'ok.txt'), 'ok');
-    await file.send(sender, join(dir, 'ok.txt'), { ch: CH });
+    await file.send(apps.sender, join(dir, 'ok.txt'), { ch: CH });
     const { summary, events } = await r.done();
     assert.equal(summary.failed, 1, JSON.stringify(events));
     const failed = events.find((e) => e.type === 'failed');
@@ -231,11 +215,11 @@ describe('file transfer', () => {
 
   it('refuses to send what is not a regular file, and a path no receiver would take', async () => {
     const dir = await folder();
-    await assert.rejects(file.send(sender, dir, { ch: CH }), /not a regular file/);
-    await assert.rejects(file.send(sender, join(dir, 'missing'), { ch: CH }), /ENOENT/);
+    await assert.rejects(file.send(apps.sender, dir, { ch: CH }), /not a regular file/);
+    await assert.rejects(file.send(apps.sender, join(dir, 'missing'), { ch: CH }), /ENOENT/);
     await writeFile(join(dir, 'f'), 'x');
     await assert.rejects(
-      file.send(sender, join(dir, 'f'), { ch: CH, name: '../f' }),
+      file.send(apps.sender, join(dir, 'f'), { ch: CH, name: '../f' }),
       /"\.\." part/,
     );
   });

@@ -8,32 +8,17 @@
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { folder, ledger } from '../../src/apps/index.ts';
-import { type Connection, connect, msg } from '../../src/index.ts';
-import { APP, type AppSim, startAppSim } from '../helpers/app-sim.ts';
+import { appSimForTests } from '../helpers/app-sim.ts';
 import { waitFor, within } from '../helpers/deadline.ts';
 
 const CH = 'tree';
-let apps: AppSim;
-let base: string;
-let sender: Connection;
+const apps = appSimForTests();
 
-before(async () => {
-  apps = await startAppSim();
-  base = apps.dir;
-  sender = apps.sender;
-});
-after(async () => {
-  await apps.close();
-});
-
-let n = 0;
 /** A fresh case folder with `src/` and `in/`. */
 async function fresh(): Promise<{ src: string; out: string }> {
-  const dir = join(base, `case-${++n}`);
-  await mkdir(join(dir, 'src'), { recursive: true });
-  await mkdir(join(dir, 'in'), { recursive: true });
+  const dir = await apps.caseDir('src', 'in');
   return { src: join(dir, 'src'), out: join(dir, 'in') };
 }
 
@@ -50,8 +35,7 @@ async function tree(dir: string): Promise<Record<string, string>> {
 
 /** A receiver into `out`, subscribed; `stop()` ends it and gives every event. */
 async function receiver(out: string) {
-  const conn = await connect(apps.sim.receiver.subif, { auth: APP });
-  await msg.subscribe(conn, CH);
+  const conn = await apps.subscriber(CH);
   const ac = new AbortController();
   const events: folder.ReceiveEvent[] = [];
   const run = folder.receive(conn, out, { signal: ac.signal, onEvent: (e) => events.push(e) });
@@ -95,7 +79,7 @@ describe('folder transfer', () => {
     await write(src, { ...TREE, 'upload.part': 'partial', 'x.tmp': 'tmp' });
     await symlink('/etc/hostname', join(src, 'link'));
     const r = await receiver(out);
-    const first = await folder.send(sender, src, { ch: CH });
+    const first = await folder.send(apps.sender, src, { ch: CH });
     assert.deepEqual(first, { sent: 5, failed: 0, unchanged: 0 });
     await r.stopAfter(5);
     assert.deepEqual(await tree(out), TREE);
@@ -104,7 +88,7 @@ describe('folder transfer', () => {
     await writeFile(join(src, 'new.txt'), 'new');
     await mkdir(join(out, '..', 'in2'));
     const r2 = await receiver(join(out, '..', 'in2'));
-    const second = await folder.send(sender, src, { ch: CH });
+    const second = await folder.send(apps.sender, src, { ch: CH });
     assert.deepEqual(second, { sent: 2, failed: 0, unchanged: 4 });
     const events = await r2.stopAfter(2);
     assert.deepEqual(events.map((e) => e.type === 'received' && e.file.meta.path).sort(), [
@@ -125,10 +109,10 @@ describe('folder transfer', () => {
     const onEvent = (e: folder.FolderSendEvent) => {
       if (e.type === 'sent' && ++sent === 12) ac.abort();
     };
-    await assert.rejects(folder.send(sender, src, { ch: CH, signal: ac.signal, onEvent }), {
+    await assert.rejects(folder.send(apps.sender, src, { ch: CH, signal: ac.signal, onEvent }), {
       code: 'ABORTED',
     });
-    const rest = await folder.send(sender, src, { ch: CH });
+    const rest = await folder.send(apps.sender, src, { ch: CH });
     assert.equal(rest.unchanged + rest.sent, 30);
     assert.equal(rest.unchanged, 12);
     const events = await r.stopAfter(30);
@@ -144,15 +128,15 @@ describe('folder transfer', () => {
     const { src, out } = await fresh();
     await write(src, { 'one.txt': '1', 'two.txt': '2' });
     const r = await receiver(out);
-    assert.equal((await folder.send(sender, src, { ch: CH })).sent, 2);
+    assert.equal((await folder.send(apps.sender, src, { ch: CH })).sent, 2);
     await appendFile(join(src, folder.JOURNAL_NAME), '{"path":"three.txt","si');
     await write(src, { 'three.txt': '3' });
-    assert.deepEqual(await folder.send(sender, src, { ch: CH }), {
+    assert.deepEqual(await folder.send(apps.sender, src, { ch: CH }), {
       sent: 1,
       failed: 0,
       unchanged: 2,
     });
-    assert.deepEqual(await folder.send(sender, src, { ch: CH }), {
+    assert.deepEqual(await folder.send(apps.sender, src, { ch: CH }), {
       sent: 0,
       failed: 0,
       unchanged: 3,
@@ -172,10 +156,14 @@ describe('folder transfer', () => {
       journal: join(src, 'journal'),
       after: { move: join(src, 'done') },
     };
-    assert.equal((await folder.send(sender, src, options)).sent, 1);
+    assert.equal((await folder.send(apps.sender, src, options)).sent, 1);
     await write(src, { 'b.txt': 'b' });
-    assert.equal((await folder.send(sender, src, options)).sent, 1);
-    assert.deepEqual(await folder.send(sender, src, options), { sent: 0, failed: 0, unchanged: 0 });
+    assert.equal((await folder.send(apps.sender, src, options)).sent, 1);
+    assert.deepEqual(await folder.send(apps.sender, src, options), {
+      sent: 0,
+      failed: 0,
+      unchanged: 0,
+    });
     await book.close();
     await r.stopAfter(2);
     assert.deepEqual(await tree(out), { 'a.txt': 'a', 'b.txt': 'b' });
@@ -187,7 +175,7 @@ describe('folder transfer', () => {
     const r = await receiver(out);
     const done = join(src, '..', 'done');
     await write(done, { 'one.txt': 'already here' });
-    const moved = await folder.send(sender, src, { ch: CH, after: { move: done } });
+    const moved = await folder.send(apps.sender, src, { ch: CH, after: { move: done } });
     assert.equal(moved.sent, 2);
     assert.deepEqual(await tree(src), {});
     assert.deepEqual(await tree(done), {
@@ -196,12 +184,12 @@ describe('folder transfer', () => {
       'sub/two.txt': '2',
     });
     await write(src, { 'three.txt': '3' });
-    await folder.send(sender, src, { ch: CH, after: 'delete' });
+    await folder.send(apps.sender, src, { ch: CH, after: 'delete' });
     assert.deepEqual(await tree(src), {});
     // Sent and journaled, then the process died before deleting: the next run deletes it, without sending.
     await write(src, { 'four.txt': '4' });
-    await folder.send(sender, src, { ch: CH });
-    const finish = await folder.send(sender, src, { ch: CH, after: 'delete' });
+    await folder.send(apps.sender, src, { ch: CH });
+    const finish = await folder.send(apps.sender, src, { ch: CH, after: 'delete' });
     assert.deepEqual(finish, { sent: 0, failed: 0, unchanged: 0 });
     assert.deepEqual(await tree(src), {});
     await r.stopAfter(4);
@@ -218,7 +206,7 @@ describe('folder transfer', () => {
     const r = await receiver(out);
     const ac = new AbortController();
     const sentPaths: string[] = [];
-    const watching = folder.send(sender, src, {
+    const watching = folder.send(apps.sender, src, {
       ch: CH,
       watch: true,
       pollMs: 50,

@@ -3,9 +3,10 @@
  * permission, a connection to its sender node, a temporary folder, and
  * subscribed connections to its receiver node, all closed by `close`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { type Connection, connect, msg } from '../../src/index.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/sim/index.ts';
 
@@ -46,6 +47,49 @@ export async function startAppSim(
       for (const conn of opened) await conn.close();
       await sim.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The simulator of a test file's tests, read when a test runs (see {@link appSimForTests}). */
+export interface TestAppSim {
+  readonly sim: Simulator;
+  readonly sender: Connection;
+  /** A new connection to the receiver node, subscribed to `ch`. */
+  subscriber(ch: string): Promise<Connection>;
+  /** A fresh folder for one test, with the sub-folders named. */
+  caseDir(...subfolders: string[]): Promise<string>;
+}
+
+/**
+ * One {@link AppSim} for the tests of a file: started before them and
+ * closed after them, by hooks this call registers.
+ */
+export function appSimForTests(): TestAppSim {
+  let apps: AppSim | undefined;
+  let cases = 0;
+  before(async () => {
+    apps = await startAppSim();
+  });
+  after(async () => {
+    await apps?.close();
+  });
+  const started = () => {
+    if (!apps) throw new Error('the simulator is used before the tests started it');
+    return apps;
+  };
+  return {
+    get sim() {
+      return started().sim;
+    },
+    get sender() {
+      return started().sender;
+    },
+    subscriber: (ch) => started().subscriber(ch),
+    async caseDir(...subfolders) {
+      const dir = join(started().dir, `case-${++cases}`);
+      for (const sub of ['', ...subfolders]) await mkdir(join(dir, sub), { recursive: true });
+      return dir;
     },
   };
 }
