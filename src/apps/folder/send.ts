@@ -101,6 +101,29 @@ export interface FolderSendSummary {
 /** Errors of a file, not of the connection: reported, and the folder goes on. */
 const FILE_ERRORS = new Set(['BAD_INPUT', 'BAD_PARAMS']);
 
+/** Whether sent files are moved or deleted (not kept). */
+const movesOrDeletes = (options: FolderSendOptions) =>
+  options.after !== undefined && options.after !== 'keep';
+
+/**
+ * What a scan leaves out: the `ignore` names (files only), and the sender's
+ * own files wherever they are put (its journal, ledger and move folder):
+ * sent, they would change again, and be sent again.
+ */
+function skipping(journal: Journal, options: FolderSendOptions) {
+  const ignored = (options.ignore ?? DEFAULT_IGNORE).map(globMatcher);
+  const own = [journal.path, options.ledger?.path].flatMap((p) => (p ? [resolve(p)] : []));
+  const after = options.after;
+  const moveTo = typeof after === 'object' ? resolve(after.move) : undefined;
+  return (path: string, abs: string, isFolder: boolean) => {
+    const full = resolve(abs);
+    if (own.some((p) => full === p || isRewriteOf(full, p))) return true;
+    if (moveTo !== undefined && (full === moveTo || full.startsWith(`${moveTo}${sep}`)))
+      return true;
+    return !isFolder && ignored.some((matches) => matches(path));
+  };
+}
+
 /** Sends the files of `dir` on `conn` (a sender node's message interface); see the file's header. */
 export async function sendFolder(
   conn: Connection,
@@ -112,18 +135,7 @@ export async function sendFolder(
   if (!(pollMs > 0) || !(settleMs >= 0))
     throw new DdmwError('BAD_PARAMS', 'pollMs must be positive and settleMs not negative');
   const journal = await Journal.open(options.journal ?? join(dir, JOURNAL_NAME));
-  const ignored = (options.ignore ?? DEFAULT_IGNORE).map(globMatcher);
-  // The sender's own files, wherever they are put, are never sent: sent, they would change again.
-  const own = [journal.path, options.ledger?.path].flatMap((p) => (p ? [resolve(p)] : []));
-  const after = options.after;
-  const moveTo = typeof after === 'object' ? resolve(after.move) : undefined;
-  const skip = (path: string, abs: string, isFolder: boolean) => {
-    const full = resolve(abs);
-    if (own.some((p) => full === p || isRewriteOf(full, p))) return true;
-    if (moveTo !== undefined && (full === moveTo || full.startsWith(`${moveTo}${sep}`)))
-      return true;
-    return !isFolder && ignored.some((matches) => matches(path));
-  };
+  const skip = skipping(journal, options);
   const summary: FolderSendSummary = { sent: 0, failed: 0, unchanged: 0 };
   /** When watching: each candidate's size and time, and since when they held. */
   const seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
@@ -142,7 +154,7 @@ export async function sendFolder(
       for (const f of found) {
         options.signal?.throwIfAborted();
         if (journal.isSent(f)) {
-          if (options.after && options.after !== 'keep') await finish(f, journal, options);
+          if (movesOrDeletes(options)) await finish(f, journal, options);
           else if (scan === 1) summary.unchanged++;
           continue;
         }
@@ -194,7 +206,7 @@ async function sendOne(
   await journal.sent(file, sent.xferId);
   summary.sent++;
   options.onEvent?.({ type: 'sent', path: f.path, xferId: sent.xferId, size: file.size });
-  if (options.after && options.after !== 'keep') await finish({ ...f, ...file }, journal, options);
+  if (movesOrDeletes(options)) await finish({ ...f, ...file }, journal, options);
 }
 
 /** Moves or deletes a sent file, then forgets it. */

@@ -184,13 +184,6 @@ export async function forwardUdp(conn: Connection, options: UdpSendOptions): Pro
     else timer ??= setTimeout(seal, batchMs);
   });
 
-  let listening = true;
-  const stopListening = () => {
-    if (!listening) return;
-    listening = false;
-    socket.close();
-  };
-
   let settle: { resolve: (c: UdpSendCounters) => void; reject: (e: unknown) => void };
   const done = new Promise<UdpSendCounters>((resolve, reject) => {
     settle = { resolve, reject };
@@ -208,7 +201,7 @@ export async function forwardUdp(conn: Connection, options: UdpSendOptions): Pro
   const close = async () => {
     if (!closing) {
       closing = true;
-      stopListening();
+      socket.close();
       seal();
       await finish();
     }

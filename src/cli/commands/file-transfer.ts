@@ -123,7 +123,7 @@ async function runFolderSend(ctx: Context, o: FolderSendOptions, args: string[])
       try {
         conn = await ctx.connect(senderAddress(ctx, o.addr));
         const r = await folder.send(conn, dir, { ...options, ledger, signal: ac.signal });
-        total.unchanged = Math.max(total.unchanged, r.unchanged); // each call's first scan
+        total.unchanged = r.unchanged;
         return;
       } catch (err) {
         // Connecting failed, or the connection went: what another connection can mend.
