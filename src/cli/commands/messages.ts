@@ -78,9 +78,10 @@ async function openInput(path: string, name: string): Promise<{ fh: FileHandle; 
   }
 }
 
-/** The payload to send, how to stop reading it, and its SHA-256 once sent (for --ledger). */
+/** The payload to send, how to stop reading it, and its size and SHA-256 once sent (for --ledger). */
 interface Payload {
   input?: Input;
+  size: number;
   stop(): Promise<void>;
   sha256(): string;
 }
@@ -97,12 +98,13 @@ async function payloadOf(o: SendOptions, file: string | undefined): Promise<Payl
     if (file !== undefined)
       throw new DdmwError('BAD_PARAMS', 'Give either a file or --text, not both');
     const sha256 = ledger.sha256Of(o.text);
-    return { input: o.text, stop: async () => {}, sha256: () => sha256 };
+    const size = Buffer.byteLength(o.text);
+    return { input: o.text, size, stop: async () => {}, sha256: () => sha256 };
   }
   const source = file ?? (process.stdin.isTTY ? undefined : '-');
   if (source === undefined) {
     if (o.meta?.length || o.metaFile !== undefined)
-      return { stop: async () => {}, sha256: () => NO_PAYLOAD_SHA256 };
+      return { size: 0, stop: async () => {}, sha256: () => NO_PAYLOAD_SHA256 };
     throw new DdmwError(
       'BAD_PARAMS',
       'Nothing to send: give a file, - for standard input, --text, or --meta',
@@ -123,6 +125,7 @@ async function payloadOf(o: SendOptions, file: string | undefined): Promise<Payl
   read.on('error', (err) => tap.destroy(err));
   return {
     input: { stream: read.pipe(tap), length: opened.size },
+    size: opened.size,
     // An empty payload is never read (nothing is sent), so the tap never ends.
     sha256: () => (opened.size === 0 ? NO_PAYLOAD_SHA256 : tap.digest()),
     stop: async () => {
@@ -152,8 +155,8 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
       try {
         const xferId = await send(conn, { ch, cmd, meta, payload: payload.input });
         await payload.stop(); // the progress line is erased before the result is printed
-        const size = payload.input === undefined ? 0 : payloadSize(payload.input);
         const name = o.text !== undefined ? '--text' : (args[0] ?? '-');
+        const { size } = payload;
         await book?.append({ xferId, ch: String(ch), size, sha256: payload.sha256(), name });
         ctx.print({ xferId, ch, cmd }, `sent on channel ${ch} as ${xferId}`);
       } finally {
@@ -163,13 +166,6 @@ async function runSend(ctx: Context, o: SendOptions, args: string[]): Promise<vo
       await payload.stop();
     }
   });
-}
-
-/** Bytes of a payload as sent: text as UTF-8, a stream its length. */
-function payloadSize(input: Input): number {
-  if (typeof input === 'string') return Buffer.byteLength(input);
-  if (typeof input === 'object' && 'stream' in input) return Number(input.length);
-  throw new DdmwError('BAD_STATE', 'ddmw send has no other kind of payload');
 }
 
 /** Registers `send` and `recv`. */
